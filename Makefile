@@ -1,0 +1,37 @@
+# Plugboard: `make run` starts the server, `make test` runs the whole suite. Both install first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install run test lint format bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[server,postgres,dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install Plugboard with every extra
+
+run: $(STAMP)  ## initialize ~/.plugboard if new (printing the first login), then serve
+	$(BIN)/plugboard init --if-new
+	$(BIN)/plugboard serve
+
+test: lint  ## lint, then the whole suite on SQLite and PostgreSQL
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)  ## ruff (lint and format check) and mypy strict
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests
+
+bench: $(STAMP)  ## benchmarks against a baseline measured in the same run
+	@ls bench/*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info

@@ -1,0 +1,2 @@
+"""The `plugboard` command line (Typer + Rich). Heavy modules are imported inside commands so
+`plugboard --help` stays fast."""

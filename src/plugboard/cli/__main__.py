@@ -1,0 +1,3 @@
+from plugboard.cli.main import run
+
+run()

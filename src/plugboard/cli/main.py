@@ -1,0 +1,67 @@
+"""The `plugboard` command: sub-command groups, and one-line errors instead of tracebacks."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from plugboard._version import __version__
+from plugboard.cli import admin, identity
+
+app = typer.Typer(
+    name="plugboard",
+    help="Plugboard: a self-hosted connections broker. Start with `plugboard init`, then "
+    "`plugboard serve`. Configuration comes from PLUGBOARD_* environment variables "
+    "(see README).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("init")(admin.init)
+app.command("serve")(admin.serve)
+app.add_typer(admin.db_app, name="db")
+app.add_typer(admin.keys_app, name="keys")
+app.add_typer(identity.workspaces_app, name="workspaces")
+app.add_typer(identity.users_app, name="users")
+app.add_typer(identity.tokens_app, name="tokens")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"plugboard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    pass
+
+
+def run() -> None:
+    """Entry point: a domain error becomes one line on stderr and exit status 1."""
+    from plugboard.errors import PlugboardError
+
+    try:
+        app(standalone_mode=False)
+    except PlugboardError as exc:
+        print(f"error: {exc.message} [{exc.code}]", file=sys.stderr)
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors arrive here with standalone_mode=False
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

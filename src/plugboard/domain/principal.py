@@ -1,0 +1,51 @@
+"""Who is acting: a user in a workspace (through a session or an API token) or the local operator.
+
+The local operator is whoever runs the CLI on the machine that holds the master key: they can read
+every secret anyway, so the CLI without `--as` acts with every permission, and is audited as such.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from plugboard.domain.models import Role, WorkspaceKind
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user_id: str | None
+    email: str | None
+    workspace_id: str | None
+    workspace_kind: WorkspaceKind | None
+    role: Role | None
+    acts_for_users: bool = False
+    via: str = "cli"
+
+    @property
+    def is_operator(self) -> bool:
+        return self.user_id is None
+
+    @property
+    def label(self) -> str:
+        """How the audit log names the actor (never a token or secret)."""
+        if self.is_operator:
+            return "operator"
+        return f"user:{self.email}"
+
+
+OPERATOR = Principal(
+    user_id=None, email=None, workspace_id=None, workspace_kind=None, role=None, via="cli"
+)
+
+
+def user_principal(
+    user_id: str,
+    email: str,
+    workspace_id: str,
+    workspace_kind: WorkspaceKind,
+    role: Role,
+    *,
+    via: str,
+    acts_for_users: bool = False,
+) -> Principal:
+    return Principal(user_id, email, workspace_id, workspace_kind, role, acts_for_users, via)

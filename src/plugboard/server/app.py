@@ -1,0 +1,61 @@
+"""`create_app(settings)` builds the ASGI app; nothing is created at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from plugboard._version import __version__
+from plugboard.errors import PlugboardError
+from plugboard.server.errors import problem_response
+from plugboard.settings import Settings
+from plugboard.usecases.runtime import Runtime
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """Build the app. Opening the runtime fails closed (no master key, no start)."""
+    settings = settings or Settings()
+    rt = runtime or Runtime.open(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if runtime is None:
+            rt.close()
+
+    app = FastAPI(
+        title="Plugboard",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/docs",
+    )
+    app.state.runtime = rt
+
+    @app.exception_handler(PlugboardError)
+    async def _plugboard_error(_request: Request, exc: PlugboardError) -> JSONResponse:
+        return problem_response(exc)
+
+    @app.get("/health", tags=["health"])
+    def health() -> JSONResponse:
+        """Liveness and database state; 503 when the database is unreachable or behind."""
+        state = rt.database.state()
+        body: dict[str, Any] = {
+            "status": "ok" if state.up_to_date else "degraded",
+            "version": __version__,
+            "database": {
+                "backend": state.backend,
+                "reachable": state.reachable,
+                "revision": state.revision,
+                "head": state.head,
+            },
+        }
+        if state.error:
+            body["database"]["error"] = state.error
+        return JSONResponse(body, status_code=200 if state.up_to_date else 503)
+
+    return app

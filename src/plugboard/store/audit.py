@@ -1,0 +1,102 @@
+"""The audit log. Written on the caller's connection, so it commits or rolls back with the change
+it records. A detail value under a secret-sounding key is replaced before it is stored."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from plugboard.domain.ids import new_sortable_id
+from plugboard.domain.models import AuditEvent
+from plugboard.store.tables import audit_events
+
+REDACTED = "[redacted]"
+_SECRET_KEY = re.compile(
+    r"secret|password|passwd|token|api_?key|credential|authorization|verifier|private", re.I
+)
+
+
+def redact(detail: Mapping[str, Any]) -> dict[str, Any]:
+    """Keep the shape of `detail`, drop every value stored under a secret-sounding key (a flag
+    such as `client_secret_set: true` says nothing secret and is kept)."""
+    clean: dict[str, Any] = {}
+    for key, value in detail.items():
+        if _SECRET_KEY.search(key) and not isinstance(value, bool):
+            clean[key] = REDACTED
+        elif isinstance(value, Mapping):
+            clean[key] = redact(value)
+        else:
+            clean[key] = value
+    return clean
+
+
+def _event(row: Any) -> AuditEvent:
+    return AuditEvent(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        actor=row.actor,
+        action=row.action,
+        object_type=row.object_type,
+        object_id=row.object_id,
+        outcome=row.outcome,
+        detail=dict(row.detail),
+        created_at=row.created_at,
+    )
+
+
+class AuditRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def record(
+        self,
+        *,
+        actor: str,
+        action: str,
+        object_type: str,
+        object_id: str | None,
+        workspace_id: str | None,
+        now: datetime,
+        outcome: str = "ok",
+        detail: Mapping[str, Any] | None = None,
+    ) -> AuditEvent:
+        event = AuditEvent(
+            id=new_sortable_id("evt"),
+            workspace_id=workspace_id,
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            outcome=outcome,
+            detail=redact(detail or {}),
+            created_at=now,
+        )
+        self._conn.execute(
+            audit_events.insert().values(
+                id=event.id,
+                workspace_id=workspace_id,
+                actor=actor,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                outcome=outcome,
+                detail=event.detail,
+                created_at=now,
+            )
+        )
+        return event
+
+    def list(
+        self, workspace_id: str | None = None, action: str | None = None, limit: int = 100
+    ) -> list[AuditEvent]:
+        query = select(audit_events)
+        if workspace_id is not None:
+            query = query.where(audit_events.c.workspace_id == workspace_id)
+        if action is not None:
+            query = query.where(audit_events.c.action == action)
+        query = query.order_by(audit_events.c.created_at.desc(), audit_events.c.id.desc())
+        return [_event(r) for r in self._conn.execute(query.limit(limit))]

@@ -1,0 +1,34 @@
+"""A unit of work: one transaction and the repositories that run on it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from plugboard.crypto.sealing import Sealer
+from plugboard.domain.clock import Clock
+from plugboard.store.audit import AuditRepository
+from plugboard.store.identity import (
+    MembershipRepository,
+    TokenRepository,
+    UserRepository,
+    WorkspaceRepository,
+)
+from plugboard.store.service_clients import ServiceClientRepository
+
+
+class Unit:
+    def __init__(self, conn: Connection, sealer: Sealer, clock: Clock) -> None:
+        self.conn = conn
+        self.sealer = sealer
+        self.clock = clock
+        self.workspaces = WorkspaceRepository(conn)
+        self.users = UserRepository(conn)
+        self.memberships = MembershipRepository(conn)
+        self.tokens = TokenRepository(conn)
+        self.audit = AuditRepository(conn)
+        self.service_clients = ServiceClientRepository(conn, sealer)
+
+    def now(self) -> datetime:
+        return self.clock.now()

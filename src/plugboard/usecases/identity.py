@@ -1,0 +1,218 @@
+"""Workspaces, users, roles and API tokens (SPEC §1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from plugboard.crypto.passwords import hash_password
+from plugboard.domain.models import ApiToken, Membership, Role, Workspace, WorkspaceKind
+from plugboard.domain.naming import check_display_name, check_email, check_workspace_name
+from plugboard.domain.permissions import Action, allowed, require
+from plugboard.domain.principal import Principal, user_principal
+from plugboard.domain.tokens import display_prefix, hash_token, new_token
+from plugboard.errors import AuthenticationFailed, NotFound, PermissionDenied, ValidationError
+from plugboard.store.unit import Unit
+
+DEFAULT_WORKSPACE = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A freshly made token. `secret` exists only here: it is shown once and stored hashed."""
+
+    token: ApiToken
+    secret: str
+
+    def __repr__(self) -> str:
+        return f"IssuedToken(token={self.token!r}, secret='[shown once]')"
+
+
+def workspace_for(unit: Unit, actor: Principal, name: str | None) -> Workspace:
+    """The workspace an action applies to. A user acts only in their own: another name is
+    reported as not found, so nothing reveals that it exists."""
+    if actor.is_operator:
+        return unit.workspaces.get(name or DEFAULT_WORKSPACE)
+    assert actor.workspace_id is not None
+    workspace = unit.workspaces.by_id(actor.workspace_id)
+    if name is not None and name != workspace.name:
+        raise NotFound("workspace", name)
+    return workspace
+
+
+def principal_for(unit: Unit, email: str, workspace_name: str | None, *, via: str) -> Principal:
+    """Act as a member (the CLI's `--as`)."""
+    user = unit.users.get(check_email(email, "as"))
+    workspace = unit.workspaces.get(workspace_name or DEFAULT_WORKSPACE)
+    membership = unit.memberships.find(workspace.id, user.id)
+    if membership is None:
+        raise NotFound("member", f"{user.email} in workspace {workspace.name}")
+    return user_principal(
+        user.id, user.email, workspace.id, workspace.kind, membership.role, via=via
+    )
+
+
+def create_workspace(unit: Unit, actor: Principal, name: str, kind: WorkspaceKind) -> Workspace:
+    require(actor, Action.CREATE_WORKSPACE)
+    workspace = unit.workspaces.add(check_workspace_name(name, "name"), kind, unit.now())
+    if not actor.is_operator:
+        # Whoever creates a workspace administers it.
+        assert actor.user_id is not None
+        user = unit.users.by_id(actor.user_id)
+        unit.memberships.add(workspace, user, Role.SUPER_ADMIN, unit.now())
+    unit.audit.record(
+        actor=actor.label,
+        action="workspace.create",
+        object_type="workspace",
+        object_id=workspace.id,
+        workspace_id=workspace.id,
+        now=unit.now(),
+        detail={"name": workspace.name, "kind": kind.value},
+    )
+    return workspace
+
+
+def add_user(
+    unit: Unit,
+    actor: Principal,
+    *,
+    email: str,
+    role: Role,
+    workspace: str | None = None,
+    name: str | None = None,
+    password: str | None = None,
+) -> Membership:
+    """Add a member with one role. An existing user (same e-mail) joins with that role."""
+    ws = workspace_for(unit, actor, workspace)
+    require(actor, Action.MANAGE_USERS)
+    if role is Role.SUPER_ADMIN:
+        require(actor, Action.GRANT_SUPER_ADMIN)
+    address = check_email(email)
+    if password is not None and len(password) < 12:
+        raise ValidationError("password", "must be at least 12 characters")
+    user = unit.users.find(address)
+    if user is None:
+        display = check_display_name(name or address.split("@")[0], "name")
+        user = unit.users.add(
+            address, display, hash_password(password) if password else None, unit.now()
+        )
+    membership = unit.memberships.add(ws, user, role, unit.now())
+    unit.audit.record(
+        actor=actor.label,
+        action="user.add",
+        object_type="user",
+        object_id=user.id,
+        workspace_id=ws.id,
+        now=unit.now(),
+        detail={"email": user.email, "role": role.value},
+    )
+    return membership
+
+
+def list_members(unit: Unit, actor: Principal, workspace: str | None = None) -> list[Membership]:
+    ws = workspace_for(unit, actor, workspace)
+    require(actor, Action.VIEW_USERS)
+    return unit.memberships.of_workspace(ws.id)
+
+
+def create_token(
+    unit: Unit,
+    actor: Principal,
+    *,
+    email: str | None = None,
+    workspace: str | None = None,
+    name: str = "cli",
+    acts_for_users: bool = False,
+) -> IssuedToken:
+    ws = workspace_for(unit, actor, workspace)
+    if email is None:
+        if actor.is_operator:
+            raise ValidationError("email", "required: whose token is it?")
+        assert actor.email is not None
+        email = actor.email
+    user = unit.users.get(check_email(email))
+    if unit.memberships.find(ws.id, user.id) is None:
+        raise NotFound("member", f"{user.email} in workspace {ws.name}")
+    require(
+        actor, Action.MANAGE_OWN_TOKENS if user.id == actor.user_id else Action.MANAGE_OTHERS_TOKENS
+    )
+    if acts_for_users and not allowed(actor, Action.MANAGE_OTHERS_TOKENS):
+        raise PermissionDenied("create a token that acts for other users", actor.role)
+    token_name = name.strip()
+    if not 1 <= len(token_name) <= 100:
+        raise ValidationError("name", "must be 1 to 100 characters")
+    secret = new_token()
+    token = unit.tokens.add(
+        ws.id,
+        user.id,
+        token_name,
+        hash_token(secret),
+        display_prefix(secret),
+        acts_for_users,
+        unit.now(),
+    )
+    unit.audit.record(
+        actor=actor.label,
+        action="token.create",
+        object_type="token",
+        object_id=token.id,
+        workspace_id=ws.id,
+        now=unit.now(),
+        detail={"user": user.email, "name": token_name, "acts_for_users": acts_for_users},
+    )
+    return IssuedToken(token=token, secret=secret)
+
+
+def list_tokens(
+    unit: Unit, actor: Principal, *, workspace: str | None = None, email: str | None = None
+) -> list[ApiToken]:
+    ws = workspace_for(unit, actor, workspace)
+    if email is None and not allowed(actor, Action.MANAGE_OTHERS_TOKENS):
+        email = actor.email
+    user_id = unit.users.get(check_email(email)).id if email else None
+    if user_id != actor.user_id:
+        require(actor, Action.MANAGE_OTHERS_TOKENS)
+    return unit.tokens.of_workspace(ws.id, user_id)
+
+
+def revoke_token(unit: Unit, actor: Principal, token_id: str) -> ApiToken:
+    try:
+        token = unit.tokens.by_id(token_id)
+    except NotFound:
+        raise NotFound("token", token_id) from None
+    if not actor.is_operator and token.workspace_id != actor.workspace_id:
+        raise NotFound("token", token_id)
+    require(
+        actor,
+        Action.MANAGE_OWN_TOKENS if token.user_id == actor.user_id else Action.MANAGE_OTHERS_TOKENS,
+    )
+    unit.tokens.revoke(token.id, unit.now())
+    unit.audit.record(
+        actor=actor.label,
+        action="token.revoke",
+        object_type="token",
+        object_id=token.id,
+        workspace_id=token.workspace_id,
+        now=unit.now(),
+    )
+    return unit.tokens.by_id(token.id)
+
+
+def authenticate_token(unit: Unit, secret: str, *, via: str = "api") -> Principal:
+    """The principal behind a bearer token; one message for every failure so nothing leaks."""
+    token = unit.tokens.by_hash(hash_token(secret)) if secret.startswith("pbt_") else None
+    if token is None or not token.active:
+        raise AuthenticationFailed("invalid or revoked API token")
+    user = unit.users.by_id(token.user_id)
+    membership = unit.memberships.find(token.workspace_id, token.user_id)
+    if membership is None:
+        raise AuthenticationFailed("invalid or revoked API token")
+    unit.tokens.touch(token.id, unit.now())
+    return user_principal(
+        user.id,
+        user.email,
+        membership.workspace.id,
+        membership.workspace.kind,
+        membership.role,
+        via=via,
+        acts_for_users=token.acts_for_users,
+    )

@@ -1,0 +1,147 @@
+"""Fixtures shared by the whole suite.
+
+Every test that takes `database` (or anything built on it) runs twice: on SQLite and on
+PostgreSQL. The PostgreSQL run uses a database created for this test session and dropped after.
+When no PostgreSQL server answers, those runs are skipped with a clear reason, except under
+CI=true, where a missing server fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from plugboard.crypto.keyring import Keyring, generate_key
+from plugboard.crypto.sealing import Sealer
+from plugboard.domain.clock import ManualClock
+from plugboard.settings import Settings
+from plugboard.store.database import Database
+from plugboard.store.tables import metadata
+from plugboard.usecases.runtime import Runtime
+
+PG_SERVER_URL = os.environ.get(
+    "PLUGBOARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+BACKENDS = ("sqlite", "postgresql")
+
+_pg_status: dict[str, str] = {}
+
+
+def _pg_problem() -> str | None:
+    """Why PostgreSQL cannot be used, or None when it answers."""
+    if "problem" not in _pg_status:
+        try:
+            engine = create_engine(PG_SERVER_URL, connect_args={"connect_timeout": 3})
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            engine.dispose()
+            _pg_status["problem"] = ""
+        except OperationalError as exc:
+            first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            _pg_status["problem"] = f"no PostgreSQL server at {PG_SERVER_URL}: {first}"
+    return _pg_status["problem"] or None
+
+
+def require_postgres() -> None:
+    problem = _pg_problem()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"CI=true and {problem}", pytrace=False)
+        pytest.skip(problem)
+
+
+def create_pg_database(prefix: str = "plugboard_test") -> str:
+    """A new empty database on the test server; returns its URL."""
+    require_postgres()
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    engine = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return PG_SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    engine = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _no_plugboard_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests build their own Settings: a developer's PLUGBOARD_* variables must not leak in."""
+    for name in list(os.environ):
+        if name.startswith("PLUGBOARD_") and not name.startswith("PLUGBOARD_TEST_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    url = create_pg_database()
+    yield url
+    drop_pg_database(url)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def migrated_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_url")
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'plugboard.db'}"
+    database = Database(url)
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def database(migrated_database: Database) -> Iterator[Database]:
+    """A migrated, empty database; emptied again after the test."""
+    yield migrated_database
+    with migrated_database.engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def keyring() -> Keyring:
+    return Keyring(keys=(generate_key(),), source="test")
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database: Database) -> Settings:
+    return Settings(home=tmp_path / "home", database_url=database.url)
+
+
+@pytest.fixture
+def runtime(
+    settings: Settings, database: Database, keyring: Keyring, clock: ManualClock
+) -> Runtime:
+    return Runtime(settings=settings, database=database, sealer=Sealer(keyring), clock=clock)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if "problem" not in _pg_status:
+        return
+    problem = _pg_problem()
+    if problem:
+        verdict = "FAILED (CI=true requires it)" if IN_CI else "SKIPPED"
+        terminalreporter.write_line(f"PostgreSQL suite {verdict}: {problem}", yellow=True)
+    else:
+        terminalreporter.write_line(f"PostgreSQL suite ran against {PG_SERVER_URL}", green=True)

@@ -1,0 +1,160 @@
+"""The `plugboard` command as a person runs it: a real process, real home folder, real output."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from plugboard.store.database import Database
+
+PLUGBOARD = [sys.executable, "-m", "plugboard.cli"]
+
+
+def _env(home: Path, database: Database | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGBOARD_")}
+    env["PLUGBOARD_HOME"] = str(home)
+    env["COLUMNS"] = "200"
+    if database is not None:
+        env["PLUGBOARD_DATABASE_URL"] = database.url
+    return env
+
+
+def plugboard(
+    home: Path, *args: str, database: Database | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*PLUGBOARD, *args],
+        env=_env(home, database),
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+def test_every_command_but_init_refuses_to_start_without_a_master_key(home: Path) -> None:
+    for args in (["serve"], ["users", "list"], ["db", "upgrade"], ["keys", "status"]):
+        result = plugboard(home, *args)
+        assert result.returncode == 1, args
+        assert result.stderr.startswith("error: no master key"), args
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_init_prints_a_login_that_authenticates(home: Path, database: Database) -> None:
+    result = plugboard(home, "init", database=database)
+    assert result.returncode == 0, result.stderr
+    token = re.search(r"API token: (pbt_\S+)", result.stdout)
+    assert token and re.search(r"password:  \S{20,}", result.stdout)
+    listed = plugboard(
+        home, "tokens", "list", "--email", "admin@plugboard.local", database=database
+    )
+    assert "init" in listed.stdout
+    assert token.group(1) not in listed.stdout
+
+
+def test_init_creates_a_key_file_readable_only_by_its_owner(home: Path, database: Database) -> None:
+    assert plugboard(home, "init", database=database).returncode == 0
+    assert (home / "master.keys").stat().st_mode & 0o777 == 0o600
+
+
+def test_init_twice_is_refused_but_if_new_succeeds_quietly(home: Path, database: Database) -> None:
+    assert plugboard(home, "init", database=database).returncode == 0
+    again = plugboard(home, "init", database=database)
+    assert again.returncode == 1 and "already initialized" in again.stderr
+    quiet = plugboard(home, "init", "--if-new", database=database)
+    assert quiet.returncode == 0 and "API token" not in quiet.stdout
+
+
+def test_validation_errors_print_one_line_naming_field_and_rule(
+    home: Path, database: Database
+) -> None:
+    plugboard(home, "init", database=database)
+    result = plugboard(home, "users", "add", "not-an-email", database=database)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: email: must be an e-mail address like name@example.com [validation_error]"
+    )
+
+
+def test_members_acting_with_as_are_bound_by_their_role(home: Path, database: Database) -> None:
+    plugboard(home, "init", database=database)
+    plugboard(home, "users", "add", "u@example.com", "--role", "user", database=database)
+    result = plugboard(
+        home, "users", "add", "x@example.com", "--as", "u@example.com", database=database
+    )
+    assert result.returncode == 1
+    assert "role 'user' may not manage users" in result.stderr
+
+
+def test_json_output_is_machine_readable(home: Path, database: Database) -> None:
+    import json
+
+    plugboard(home, "init", database=database)
+    result = plugboard(home, "users", "list", "--json", database=database)
+    members = json.loads(result.stdout)
+    assert members[0]["user"]["email"] == "admin@plugboard.local"
+    assert members[0]["role"] == "super_admin"
+
+
+def test_keys_rotate_shows_progress_and_reports_the_new_key(home: Path, database: Database) -> None:
+    plugboard(home, "init", database=database)
+    result = plugboard(home, "keys", "rotate", database=database)
+    assert result.returncode == 0, result.stderr
+    assert "New key k2 encrypts from now on" in result.stdout
+    status = plugboard(home, "keys", "status", "--json", database=database)
+    assert '"current": "k2"' in status.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(home: Path, database: Database) -> Iterator[str]:
+    plugboard(home, "init", database=database)
+    port = _free_port()
+    process = subprocess.Popen(
+        [*PLUGBOARD, "serve", "--port", str(port)],
+        env=_env(home, database),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx2.get(f"{base}/health", timeout=1)
+                break
+            except httpx2.TransportError:
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout:
+            process.stdout.close()
+
+
+def test_serve_answers_health_over_http(server: str) -> None:
+    response = httpx2.get(f"{server}/health", timeout=5)
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
