@@ -13,7 +13,6 @@ from plugboard.domain.service import (
     ServiceDefinition,
     check_https_url,
     extract_account_name,
-    fill_placeholders,
     load_service_file,
     parse_service,
 )
@@ -574,30 +573,6 @@ def test_value_for_an_undeclared_dynamic_parameter_is_rejected() -> None:
     with pytest.raises(ValidationError) as info:
         service.resolve_dynamic_values({"shop": "zylker", "other": "x"})
     assert info.value.field == "dynamic_parameters.other"
-
-
-def test_fill_placeholders_puts_host_values_into_the_host() -> None:
-    url = fill_placeholders("https://{shop}.myshopify.com/admin", {"shop": "zylker"})
-    assert url == "https://zylker.myshopify.com/admin"
-
-
-def test_fill_placeholders_refuses_a_host_value_that_changes_the_host() -> None:
-    with pytest.raises(ValidationError):
-        fill_placeholders("https://{shop}.myshopify.com/admin", {"shop": "evil.io/"})
-
-
-def test_fill_placeholders_percent_encodes_path_values() -> None:
-    url = fill_placeholders("https://api.acme.io/{tenant}/x", {"tenant": "a/b?c"})
-    assert url == "https://api.acme.io/a%2Fb%3Fc/x"
-
-
-def test_fill_placeholders_names_a_missing_value() -> None:
-    with pytest.raises(ValidationError) as info:
-        fill_placeholders("https://api.acme.io/{tenant}", {})
-    assert info.value.field == "dynamic_parameters.tenant"
-
-
-# --- account name ----------------------------------------------------------------------------
 
 
 def test_account_name_follows_a_dotted_path_through_lists() -> None:

@@ -77,22 +77,19 @@ def categories() -> list[str]:
     return sorted({s.category for s in _catalog()}, key=str.casefold)
 
 
-def _matches(service: ServiceDefinition, needle: str) -> bool:
+def matches(service: ServiceDefinition, category: str | None, text: str | None) -> bool:
+    """Whether ``service`` is in ``category`` (case-insensitive) and its name, link name or
+    description contains ``text`` (case-insensitive). Empty filters match everything."""
+    if category and service.category.casefold() != category.strip().casefold():
+        return False
+    needle = text.strip().casefold() if text else ""
     haystacks: Iterable[str] = (service.name, service.link_name, service.description)
-    return any(needle in h.casefold() for h in haystacks)
+    return not needle or any(needle in h.casefold() for h in haystacks)
 
 
 def search(category: str | None = None, text: str | None = None) -> list[ServiceDefinition]:
-    """Built-in services in ``category`` (case-insensitive) whose name, link name or
-    description contains ``text`` (case-insensitive), sorted by name."""
-    wanted_category = category.casefold() if category else None
-    needle = text.strip().casefold() if text else ""
-    found = [
-        s
-        for s in _catalog()
-        if (wanted_category is None or s.category.casefold() == wanted_category)
-        and (not needle or _matches(s, needle))
-    ]
+    """Built-in services matching ``category`` and ``text`` (see :func:`matches`), by name."""
+    found = [s for s in _catalog() if matches(s, category, text)]
     return sorted(found, key=lambda s: s.name.casefold())
 
 

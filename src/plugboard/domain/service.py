@@ -18,7 +18,7 @@ import ipaddress
 import re
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import pydantic
 import yaml
@@ -55,7 +55,6 @@ __all__ = [
     "ServiceDefinition",
     "check_https_url",
     "extract_account_name",
-    "fill_placeholders",
     "load_service_file",
     "parse_service",
     "placeholders_in",
@@ -96,7 +95,6 @@ _RESERVED_AUTHORIZE_PARAMS = frozenset(
 # Without its own pattern a dynamic value is limited to what is safe anywhere in a URL, so a
 # value can never add a path, a query, a user-info part or another host.
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._~-]{0,252})$")
-_HOST_VALUE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 
 
 def _fail(subpath: str, rule: str) -> PydanticCustomError:
@@ -181,46 +179,6 @@ def _https_url(value: str) -> str:
 
 
 HttpsUrl = Annotated[str, Field(max_length=2000), AfterValidator(_https_url)]
-
-
-def fill_placeholders(template: str, values: Mapping[str, str]) -> str:
-    """Replace every ``{key}`` in ``template`` with its value.
-
-    A value that lands in the host must be a host fragment; anywhere else it is
-    percent-encoded, so no value can change which host a request goes to or add path segments.
-    The filled URL is checked again. Raises :class:`ValidationError` naming the key.
-    """
-    missing = [k for k in placeholders_in(template) if k not in values]
-    if missing:
-        raise ValidationError(
-            f"dynamic_parameters.{missing[0]}", "a value is required for this placeholder"
-        )
-    scheme_end = template.find("://")
-    authority_end = len(template)
-    if scheme_end >= 0:
-        for sep in "/?#":
-            pos = template.find(sep, scheme_end + 3)
-            if pos >= 0:
-                authority_end = min(authority_end, pos)
-
-    def replace(match: re.Match[str]) -> str:
-        key = match.group(1)
-        value = values[key]
-        if scheme_end >= 0 and match.start() < authority_end:
-            if not _HOST_VALUE.fullmatch(value) or ".." in value:
-                raise ValidationError(
-                    f"dynamic_parameters.{key}",
-                    "a value used in a host may only hold letters, digits, '-' and '.'",
-                )
-            return value
-        return quote(value, safe="")
-
-    filled = _BRACES.sub(replace, template)
-    if scheme_end >= 0:
-        problem = check_https_url(filled)
-        if problem:
-            raise ValidationError("url", problem)
-    return filled
 
 
 # --- building blocks -------------------------------------------------------------------------
