@@ -23,6 +23,9 @@ class Action(enum.StrEnum):
     MANAGE_OTHERS_TOKENS = "manage_others_tokens"
     VIEW_AUDIT = "view_audit"
     MANAGE_SERVICES = "manage_services"
+    MANAGE_CONNECTIONS = "manage_connections"
+    VIEW_SERVICES = "view_services"
+    VIEW_ALL_CONNECTIONS = "view_all_connections"
 
 
 _ALL = frozenset(Role)
@@ -43,6 +46,13 @@ MATRIX: Mapping[Action, Mapping[WorkspaceKind, frozenset[Role]]] = {
         WorkspaceKind.DEVELOPER: _BUILDERS,
         WorkspaceKind.CLIENT: _BUILDERS | {Role.ADMIN},
     },
+    Action.MANAGE_CONNECTIONS: {
+        WorkspaceKind.DEVELOPER: _BUILDERS,
+        WorkspaceKind.CLIENT: _BUILDERS | {Role.ADMIN},
+    },
+    Action.VIEW_SERVICES: {k: _ALL for k in WorkspaceKind},
+    # A `user` sees only logged-in-user connections (SPEC §1); the others see every connection.
+    Action.VIEW_ALL_CONNECTIONS: {k: _ADMINS | {Role.DEVELOPER} for k in WorkspaceKind},
 }
 
 

@@ -9,6 +9,8 @@ from sqlalchemy import Connection
 from plugboard.crypto.sealing import Sealer
 from plugboard.domain.clock import Clock
 from plugboard.store.audit import AuditRepository
+from plugboard.store.connections import ConnectionRepository
+from plugboard.store.custom_services import CustomServiceRepository
 from plugboard.store.identity import (
     MembershipRepository,
     TokenRepository,
@@ -29,6 +31,8 @@ class Unit:
         self.tokens = TokenRepository(conn)
         self.audit = AuditRepository(conn)
         self.service_clients = ServiceClientRepository(conn, sealer)
+        self.custom_services = CustomServiceRepository(conn, sealer)
+        self.connections = ConnectionRepository(conn)
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -1,0 +1,293 @@
+"""Connections, component references, and authorization status changes that follow from edits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection as DbConnection
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from plugboard.domain.connections import AuthorizationSummary, Connection, Reference
+from plugboard.domain.ids import new_id
+from plugboard.domain.models import (
+    AuthorizationStatus,
+    ComponentType,
+    ConnectionLevel,
+    Environment,
+)
+from plugboard.errors import AlreadyExists, NotFound
+from plugboard.store.tables import (
+    accounts,
+    apps,
+    authorizations,
+    component_references,
+    connections,
+)
+
+
+def _connection(row: Any) -> Connection:
+    return Connection(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        link_name=row.link_name,
+        name=row.name,
+        service_link_name=row.service_link_name,
+        custom_service_id=row.custom_service_id,
+        level=ConnectionLevel(row.level),
+        per_environment=row.per_environment,
+        scopes=tuple(row.scopes),
+        all_scopes=row.all_scopes,
+        dynamic_values=dict(row.dynamic_values),
+        origin=row.origin,
+        app_id=row.app_id,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        modified_by=row.modified_by,
+        modified_at=row.modified_at,
+    )
+
+
+class ConnectionRepository:
+    def __init__(self, conn: DbConnection) -> None:
+        self._conn = conn
+
+    def add(
+        self,
+        *,
+        workspace_id: str,
+        link_name: str,
+        name: str,
+        service_link_name: str,
+        custom_service_id: str | None,
+        level: ConnectionLevel,
+        per_environment: bool,
+        scopes: Sequence[str],
+        all_scopes: bool,
+        dynamic_values: dict[str, str],
+        actor_id: str | None,
+        now: datetime,
+        origin: str = "created",
+    ) -> Connection:
+        if self.find(workspace_id, link_name) is not None:
+            raise AlreadyExists("connection", "link_name", link_name)
+        if level is ConnectionLevel.SYSTEM and self.system_for(workspace_id, service_link_name):
+            raise AlreadyExists(
+                "connection",
+                "level",
+                "system",
+                f"level: workspace already has a system connection for {service_link_name}",
+            )
+        row_id = new_id("conn")
+        try:
+            self._conn.execute(
+                connections.insert().values(
+                    id=row_id,
+                    workspace_id=workspace_id,
+                    link_name=link_name,
+                    name=name,
+                    service_link_name=service_link_name,
+                    custom_service_id=custom_service_id,
+                    level=level.value,
+                    per_environment=per_environment,
+                    scopes=list(scopes),
+                    all_scopes=all_scopes,
+                    dynamic_values=dynamic_values,
+                    origin=origin,
+                    created_by=actor_id,
+                    created_at=now,
+                    modified_by=actor_id,
+                    modified_at=now,
+                )
+            )
+        except IntegrityError:
+            raise AlreadyExists("connection", "link_name", link_name) from None
+        return self.get(workspace_id, link_name)
+
+    def find(self, workspace_id: str, link_name: str) -> Connection | None:
+        row = self._conn.execute(
+            select(connections).where(
+                connections.c.workspace_id == workspace_id, connections.c.link_name == link_name
+            )
+        ).first()
+        return _connection(row) if row else None
+
+    def get(self, workspace_id: str, link_name: str) -> Connection:
+        found = self.find(workspace_id, link_name)
+        if found is None:
+            raise NotFound("connection", link_name)
+        return found
+
+    def system_for(self, workspace_id: str, service_link_name: str) -> Connection | None:
+        row = self._conn.execute(
+            select(connections).where(
+                connections.c.workspace_id == workspace_id,
+                connections.c.service_link_name == service_link_name,
+                connections.c.level == ConnectionLevel.SYSTEM.value,
+            )
+        ).first()
+        return _connection(row) if row else None
+
+    def of_workspace(self, workspace_id: str) -> list[Connection]:
+        rows = self._conn.execute(
+            select(connections)
+            .where(connections.c.workspace_id == workspace_id)
+            .order_by(connections.c.name, connections.c.link_name)
+        )
+        return [_connection(r) for r in rows]
+
+    def names_in(self, workspace_id: str) -> list[str]:
+        rows = self._conn.execute(
+            select(connections.c.name).where(connections.c.workspace_id == workspace_id)
+        )
+        return [r.name for r in rows]
+
+    def link_names_in(self, workspace_id: str) -> set[str]:
+        rows = self._conn.execute(
+            select(connections.c.link_name).where(connections.c.workspace_id == workspace_id)
+        )
+        return {r.link_name for r in rows}
+
+    def of_custom_service(self, custom_service_id: str) -> list[Connection]:
+        rows = self._conn.execute(
+            select(connections).where(connections.c.custom_service_id == custom_service_id)
+        )
+        return [_connection(r) for r in rows]
+
+    def update(
+        self, connection: Connection, *, actor_id: str | None, now: datetime, **values: Any
+    ) -> Connection:
+        self._conn.execute(
+            update(connections)
+            .where(connections.c.id == connection.id)
+            .values(**values, modified_by=actor_id, modified_at=now)
+        )
+        return self.get(connection.workspace_id, connection.link_name)
+
+    def delete(self, connection: Connection) -> None:
+        self._conn.execute(delete(connections).where(connections.c.id == connection.id))
+
+    # -- references -----------------------------------------------------------------------------
+
+    def references(self, connection_id: str) -> list[Reference]:
+        rows = self._conn.execute(
+            select(component_references, apps.c.link_name.label("app_link_name"))
+            .join(apps, apps.c.id == component_references.c.app_id)
+            .where(component_references.c.connection_id == connection_id)
+            .order_by(
+                apps.c.link_name,
+                component_references.c.component_type,
+                component_references.c.component_name,
+            )
+        )
+        return [
+            Reference(
+                id=r.id,
+                connection_id=r.connection_id,
+                app_id=r.app_id,
+                app_link_name=r.app_link_name,
+                component_type=ComponentType(r.component_type),
+                component_name=r.component_name,
+                environment=Environment(r.environment),
+            )
+            for r in rows
+        ]
+
+    def reference_count(self, connection_id: str) -> int:
+        query = (
+            select(func.count())
+            .select_from(component_references)
+            .where(component_references.c.connection_id == connection_id)
+        )
+        return int(self._conn.execute(query).scalar_one())
+
+    # -- authorizations, as far as connection edits touch them ---------------------------------
+
+    def authorizations(self, connection_id: str) -> list[AuthorizationSummary]:
+        rows = self._conn.execute(
+            select(authorizations, accounts.c.display_name.label("account_name"))
+            .outerjoin(accounts, accounts.c.id == authorizations.c.account_id)
+            .where(authorizations.c.connection_id == connection_id)
+            .order_by(authorizations.c.environment, authorizations.c.created_at)
+        )
+        return [
+            AuthorizationSummary(
+                id=r.id,
+                connection_id=r.connection_id,
+                environment=r.environment,
+                owner_user_id=r.owner_user_id,
+                account_id=r.account_id,
+                account_name=r.account_name,
+                status=AuthorizationStatus(r.status),
+                status_detail=r.status_detail,
+                is_primary=r.is_primary,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+            )
+            for r in rows
+        ]
+
+    def require_reauthorization(self, connection_id: str, detail: str, now: datetime) -> int:
+        """Scopes changed: every live authorization must be granted again (SPEC §3)."""
+        result = self._conn.execute(
+            update(authorizations)
+            .where(
+                authorizations.c.connection_id == connection_id,
+                authorizations.c.status.in_(
+                    [AuthorizationStatus.CONNECTED.value, AuthorizationStatus.EXPIRED.value]
+                ),
+            )
+            .values(
+                status=AuthorizationStatus.NEEDS_REAUTH.value, status_detail=detail, updated_at=now
+            )
+        )
+        return int(result.rowcount)
+
+    def revoke_all(self, connection_id: str, detail: str, now: datetime) -> int:
+        """Delete every credential of the connection and mark its authorizations revoked."""
+        result = self._conn.execute(
+            update(authorizations)
+            .where(
+                authorizations.c.connection_id == connection_id,
+                authorizations.c.status != AuthorizationStatus.REVOKED.value,
+            )
+            .values(
+                status=AuthorizationStatus.REVOKED.value,
+                status_detail=detail,
+                account_id=None,
+                is_primary=False,
+                updated_at=now,
+            )
+        )
+        self._conn.execute(delete(accounts).where(accounts.c.connection_id == connection_id))
+        return int(result.rowcount)
+
+
+def insert_reference(
+    conn: DbConnection,
+    *,
+    workspace_id: str,
+    connection_id: str,
+    app_id: str,
+    component_type: ComponentType,
+    component_name: str,
+    environment: Environment,
+    now: datetime,
+) -> str:
+    """Record that a component uses a connection (apps call this; tests use it directly)."""
+    ref_id = new_id("ref")
+    conn.execute(
+        component_references.insert().values(
+            id=ref_id,
+            workspace_id=workspace_id,
+            connection_id=connection_id,
+            app_id=app_id,
+            component_type=component_type.value,
+            component_name=component_name,
+            environment=environment.value,
+            created_at=now,
+        )
+    )
+    return ref_id

@@ -1,0 +1,284 @@
+"""Connections: create, list, show, edit, delete, references (SPEC §3–§4)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from plugboard.domain.connections import AuthorizationSummary, Connection, Reference
+from plugboard.domain.models import AuthType, ConnectionLevel
+from plugboard.domain.naming import (
+    check_display_name,
+    check_link_name,
+    link_name_from,
+    next_free_name,
+)
+from plugboard.domain.permissions import Action, allowed, require
+from plugboard.domain.principal import Principal
+from plugboard.domain.service import ServiceDefinition
+from plugboard.errors import Conflict, NotFound, ValidationError
+from plugboard.store.unit import Unit
+from plugboard.usecases.identity import workspace_for
+from plugboard.usecases.services import ServiceEntry, resolve_service
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionDetails:
+    connection: Connection
+    service: ServiceEntry | None  # None once its custom service was deleted
+    authorizations: list[AuthorizationSummary]
+    references: list[Reference]
+
+
+def _scopes_for(
+    service: ServiceDefinition, scopes: Sequence[str], all_scopes: bool
+) -> tuple[str, ...]:
+    """The scopes to request: a subset of the service's, its required ones always included."""
+    if service.auth_type is not AuthType.OAUTH2 or service.oauth2 is None:
+        if scopes or all_scopes:
+            raise ValidationError("scopes", f"{service.auth_type.value} services have no scopes")
+        return ()
+    known = [s.name for s in service.oauth2.scopes]
+    if all_scopes:
+        if scopes:
+            raise ValidationError("scopes", "give either scopes or all scopes, not both")
+        return tuple(known)
+    for i, scope in enumerate(scopes):
+        if scope not in known:
+            raise ValidationError(f"scopes[{i}]", f"{scope!r} is not a scope of {service.name}")
+    chosen = [s.name for s in service.oauth2.scopes if s.required or s.name in scopes]
+    if known and not chosen:
+        raise ValidationError(
+            "scopes", f"choose at least one scope of {service.name}, or all scopes"
+        )
+    return tuple(chosen)
+
+
+def _check_level(service: ServiceDefinition, level: ConnectionLevel) -> None:
+    if level is ConnectionLevel.USER and not service.allow_user_level:
+        raise ValidationError(
+            "level",
+            f"service {service.link_name!r} does not allow user-level (logged-in user) "
+            "connections; use admin or system",
+        )
+
+
+def create_connection(
+    unit: Unit,
+    actor: Principal,
+    *,
+    service: str,
+    name: str | None = None,
+    link_name: str | None = None,
+    scopes: Sequence[str] = (),
+    all_scopes: bool = False,
+    level: ConnectionLevel = ConnectionLevel.ADMIN,
+    per_environment: bool = False,
+    params: Mapping[str, str] | None = None,
+    workspace: str | None = None,
+) -> Connection:
+    ws = workspace_for(unit, actor, workspace)
+    require(actor, Action.MANAGE_CONNECTIONS)
+    entry = resolve_service(unit, ws.id, check_link_name(service, "service"))
+    definition = entry.definition
+    _check_level(definition, level)
+    chosen_scopes = _scopes_for(definition, scopes, all_scopes)
+    values = definition.resolve_dynamic_values(dict(params or {}))
+
+    if name is None:
+        display = next_free_name(f"{definition.name} Connection", unit.connections.names_in(ws.id))
+        display = check_display_name(display[:50])
+    else:
+        display = check_display_name(name)
+    if link_name is None:
+        link = _free_link_name(link_name_from(display), unit.connections.link_names_in(ws.id))
+    else:
+        link = check_link_name(link_name)
+
+    connection = unit.connections.add(
+        workspace_id=ws.id,
+        link_name=link,
+        name=display,
+        service_link_name=definition.link_name,
+        custom_service_id=entry.custom.id if entry.custom else None,
+        level=level,
+        per_environment=per_environment,
+        scopes=chosen_scopes,
+        all_scopes=all_scopes,
+        dynamic_values=values,
+        actor_id=actor.user_id,
+        now=unit.now(),
+        origin="system" if level is ConnectionLevel.SYSTEM else "created",
+    )
+    _audit(
+        unit,
+        actor,
+        "connection.create",
+        connection,
+        {
+            "service": definition.link_name,
+            "level": level.value,
+            "per_environment": per_environment,
+            "scopes": list(chosen_scopes),
+        },
+    )
+    return connection
+
+
+def _free_link_name(base: str, taken: set[str]) -> str:
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base[:46]}_{n}" in taken:
+        n += 1
+    return f"{base[:46]}_{n}"
+
+
+def visible_connections(unit: Unit, actor: Principal, workspace_id: str) -> list[Connection]:
+    """Builders and admins see every connection; a `user` only logged-in-user ones (SPEC §1)."""
+    connections = unit.connections.of_workspace(workspace_id)
+    if allowed(actor, Action.VIEW_ALL_CONNECTIONS):
+        return connections
+    return [c for c in connections if c.level is ConnectionLevel.USER]
+
+
+def list_connections(
+    unit: Unit, actor: Principal, *, workspace: str | None = None
+) -> list[Connection]:
+    ws = workspace_for(unit, actor, workspace)
+    return visible_connections(unit, actor, ws.id)
+
+
+def get_connection(
+    unit: Unit, actor: Principal, link_name: str, *, workspace: str | None = None
+) -> Connection:
+    """A connection the actor may see; one they may not is reported as not found."""
+    ws = workspace_for(unit, actor, workspace)
+    connection = unit.connections.get(ws.id, link_name)
+    if (
+        not allowed(actor, Action.VIEW_ALL_CONNECTIONS)
+        and connection.level is not ConnectionLevel.USER
+    ):
+        raise NotFound("connection", link_name)
+    return connection
+
+
+def show_connection(
+    unit: Unit, actor: Principal, link_name: str, *, workspace: str | None = None
+) -> ConnectionDetails:
+    connection = get_connection(unit, actor, link_name, workspace=workspace)
+    try:
+        service: ServiceEntry | None = resolve_service(
+            unit, connection.workspace_id, connection.service_link_name
+        )
+    except NotFound:
+        service = None
+    authorizations = unit.connections.authorizations(connection.id)
+    if not allowed(actor, Action.VIEW_ALL_CONNECTIONS):
+        authorizations = [a for a in authorizations if a.owner_user_id == actor.user_id]
+    return ConnectionDetails(
+        connection, service, authorizations, unit.connections.references(connection.id)
+    )
+
+
+def edit_connection(
+    unit: Unit,
+    actor: Principal,
+    link_name: str,
+    *,
+    name: str | None = None,
+    scopes: Sequence[str] | None = None,
+    all_scopes: bool = False,
+    workspace: str | None = None,
+) -> tuple[Connection, int]:
+    """Rename, or change scopes. New scopes need new consent: returns how many authorizations
+    were set to `needs_reauth`."""
+    ws = workspace_for(unit, actor, workspace)
+    require(actor, Action.MANAGE_CONNECTIONS)
+    connection = unit.connections.get(ws.id, link_name)
+    changes: dict[str, object] = {}
+    if name is not None and check_display_name(name) != connection.name:
+        changes["name"] = check_display_name(name)
+    reauth = 0
+    if scopes is not None or all_scopes:
+        if connection.all_scopes:
+            raise ValidationError(
+                "scopes", "this connection uses all scopes, which cannot be narrowed"
+            )
+        entry = resolve_service(unit, ws.id, connection.service_link_name)
+        new_scopes = _scopes_for(entry.definition, scopes or (), all_scopes)
+        if set(new_scopes) != set(connection.scopes) or all_scopes:
+            changes.update(scopes=list(new_scopes), all_scopes=all_scopes)
+    if not changes:
+        return connection, 0
+    updated = unit.connections.update(connection, actor_id=actor.user_id, now=unit.now(), **changes)
+    if "scopes" in changes:
+        reauth = unit.connections.require_reauthorization(
+            connection.id, "scopes changed: authorize again", unit.now()
+        )
+    _audit(
+        unit,
+        actor,
+        "connection.edit",
+        updated,
+        {
+            "changed": sorted(changes),
+            "needs_reauth": reauth,
+        },
+    )
+    return updated, reauth
+
+
+def delete_connection(
+    unit: Unit, actor: Principal, link_name: str, *, workspace: str | None = None
+) -> Connection:
+    """Immediate when unreferenced; refused, listing the references, otherwise (SPEC §3)."""
+    ws = workspace_for(unit, actor, workspace)
+    require(actor, Action.MANAGE_CONNECTIONS)
+    connection = unit.connections.get(ws.id, link_name)
+    references = unit.connections.references(connection.id)
+    if references:
+        listed = ", ".join(
+            f"{r.app_link_name}/{r.component_type.value} {r.component_name!r} "
+            f"({r.environment.value})"
+            for r in references
+        )
+        raise Conflict(
+            f"connection {link_name!r} is used by {len(references)} component(s): {listed}; "
+            "remove those references first",
+            {
+                "references": [
+                    {
+                        "app": r.app_link_name,
+                        "component_type": r.component_type.value,
+                        "component_name": r.component_name,
+                        "environment": r.environment.value,
+                    }
+                    for r in references
+                ]
+            },
+        )
+    unit.connections.delete(connection)
+    _audit(unit, actor, "connection.delete", connection, {})
+    return connection
+
+
+def list_references(
+    unit: Unit, actor: Principal, link_name: str, *, workspace: str | None = None
+) -> list[Reference]:
+    connection = get_connection(unit, actor, link_name, workspace=workspace)
+    return unit.connections.references(connection.id)
+
+
+def _audit(
+    unit: Unit, actor: Principal, action: str, connection: Connection, detail: dict[str, object]
+) -> None:
+    unit.audit.record(
+        actor=actor.label,
+        action=action,
+        object_type="connection",
+        object_id=connection.id,
+        workspace_id=connection.workspace_id,
+        now=unit.now(),
+        detail={"link_name": connection.link_name, **detail},
+    )

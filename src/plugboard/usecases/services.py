@@ -1,0 +1,169 @@
+"""The service catalog as a workspace sees it, and custom services (SPEC §2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from plugboard.catalog import loader as catalog
+from plugboard.domain.custom_services import CustomService
+from plugboard.domain.permissions import Action, require
+from plugboard.domain.principal import Principal
+from plugboard.domain.service import ServiceDefinition, load_service_file
+from plugboard.domain.service_edits import check_service_edit
+from plugboard.errors import NotFound, PermissionDenied, ValidationError
+from plugboard.store.unit import Unit
+from plugboard.usecases.identity import workspace_for
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceEntry:
+    """A service as listed: built-in or custom, with who made a custom one."""
+
+    definition: ServiceDefinition
+    builtin: bool
+    custom: CustomService | None = None
+
+    @property
+    def link_name(self) -> str:
+        return self.definition.link_name
+
+
+def resolve_service(unit: Unit, workspace_id: str, link_name: str) -> ServiceEntry:
+    """A custom service of the workspace, else a built-in one."""
+    custom = unit.custom_services.find(workspace_id, link_name)
+    if custom is not None:
+        return ServiceEntry(custom.definition, builtin=False, custom=custom)
+    builtin = catalog.builtin_services().get(link_name)
+    if builtin is None:
+        raise NotFound("service", link_name)
+    return ServiceEntry(builtin, builtin=True)
+
+
+def list_services(
+    unit: Unit,
+    actor: Principal,
+    *,
+    workspace: str | None = None,
+    category: str | None = None,
+    search: str | None = None,
+    custom_only: bool = False,
+) -> list[ServiceEntry]:
+    ws = workspace_for(unit, actor, workspace)
+    require(actor, Action.VIEW_SERVICES)
+    entries = [
+        ServiceEntry(c.definition, builtin=False, custom=c)
+        for c in unit.custom_services.of_workspace(ws.id)
+    ]
+    if not custom_only:
+        entries += [ServiceEntry(d, builtin=True) for d in catalog.builtin_services().values()]
+
+    def keep(entry: ServiceEntry) -> bool:
+        return catalog.matches(entry.definition, category, search)
+
+    return sorted(filter(keep, entries), key=lambda e: (e.definition.name.lower(), e.builtin))
+
+
+def show_service(
+    unit: Unit, actor: Principal, link_name: str, *, workspace: str | None = None
+) -> ServiceEntry:
+    ws = workspace_for(unit, actor, workspace)
+    require(actor, Action.VIEW_SERVICES)
+    return resolve_service(unit, ws.id, link_name)
+
+
+def create_custom_service(
+    unit: Unit, actor: Principal, text: str, *, workspace: str | None = None
+) -> CustomService:
+    ws = workspace_for(unit, actor, workspace)
+    require(actor, Action.MANAGE_SERVICES)
+    definition = load_service_file(text, builtin=False)
+    if definition.link_name in catalog.builtin_services():
+        raise ValidationError(
+            "link_name",
+            f"{definition.link_name!r} is the link name of a built-in service; choose another",
+        )
+    service = unit.custom_services.add(ws.id, definition, actor.user_id, unit.now())
+    _audit(unit, actor, "service.create", service, {"auth_type": definition.auth_type.value})
+    return service
+
+
+def edit_custom_service(
+    unit: Unit, actor: Principal, link_name: str, text: str, *, workspace: str | None = None
+) -> tuple[CustomService, int]:
+    """Apply an edit the editing table allows; return the service and how many authorizations
+    it revoked. Editing revokes every authorization of the service's connections (SPEC §2)."""
+    ws = workspace_for(unit, actor, workspace)
+    service = _own_custom_service(unit, actor, ws.id, link_name, "edit")
+    new = load_service_file(text, builtin=False)
+    changed = check_service_edit(service.definition, new)
+    if not changed:
+        return service, 0
+    updated = unit.custom_services.replace(service, new, actor.user_id, unit.now())
+    revoked = _revoke_connections_of(unit, actor, service, "service edited", unit.now())
+    _audit(unit, actor, "service.edit", updated, {"changed": changed, "revoked": revoked})
+    return updated, revoked
+
+
+def delete_custom_service(
+    unit: Unit, actor: Principal, link_name: str, *, workspace: str | None = None
+) -> int:
+    """Delete it; its connections stay, their authorizations revoked. Returns how many."""
+    ws = workspace_for(unit, actor, workspace)
+    service = _own_custom_service(unit, actor, ws.id, link_name, "delete")
+    revoked = _revoke_connections_of(unit, actor, service, "service deleted", unit.now())
+    unit.custom_services.delete(service)
+    _audit(unit, actor, "service.delete", service, {"revoked": revoked})
+    return revoked
+
+
+def _own_custom_service(
+    unit: Unit, actor: Principal, workspace_id: str, link_name: str, verb: str
+) -> CustomService:
+    require(actor, Action.MANAGE_SERVICES)
+    service = unit.custom_services.find(workspace_id, link_name)
+    if service is None:
+        if link_name in catalog.builtin_services():
+            raise ValidationError("service", f"built-in services cannot be {verb}ed")
+        raise NotFound("service", link_name)
+    if not actor.is_operator and service.created_by != actor.user_id:
+        raise PermissionDenied(
+            f"{verb} custom service {link_name!r}",
+            actor.role,
+            f"only the creator of custom service {link_name!r} may {verb} it",
+        )
+    return service
+
+
+def _revoke_connections_of(
+    unit: Unit, actor: Principal, service: CustomService, why: str, now: datetime
+) -> int:
+    total = 0
+    for connection in unit.connections.of_custom_service(service.id):
+        revoked = unit.connections.revoke_all(connection.id, why, now)
+        total += revoked
+        if revoked:
+            unit.audit.record(
+                actor=actor.label,
+                action="authorization.revoke",
+                object_type="connection",
+                object_id=connection.id,
+                workspace_id=connection.workspace_id,
+                now=now,
+                detail={"connection": connection.link_name, "reason": why, "count": revoked},
+            )
+    return total
+
+
+def _audit(
+    unit: Unit, actor: Principal, action: str, service: CustomService, detail: dict[str, object]
+) -> None:
+    unit.audit.record(
+        actor=actor.label,
+        action=action,
+        object_type="service",
+        object_id=service.id,
+        workspace_id=service.workspace_id,
+        now=unit.now(),
+        detail={"link_name": service.link_name, **detail},
+    )
