@@ -158,3 +158,52 @@ def test_serve_answers_health_over_http(server: str) -> None:
     response = httpx2.get(f"{server}/health", timeout=5)
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+def test_services_list_search_finds_salesforce_on_a_fresh_home(
+    home: Path, database: Database
+) -> None:
+    plugboard(home, "init", database=database)
+    result = plugboard(home, "services", "list", "--search", "sales", database=database)
+    assert result.returncode == 0, result.stderr
+    assert "salesforce" in result.stdout and "Services (1)" in result.stdout
+
+
+def test_connections_create_for_salesforce_on_a_fresh_home(home: Path, database: Database) -> None:
+    plugboard(home, "init", database=database)
+    result = plugboard(
+        home,
+        "connections",
+        "create",
+        "--service",
+        "salesforce",
+        "--param",
+        "domain=zylker",
+        database=database,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "link name salesforce_connection" in result.stdout
+    shown = plugboard(home, "connections", "show", "salesforce_connection", database=database)
+    assert "domain=zylker" in shown.stdout
+
+
+def test_a_missing_dynamic_parameter_says_which_flag_to_pass(
+    home: Path, database: Database
+) -> None:
+    plugboard(home, "init", database=database)
+    result = plugboard(home, "connections", "create", "--service", "salesforce", database=database)
+    assert result.returncode == 1
+    assert "pass --param domain=VALUE" in result.stderr
+
+
+def test_services_lint_accepts_a_valid_file_and_names_the_field_of_a_bad_one(
+    home: Path, tmp_path: Path
+) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text("name: Acme\nlink_name: acme\nauth_type: basic\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: Acme\nlink_name: Acme!\nauth_type: basic\n")
+    ok = plugboard(home, "services", "lint", str(good))
+    assert ok.returncode == 0 and "valid basic service 'acme'" in ok.stdout
+    failed = plugboard(home, "services", "lint", str(bad))
+    assert failed.returncode == 1 and failed.stderr.startswith("error: link_name: must match")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from plugboard._version import __version__
-from plugboard.cli import admin, identity
+from plugboard.cli import admin, connections, identity, services
 
 app = typer.Typer(
     name="plugboard",
@@ -26,6 +26,8 @@ app.add_typer(admin.keys_app, name="keys")
 app.add_typer(identity.workspaces_app, name="workspaces")
 app.add_typer(identity.users_app, name="users")
 app.add_typer(identity.tokens_app, name="tokens")
+app.add_typer(services.services_app, name="services")
+app.add_typer(connections.connections_app, name="connections")
 
 
 def _version(value: bool) -> None:

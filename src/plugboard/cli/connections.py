@@ -1,0 +1,331 @@
+"""`plugboard connections …`"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from plugboard.cli.common import AsOption, JsonOption, WorkspaceOption, acting
+from plugboard.cli.output import out, print_json, print_table, when
+
+if TYPE_CHECKING:
+    from plugboard.domain.connections import Connection
+
+connections_app = typer.Typer(
+    help="Connections: a service, a link name, scopes and an authorization level.",
+    no_args_is_help=True,
+)
+
+LinkName = Annotated[str, typer.Argument(help="The connection's link name.")]
+
+
+def _connection_json(c: Connection) -> dict[str, object]:
+    return {
+        "id": c.id,
+        "link_name": c.link_name,
+        "name": c.name,
+        "service": c.service_link_name,
+        "level": c.level.value,
+        "per_environment": c.per_environment,
+        "scopes": list(c.scopes),
+        "all_scopes": c.all_scopes,
+        "dynamic_values": c.dynamic_values,
+        "origin": c.origin,
+        "created_by": c.created_by,
+        "created_at": c.created_at.isoformat(),
+        "modified_by": c.modified_by,
+        "modified_at": c.modified_at.isoformat(),
+    }
+
+
+def _parse_params(pairs: list[str]) -> dict[str, str]:
+    from plugboard.errors import ValidationError
+
+    params: dict[str, str] = {}
+    for i, pair in enumerate(pairs):
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValidationError(f"--param[{i}]", "must be KEY=VALUE")
+        params[key.strip()] = value
+    return params
+
+
+def _ask_missing_params(
+    service: str, workspace: str | None, as_user: str | None, params: dict[str, str]
+) -> None:
+    """On a terminal, ask for required dynamic parameters that were not given."""
+    if not sys.stdin.isatty():
+        return
+    from plugboard.usecases.services import show_service
+
+    with acting(as_user, workspace) as (unit, actor):
+        definition = show_service(unit, actor, service, workspace=workspace).definition
+    for param in definition.dynamic_parameters:
+        if param.required and param.default is None and param.key not in params:
+            hint = f" ({param.description})" if param.description else ""
+            params[param.key] = typer.prompt(f"{param.display_name}{hint}")
+
+
+@connections_app.command("create")
+def connections_create(
+    service: Annotated[str, typer.Option(help="The service's link name, e.g. salesforce.")],
+    name: Annotated[
+        str | None, typer.Option(help="Display name (default: '<Service> Connection', then 2, 3…).")
+    ] = None,
+    link_name: Annotated[
+        str | None, typer.Option(help="Link name code uses (default: derived from the name).")
+    ] = None,
+    scope: Annotated[
+        list[str] | None, typer.Option("--scope", help="A scope to request (repeatable).")
+    ] = None,
+    all_scopes: Annotated[
+        bool, typer.Option("--all-scopes", help="Request every scope (cannot be narrowed later).")
+    ] = False,
+    level: Annotated[str, typer.Option(help="admin, system or user (logged-in user).")] = "admin",
+    per_environment: Annotated[
+        bool,
+        typer.Option("--per-environment", help="A separate authorization for each environment."),
+    ] = False,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="A dynamic parameter, KEY=VALUE (repeatable)."),
+    ] = None,
+    workspace: WorkspaceOption = None,
+    as_user: AsOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Create a connection to a service. Missing required parameters are asked for on a terminal."""
+    from plugboard.domain.models import ConnectionLevel
+    from plugboard.errors import ValidationError
+    from plugboard.usecases.connections import create_connection
+
+    try:
+        connection_level = ConnectionLevel(level)
+    except ValueError:
+        raise ValidationError("level", "must be admin, system or user") from None
+    params = _parse_params(param or [])
+    _ask_missing_params(service, workspace, as_user, params)
+    try:
+        with acting(as_user, workspace) as (unit, actor):
+            connection = create_connection(
+                unit,
+                actor,
+                service=service,
+                name=name,
+                link_name=link_name,
+                scopes=scope or [],
+                all_scopes=all_scopes,
+                level=connection_level,
+                per_environment=per_environment,
+                params=params,
+                workspace=workspace,
+            )
+    except ValidationError as exc:
+        if exc.field.startswith("dynamic_parameters."):
+            key = exc.field.split(".", 1)[1]
+            raise ValidationError(exc.field, f"{exc.rule}; pass --param {key}=VALUE") from None
+        raise
+    if json_:
+        print_json(_connection_json(connection))
+    else:
+        out.print(
+            f"Created {connection.level.value} connection {connection.name!r} "
+            f"(link name {connection.link_name}); authorize it next",
+            markup=False,
+        )
+
+
+@connections_app.command("list")
+def connections_list(
+    workspace: WorkspaceOption = None, as_user: AsOption = None, json_: JsonOption = False
+) -> None:
+    """List the connections you may see."""
+    from plugboard.usecases.connections import list_connections
+
+    with acting(as_user, workspace) as (unit, actor):
+        connections = list_connections(unit, actor, workspace=workspace)
+    if json_:
+        print_json([_connection_json(c) for c in connections])
+        return
+    print_table(
+        f"Connections ({len(connections)})",
+        ["link name", "name", "service", "level", "per env", "modified"],
+        [
+            (
+                c.link_name,
+                c.name,
+                c.service_link_name,
+                c.level.value,
+                "yes" if c.per_environment else "",
+                when(c.modified_at),
+            )
+            for c in connections
+        ],
+    )
+
+
+@connections_app.command("show")
+def connections_show(
+    link_name: LinkName,
+    workspace: WorkspaceOption = None,
+    as_user: AsOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Show a connection with its authorizations and references (never a credential)."""
+    from plugboard.usecases.connections import show_connection
+
+    with acting(as_user, workspace) as (unit, actor):
+        details = show_connection(unit, actor, link_name, workspace=workspace)
+    c = details.connection
+    authorizations = [
+        {
+            "environment": a.environment,
+            "owner_user_id": a.owner_user_id,
+            "account": a.account_name,
+            "status": a.status.value,
+            "detail": a.status_detail,
+            "primary": a.is_primary,
+            "updated_at": a.updated_at.isoformat(),
+        }
+        for a in details.authorizations
+    ]
+    references = [
+        {
+            "app": r.app_link_name,
+            "component_type": r.component_type.value,
+            "component_name": r.component_name,
+            "environment": r.environment.value,
+        }
+        for r in details.references
+    ]
+    if json_:
+        print_json(
+            {
+                **_connection_json(c),
+                "service_missing": details.service is None,
+                "authorizations": authorizations,
+                "references": references,
+            }
+        )
+        return
+    service = details.service.definition.name if details.service else "(service deleted)"
+    out.print(f"[bold]{c.name}[/] — {c.link_name}")
+    for label, value in [
+        ("service", f"{service} ({c.service_link_name})"),
+        ("level", c.level.value),
+        ("per environment", "yes" if c.per_environment else "no"),
+        ("scopes", "all" if c.all_scopes else " ".join(c.scopes) or "-"),
+        ("parameters", " ".join(f"{k}={v}" for k, v in c.dynamic_values.items()) or "-"),
+        ("created", f"{when(c.created_at)} by {c.created_by or 'operator'}"),
+        ("modified", f"{when(c.modified_at)} by {c.modified_by or 'operator'}"),
+    ]:
+        out.print(f"  {label:16} {value}", markup=False)
+    if not authorizations:
+        out.print("  not authorized yet", markup=False)
+    else:
+        print_table(
+            "Authorizations",
+            ["environment", "account", "status", "primary", "updated"],
+            [
+                (
+                    a["environment"],
+                    a["account"],
+                    a["status"],
+                    "yes" if a["primary"] else "",
+                    a["updated_at"],
+                )
+                for a in authorizations
+            ],
+        )
+    if references:
+        print_table(
+            "References",
+            ["app", "component", "name", "environment"],
+            [tuple(r.values()) for r in references],
+        )
+
+
+@connections_app.command("edit")
+def connections_edit(
+    link_name: LinkName,
+    name: Annotated[str | None, typer.Option(help="New display name.")] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", help="The new full set of scopes (repeatable)."),
+    ] = None,
+    all_scopes: Annotated[bool, typer.Option("--all-scopes", help="Request every scope.")] = False,
+    workspace: WorkspaceOption = None,
+    as_user: AsOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Rename a connection or change its scopes (its authorizations then need re-authorizing)."""
+    from plugboard.usecases.connections import edit_connection
+
+    with acting(as_user, workspace) as (unit, actor):
+        connection, reauth = edit_connection(
+            unit,
+            actor,
+            link_name,
+            name=name,
+            scopes=scope,
+            all_scopes=all_scopes,
+            workspace=workspace,
+        )
+    if json_:
+        print_json({**_connection_json(connection), "needs_reauth": reauth})
+    else:
+        extra = f"; {reauth} authorization(s) now need re-authorizing" if reauth else ""
+        out.print(f"Updated {connection.link_name}{extra}", markup=False)
+
+
+@connections_app.command("delete")
+def connections_delete(
+    link_name: LinkName,
+    workspace: WorkspaceOption = None,
+    as_user: AsOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Delete a connection. Refused, listing them, while app components reference it."""
+    from plugboard.usecases.connections import delete_connection
+
+    with acting(as_user, workspace) as (unit, actor):
+        connection = delete_connection(unit, actor, link_name, workspace=workspace)
+    if json_:
+        print_json({"deleted": connection.link_name})
+    else:
+        out.print(f"Deleted connection {connection.link_name}", markup=False)
+
+
+@connections_app.command("references")
+def connections_references(
+    link_name: LinkName,
+    workspace: WorkspaceOption = None,
+    as_user: AsOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """List the app components that use a connection."""
+    from plugboard.usecases.connections import list_references
+
+    with acting(as_user, workspace) as (unit, actor):
+        references = list_references(unit, actor, link_name, workspace=workspace)
+    rows = [
+        (r.app_link_name, r.component_type.value, r.component_name, r.environment.value)
+        for r in references
+    ]
+    if json_:
+        print_json(
+            [
+                dict(
+                    zip(["app", "component_type", "component_name", "environment"], r, strict=True)
+                )
+                for r in rows
+            ]
+        )
+        return
+    print_table(
+        f"References of {link_name} ({len(rows)})",
+        ["app", "component", "name", "environment"],
+        rows,
+    )

@@ -1,0 +1,191 @@
+"""`plugboard services …` — the catalog and custom services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from plugboard.cli.common import AsOption, JsonOption, WorkspaceOption, acting
+from plugboard.cli.output import out, print_json, print_table, when
+
+if TYPE_CHECKING:
+    from plugboard.usecases.services import ServiceEntry
+
+services_app = typer.Typer(
+    help="The service catalog (built-in and custom) and custom service files.",
+    no_args_is_help=True,
+)
+
+FileOption = Annotated[
+    Path,
+    typer.Option(
+        "--file",
+        "-f",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="A service file (YAML); see docs/services.md.",
+    ),
+]
+
+
+def _entry_json(entry: ServiceEntry) -> dict[str, object]:
+    data: dict[str, object] = {
+        "builtin": entry.builtin,
+        "definition": entry.definition.to_data(),
+    }
+    if entry.custom is not None:
+        data.update(
+            id=entry.custom.id,
+            created_by=entry.custom.created_by,
+            created_at=entry.custom.created_at.isoformat(),
+            modified_at=entry.custom.modified_at.isoformat(),
+        )
+    return data
+
+
+@services_app.command("list")
+def services_list(
+    category: Annotated[str | None, typer.Option(help="Only this category, e.g. CRM.")] = None,
+    search: Annotated[
+        str | None, typer.Option(help="Text in the name, link name or description.")
+    ] = None,
+    custom: Annotated[bool, typer.Option("--custom", help="Only custom services.")] = False,
+    workspace: WorkspaceOption = None,
+    as_user: AsOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """List services: built-in ones and the workspace's custom ones."""
+    from plugboard.usecases.services import list_services
+
+    with acting(as_user, workspace) as (unit, actor):
+        entries = list_services(
+            unit, actor, workspace=workspace, category=category, search=search, custom_only=custom
+        )
+    if json_:
+        print_json([_entry_json(e) for e in entries])
+        return
+    print_table(
+        f"Services ({len(entries)})",
+        ["link name", "name", "category", "auth", "user level", "kind"],
+        [
+            (
+                e.definition.link_name,
+                e.definition.name,
+                e.definition.category,
+                e.definition.auth_type.value,
+                "yes" if e.definition.allow_user_level else "",
+                "built-in" if e.builtin else "custom",
+            )
+            for e in entries
+        ],
+    )
+
+
+@services_app.command("show")
+def services_show(
+    link_name: Annotated[str, typer.Argument(help="The service's link name.")],
+    workspace: WorkspaceOption = None,
+    as_user: AsOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Show one service's definition (secrets are never shown)."""
+    import yaml
+
+    from plugboard.usecases.services import show_service
+
+    with acting(as_user, workspace) as (unit, actor):
+        entry = show_service(unit, actor, link_name, workspace=workspace)
+    if json_:
+        print_json(_entry_json(entry))
+        return
+    kind = "built-in" if entry.builtin else "custom"
+    out.print(f"[bold]{entry.definition.name}[/] ({kind})")
+    if entry.custom is not None:
+        out.print(f"modified {when(entry.custom.modified_at)}", markup=False)
+    out.print(yaml.safe_dump(entry.definition.to_data(), sort_keys=False).rstrip(), markup=False)
+
+
+@services_app.command("create")
+def services_create(
+    file: FileOption,
+    workspace: WorkspaceOption = None,
+    as_user: AsOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Create a custom service from a service file."""
+    from plugboard.usecases.services import create_custom_service
+
+    with acting(as_user, workspace) as (unit, actor):
+        service = create_custom_service(unit, actor, file.read_text(), workspace=workspace)
+    if json_:
+        print_json({"id": service.id, "definition": service.definition.to_data()})
+    else:
+        out.print(f"Created custom service {service.link_name} ({service.id})", markup=False)
+
+
+@services_app.command("edit")
+def services_edit(
+    link_name: Annotated[str, typer.Argument(help="The custom service's link name.")],
+    file: FileOption,
+    workspace: WorkspaceOption = None,
+    as_user: AsOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Edit a custom service (creator only). Every authorization of its connections is revoked."""
+    from plugboard.usecases.services import edit_custom_service
+
+    with acting(as_user, workspace) as (unit, actor):
+        service, revoked = edit_custom_service(
+            unit, actor, link_name, file.read_text(), workspace=workspace
+        )
+    if json_:
+        print_json({"definition": service.definition.to_data(), "revoked": revoked})
+    else:
+        out.print(
+            f"Updated {service.link_name}; revoked {revoked} authorization(s) of its connections",
+            markup=False,
+        )
+
+
+@services_app.command("delete")
+def services_delete(
+    link_name: Annotated[str, typer.Argument(help="The custom service's link name.")],
+    workspace: WorkspaceOption = None,
+    as_user: AsOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Delete a custom service (creator only). Its connections stay, unauthorized."""
+    from plugboard.usecases.services import delete_custom_service
+
+    with acting(as_user, workspace) as (unit, actor):
+        revoked = delete_custom_service(unit, actor, link_name, workspace=workspace)
+    if json_:
+        print_json({"deleted": link_name, "revoked": revoked})
+    else:
+        out.print(f"Deleted {link_name}; revoked {revoked} authorization(s)", markup=False)
+
+
+@services_app.command("lint")
+def services_lint(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="A service file.")
+    ],
+    builtin: Annotated[
+        bool, typer.Option("--builtin", help="Lint as a built-in catalog file (no OAuth client).")
+    ] = False,
+    json_: JsonOption = False,
+) -> None:
+    """Check a service file without saving it: exit 0 when valid, else the field and rule."""
+    from plugboard.domain.service import load_service_file
+
+    definition = load_service_file(file.read_text(), builtin=builtin)
+    if json_:
+        print_json({"valid": True, "link_name": definition.link_name})
+    else:
+        out.print(
+            f"{file}: valid {definition.auth_type.value} service {definition.link_name!r}",
+            markup=False,
+        )
