@@ -73,9 +73,10 @@ def init(
     out.print(f"  password:  {login.password}", markup=False)
     out.print(f"  API token: {login.token}", markup=False)
     out.print(
-        f"Try: curl -H 'Authorization: Bearer {login.token}' {settings.base_url}/health",
+        "  (send the token as `Authorization: Bearer <token>`; it is stored only as a hash)",
         markup=False,
     )
+    out.print(f"Check the server with: curl {settings.base_url}/health", markup=False)
 
 
 def serve(
