@@ -17,6 +17,7 @@ from plugboard.store.identity import (
     UserRepository,
     WorkspaceRepository,
 )
+from plugboard.store.oauth_flows import FlowRepository
 from plugboard.store.service_clients import ServiceClientRepository
 
 
@@ -33,6 +34,7 @@ class Unit:
         self.service_clients = ServiceClientRepository(conn, sealer)
         self.custom_services = CustomServiceRepository(conn, sealer)
         self.connections = ConnectionRepository(conn)
+        self.flows = FlowRepository(conn, sealer)
 
     def now(self) -> datetime:
         return self.clock.now()
