@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from tests.integration.conftest import Actor
-from tests.integration.test_custom_services import text
-from tests.support import add_authorization, add_reference, snapshot
 
 from plugboard.catalog.loader import builtin_services
 from plugboard.domain.models import AuthorizationStatus, ConnectionLevel
@@ -22,6 +19,9 @@ from plugboard.usecases.connections import (
 )
 from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.services import create_custom_service
+from tests.integration.conftest import Actor
+from tests.integration.test_custom_services import text
+from tests.support import add_authorization, add_reference, snapshot
 
 SPEC_USER_LEVEL = {
     "quickbooks", "salesforce", "zoho_crm", "zoho_recruit", "clickatell", "hoiio",

@@ -6,8 +6,6 @@ import textwrap
 
 import pytest
 from sqlalchemy import select
-from tests.integration.conftest import Actor
-from tests.support import add_authorization, snapshot
 
 from plugboard.domain.models import AuthorizationStatus
 from plugboard.errors import AlreadyExists, NotFound, PermissionDenied, ValidationError
@@ -21,6 +19,8 @@ from plugboard.usecases.services import (
     list_services,
     show_service,
 )
+from tests.integration.conftest import Actor
+from tests.support import add_authorization, snapshot
 
 SERVICE_FILES = {
     "api_key": """

@@ -9,10 +9,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
-from tests.conftest import BACKENDS, create_pg_database, drop_pg_database
 
 from plugboard.store.database import Database
 from plugboard.store.tables import metadata
+from tests.conftest import BACKENDS, create_pg_database, drop_pg_database
 
 
 @pytest.fixture(params=BACKENDS)

@@ -7,11 +7,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from plugboard._version import __version__
 from plugboard.errors import PlugboardError
-from plugboard.server.errors import problem_response
+from plugboard.server.api import router as api_router
+from plugboard.server.errors import http_problem, problem_response, request_validation_problem
 from plugboard.settings import Settings
 from plugboard.usecases.runtime import Runtime
 
@@ -39,6 +42,16 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     @app.exception_handler(PlugboardError)
     async def _plugboard_error(_request: Request, exc: PlugboardError) -> JSONResponse:
         return problem_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return request_validation_problem(exc)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        return http_problem(exc)
+
+    app.include_router(api_router)
 
     @app.get("/health", tags=["health"])
     def health() -> JSONResponse:

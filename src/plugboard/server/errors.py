@@ -1,10 +1,16 @@
-"""Domain errors as RFC 9457 problem+json, one status per error class."""
+"""Errors as RFC 9457 problem+json: one status and a stable `type` per domain error class."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from plugboard import errors
+
+PROBLEM_BASE = "https://plugboard.dev/problems/"
 
 STATUS: dict[type[errors.PlugboardError], int] = {
     errors.ValidationError: 422,
@@ -27,16 +33,37 @@ def status_of(exc: errors.PlugboardError) -> int:
     return 500
 
 
-def problem_response(exc: errors.PlugboardError) -> JSONResponse:
-    status = status_of(exc)
+def _problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
     body = {
-        "type": f"https://plugboard.dev/problems/{exc.code}",
-        "title": exc.code.replace("_", " "),
+        "type": PROBLEM_BASE + code,
+        "title": code.replace("_", " "),
         "status": status,
-        "detail": exc.message,
-        **{k: v for k, v in exc.to_dict().items() if k not in {"code", "message"}},
+        "detail": detail,
+        **extra,
     }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(
         body, status_code=status, media_type="application/problem+json", headers=headers
     )
+
+
+def problem_response(exc: errors.PlugboardError) -> JSONResponse:
+    extra = {k: v for k, v in exc.to_dict().items() if k not in {"code", "message"}}
+    return _problem(status_of(exc), exc.code, exc.message, **extra)
+
+
+def request_validation_problem(exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's own validation (a malformed body or query) in the same shape as ours. Input
+    values are not echoed back: they may be secrets."""
+    problems = []
+    for error in exc.errors():
+        location = [str(part) for part in error.get("loc", ()) if part != "body"]
+        problems.append({"field": ".".join(location) or "body", "rule": str(error.get("msg"))})
+    first = problems[0] if problems else {"field": "body", "rule": "is invalid"}
+    detail = "; ".join(f"{p['field']}: {p['rule']}" for p in problems) or "invalid request"
+    return _problem(422, errors.ValidationError.code, detail, **first, errors=problems)
+
+
+def http_problem(exc: HTTPException) -> JSONResponse:
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return _problem(exc.status_code, code, str(exc.detail))

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, or_, select
 
 from plugboard.domain.ids import new_sortable_id
 from plugboard.domain.models import AuditEvent
@@ -91,9 +91,22 @@ class AuditRepository:
         return event
 
     def list(
-        self, workspace_id: str | None = None, action: str | None = None, limit: int = 100
+        self,
+        workspace_id: str | None = None,
+        action: str | None = None,
+        limit: int = 100,
+        before: tuple[datetime, str] | None = None,
     ) -> list[AuditEvent]:
+        """Newest first. `before` = (created_at, id) of the last event already seen."""
         query = select(audit_events)
+        if before is not None:
+            at, event_id = before
+            query = query.where(
+                or_(
+                    audit_events.c.created_at < at,
+                    and_(audit_events.c.created_at == at, audit_events.c.id < event_id),
+                )
+            )
         if workspace_id is not None:
             query = query.where(audit_events.c.workspace_id == workspace_id)
         if action is not None:

@@ -1,0 +1,11 @@
+"""REST API v1. Routes call usecases only; each request's changes are one transaction."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from plugboard.server.api import audit, connections, identity, services
+
+router = APIRouter(prefix="/api/v1")
+for module in (identity, services, connections, audit):
+    router.include_router(module.router)

@@ -1,0 +1,117 @@
+"""/connections"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from plugboard.server.deps import CurrentPrincipal, RuntimeDep
+from plugboard.server.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paginate
+from plugboard.server.schemas import (
+    AuthorizationPublic,
+    ConnectionCreate,
+    ConnectionDetailsPublic,
+    ConnectionEdited,
+    ConnectionPublic,
+    ConnectionUpdate,
+    ReferencePublic,
+)
+from plugboard.usecases import connections
+
+router = APIRouter(prefix="/connections", tags=["connections"])
+Cursor = Annotated[str | None, Query(description="next_cursor of the previous page.")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+
+@router.get("")
+def list_connections(
+    runtime: RuntimeDep,
+    principal: CurrentPrincipal,
+    service: str | None = None,
+    level: str | None = None,
+    search: Annotated[str | None, Query(description="Text in the name or link name.")] = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[ConnectionPublic]:
+    with runtime.unit(write=False) as unit:
+        found = connections.list_connections(unit, principal)
+    needle = (search or "").casefold()
+    kept = [
+        ConnectionPublic.of(c)
+        for c in found
+        if (service is None or c.service_link_name == service)
+        and (level is None or c.level.value == level)
+        and (not needle or needle in c.name.casefold() or needle in c.link_name)
+    ]
+    items, next_cursor = paginate(kept, lambda c: (c.link_name,), cursor, limit)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_connection(
+    body: ConnectionCreate, runtime: RuntimeDep, principal: CurrentPrincipal
+) -> ConnectionPublic:
+    with runtime.unit() as unit:
+        connection = connections.create_connection(
+            unit, principal, service=body.service, name=body.name, link_name=body.link_name,
+            scopes=body.scopes, all_scopes=body.all_scopes, level=body.level,
+            per_environment=body.per_environment, params=body.params,
+        )  # fmt: skip
+    return ConnectionPublic.of(connection)
+
+
+@router.get("/{link_name}")
+def show_connection(
+    link_name: str, runtime: RuntimeDep, principal: CurrentPrincipal
+) -> ConnectionDetailsPublic:
+    with runtime.unit(write=False) as unit:
+        details = connections.show_connection(unit, principal, link_name)
+    return ConnectionDetailsPublic(
+        **ConnectionPublic.of(details.connection).model_dump(),
+        service_missing=details.service is None,
+        authorizations=[AuthorizationPublic.of(a) for a in details.authorizations],
+        references=[ReferencePublic.of(r) for r in details.references],
+    )
+
+
+@router.patch("/{link_name}")
+def edit_connection(
+    link_name: str, body: ConnectionUpdate, runtime: RuntimeDep, principal: CurrentPrincipal
+) -> ConnectionEdited:
+    """Rename, or change scopes (existing authorizations then need re-authorizing)."""
+    with runtime.unit() as unit:
+        connection, reauth = connections.edit_connection(
+            unit, principal, link_name, name=body.name, scopes=body.scopes,
+            all_scopes=body.all_scopes,
+        )  # fmt: skip
+    return ConnectionEdited(connection=ConnectionPublic.of(connection), needs_reauth=reauth)
+
+
+@router.delete("/{link_name}")
+def delete_connection(
+    link_name: str, runtime: RuntimeDep, principal: CurrentPrincipal
+) -> dict[str, str]:
+    """Delete an unreferenced connection; 409 listing the references otherwise."""
+    with runtime.unit() as unit:
+        connections.delete_connection(unit, principal, link_name)
+    return {"deleted": link_name}
+
+
+@router.get("/{link_name}/references")
+def list_references(
+    link_name: str,
+    runtime: RuntimeDep,
+    principal: CurrentPrincipal,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[ReferencePublic]:
+    with runtime.unit(write=False) as unit:
+        references = connections.list_references(unit, principal, link_name)
+    items, next_cursor = paginate(
+        [ReferencePublic.of(r) for r in references],
+        lambda r: (r.app, r.component_type, r.component_name, r.environment),
+        cursor,
+        limit,
+    )
+    return Page(items=items, next_cursor=next_cursor)

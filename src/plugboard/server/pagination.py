@@ -1,0 +1,56 @@
+"""Cursor pagination for list endpoints: an opaque cursor names the last item already seen.
+
+Lists are ordered by a stable key; the cursor is that key of the last item (base64 JSON), so a
+page never repeats or skips an item when others are added before it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from plugboard.errors import ValidationError
+
+T = TypeVar("T")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(key: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise ValidationError(
+            "cursor", "must be a next_cursor value from a previous page"
+        ) from None
+    if not isinstance(key, list):
+        raise ValidationError("cursor", "must be a next_cursor value from a previous page")
+    return key
+
+
+def paginate(
+    items: Sequence[T], key: Callable[[T], Sequence[Any]], cursor: str | None, limit: int
+) -> tuple[list[T], str | None]:
+    """The page after `cursor` of `items` sorted by `key`, and the cursor of the next page."""
+    ordered = sorted(items, key=lambda item: list(key(item)))
+    if cursor:
+        after = decode_cursor(cursor)
+        ordered = [item for item in ordered if list(key(item)) > after]
+    page = ordered[:limit]
+    next_cursor = encode_cursor(key(page[-1])) if len(ordered) > limit else None
+    return page, next_cursor

@@ -1,0 +1,241 @@
+"""Request and response bodies, one `Create` / `Update` / `Public` family per resource.
+
+No `Public` model has a field that could hold a secret: stored credentials appear only as which
+fields are set.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from plugboard.domain.connections import AuthorizationSummary, Connection, Reference
+from plugboard.domain.models import (
+    ApiToken,
+    AuditEvent,
+    ConnectionLevel,
+    Membership,
+    Role,
+    Workspace,
+    WorkspaceKind,
+)
+from plugboard.usecases.services import ServiceEntry
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WorkspaceCreate(_Body):
+    name: str = Field(description="Lower-case name: letters, digits, _ and -.")
+    kind: WorkspaceKind = WorkspaceKind.DEVELOPER
+
+
+class WorkspacePublic(BaseModel):
+    id: str
+    name: str
+    kind: WorkspaceKind
+    created_at: datetime
+
+    @classmethod
+    def of(cls, ws: Workspace) -> WorkspacePublic:
+        return cls(id=ws.id, name=ws.name, kind=ws.kind, created_at=ws.created_at)
+
+
+class MemberCreate(_Body):
+    email: str
+    role: Role = Role.USER
+    name: str | None = None
+    password: str | None = Field(default=None, description="Console password (12+ characters).")
+
+
+class MemberPublic(BaseModel):
+    user_id: str
+    email: str
+    name: str
+    role: Role
+    since: datetime
+
+    @classmethod
+    def of(cls, m: Membership) -> MemberPublic:
+        return cls(
+            user_id=m.user.id, email=m.user.email, name=m.user.name, role=m.role,
+            since=m.user.created_at,
+        )  # fmt: skip
+
+
+class MePublic(BaseModel):
+    user_id: str | None
+    email: str | None
+    workspace: str
+    role: Role | None
+    acts_for_users: bool
+
+
+class TokenCreate(_Body):
+    name: str = "api"
+    email: str | None = Field(default=None, description="Whose token (default: yours).")
+    acts_for_users: bool = False
+
+
+class TokenPublic(BaseModel):
+    id: str
+    user_id: str
+    name: str
+    prefix: str
+    acts_for_users: bool
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, t: ApiToken) -> TokenPublic:
+        return cls(
+            id=t.id, user_id=t.user_id, name=t.name, prefix=t.prefix,
+            acts_for_users=t.acts_for_users, created_at=t.created_at,
+            last_used_at=t.last_used_at, revoked_at=t.revoked_at,
+        )  # fmt: skip
+
+
+class TokenCreated(TokenPublic):
+    secret: str = Field(description="The token itself. Shown once, never again.")
+
+
+class ServicePublic(BaseModel):
+    link_name: str
+    name: str
+    category: str
+    auth_type: str
+    allow_user_level: bool
+    builtin: bool
+    definition: dict[str, Any] = Field(description="The service file, without secret fields.")
+    created_by: str | None = None
+    created_at: datetime | None = None
+    modified_at: datetime | None = None
+
+    @classmethod
+    def of(cls, entry: ServiceEntry) -> ServicePublic:
+        d = entry.definition
+        custom = entry.custom
+        return cls(
+            link_name=d.link_name, name=d.name, category=d.category,
+            auth_type=d.auth_type.value, allow_user_level=d.allow_user_level,
+            builtin=entry.builtin, definition=d.to_data(),
+            created_by=custom.created_by if custom else None,
+            created_at=custom.created_at if custom else None,
+            modified_at=custom.modified_at if custom else None,
+        )  # fmt: skip
+
+
+class ServiceChangeResult(BaseModel):
+    service: ServicePublic
+    revoked_authorizations: int
+
+
+class ConnectionCreate(_Body):
+    service: str
+    name: str | None = None
+    link_name: str | None = None
+    scopes: list[str] = []
+    all_scopes: bool = False
+    level: ConnectionLevel = ConnectionLevel.ADMIN
+    per_environment: bool = False
+    params: dict[str, str] = Field(default={}, description="Dynamic parameter values.")
+
+
+class ConnectionUpdate(_Body):
+    name: str | None = None
+    scopes: list[str] | None = Field(default=None, description="The new full set of scopes.")
+    all_scopes: bool = False
+
+
+class AuthorizationPublic(BaseModel):
+    id: str
+    environment: str
+    owner_user_id: str | None
+    account_name: str | None
+    status: str
+    status_detail: str | None
+    is_primary: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, a: AuthorizationSummary) -> AuthorizationPublic:
+        return cls(
+            id=a.id, environment=a.environment, owner_user_id=a.owner_user_id,
+            account_name=a.account_name, status=a.status.value, status_detail=a.status_detail,
+            is_primary=a.is_primary, created_at=a.created_at, updated_at=a.updated_at,
+        )  # fmt: skip
+
+
+class ReferencePublic(BaseModel):
+    app: str
+    component_type: str
+    component_name: str
+    environment: str
+
+    @classmethod
+    def of(cls, r: Reference) -> ReferencePublic:
+        return cls(
+            app=r.app_link_name, component_type=r.component_type.value,
+            component_name=r.component_name, environment=r.environment.value,
+        )  # fmt: skip
+
+
+class ConnectionPublic(BaseModel):
+    id: str
+    link_name: str
+    name: str
+    service: str
+    level: ConnectionLevel
+    per_environment: bool
+    scopes: list[str]
+    all_scopes: bool
+    params: dict[str, str]
+    origin: str
+    created_by: str | None
+    created_at: datetime
+    modified_by: str | None
+    modified_at: datetime
+
+    @classmethod
+    def of(cls, c: Connection) -> ConnectionPublic:
+        return cls(
+            id=c.id, link_name=c.link_name, name=c.name, service=c.service_link_name,
+            level=c.level, per_environment=c.per_environment, scopes=list(c.scopes),
+            all_scopes=c.all_scopes, params=dict(c.dynamic_values), origin=c.origin,
+            created_by=c.created_by, created_at=c.created_at, modified_by=c.modified_by,
+            modified_at=c.modified_at,
+        )  # fmt: skip
+
+
+class ConnectionDetailsPublic(ConnectionPublic):
+    service_missing: bool
+    authorizations: list[AuthorizationPublic]
+    references: list[ReferencePublic]
+
+
+class ConnectionEdited(BaseModel):
+    connection: ConnectionPublic
+    needs_reauth: int
+
+
+class AuditEventPublic(BaseModel):
+    id: str
+    actor: str
+    action: str
+    object_type: str
+    object_id: str | None
+    outcome: str
+    detail: dict[str, Any]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, e: AuditEvent) -> AuditEventPublic:
+        return cls(
+            id=e.id, actor=e.actor, action=e.action, object_type=e.object_type,
+            object_id=e.object_id, outcome=e.outcome, detail=e.detail, created_at=e.created_at,
+        )  # fmt: skip
