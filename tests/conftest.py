@@ -31,6 +31,9 @@ PG_SERVER_URL = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() == "true"
 BACKENDS = ("sqlite", "postgresql")
 
+# `provider_server` (one test provider per session) and `provider` (reset for each test).
+pytest_plugins = ["plugboard.testing.fixtures"]
+
 _pg_status: dict[str, str] = {}
 
 
