@@ -13,21 +13,21 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install Plugboard with every extra
 
-run: $(STAMP)  ## initialize ~/.plugboard if new (printing the first login), then serve
+run: $(STAMP)  ## initialize ~/.plugboard if new (printing the first login), then serve with the demo provider
 	$(BIN)/plugboard init --if-new
-	$(BIN)/plugboard serve
+	$(BIN)/plugboard serve --demo
 
 test: lint  ## lint, then the whole suite on SQLite and PostgreSQL
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)  ## ruff (lint and format check) and mypy strict
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
 
 bench: $(STAMP)  ## benchmarks against a baseline measured in the same run
 	@ls bench/*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,11 +36,68 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address `plugboard serve` binds to.")
     port: int = Field(default=8000, description="Port `plugboard serve` listens on.")
     log_level: str = Field(default="info", description="Log level of the server.")
+    outbound_allowlist: str = Field(
+        default="",
+        description="Comma-separated hosts and CIDRs invoke may reach although they are "
+        "loopback, private, link-local or metadata addresses (e.g. `127.0.0.1,10.0.0.0/8`).",
+    )
+    allow_http_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts that service files may name over plain http and "
+        "without a public domain: for development and tests only (e.g. a local test provider: "
+        "`127.0.0.1,localhost`).",
+    )
+    invoke_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=600, description="Timeout of an invoke when the call sets none."
+    )
+    invoke_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="How long an invoke reuses a resolved connection and credential before "
+        "reading the store again (0: read it on every invoke). Bounds how long a revocation "
+        "made by another process takes to stop invokes in this one.",
+    )
+    refresh_skew_seconds: float = Field(
+        default=60.0, ge=0, le=3600, description="Refresh OAuth 2 tokens this long before expiry."
+    )
+    refresh_cooldown_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=86400,
+        description="After a failed refresh, no new attempt for the same account for this long.",
+    )
+    token_request_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="Timeout of a request to a token endpoint."
+    )
+    refresh_lock_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="How long a refresh waits for another process's refresh of the same account "
+        "(must exceed the token request timeout).",
+    )
 
     @field_validator("base_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _lock_outlasts_token_request(self) -> Settings:
+        if self.refresh_lock_timeout_seconds <= self.token_request_timeout_seconds:
+            raise ValueError(
+                "refresh_lock_timeout_seconds must be longer than token_request_timeout_seconds"
+            )
+        return self
+
+    @property
+    def allow_http_host_entries(self) -> list[str]:
+        return [e.strip() for e in self.allow_http_hosts.split(",") if e.strip()]
+
+    @property
+    def outbound_allowlist_entries(self) -> list[str]:
+        return [e.strip() for e in self.outbound_allowlist.split(",") if e.strip()]
 
     @property
     def key_file(self) -> Path:

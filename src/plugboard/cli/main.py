@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from plugboard._version import __version__
-from plugboard.cli import admin, connections, identity, services
+from plugboard.cli import admin, authorize, connections, identity, invoke, services
 
 app = typer.Typer(
     name="plugboard",
@@ -26,8 +26,11 @@ app.add_typer(admin.keys_app, name="keys")
 app.add_typer(identity.workspaces_app, name="workspaces")
 app.add_typer(identity.users_app, name="users")
 app.add_typer(identity.tokens_app, name="tokens")
+app.command("invoke")(invoke.invoke)
 app.add_typer(services.services_app, name="services")
 app.add_typer(connections.connections_app, name="connections")
+app.command("authorize")(authorize.authorize)
+app.add_typer(authorize.authorizations_app, name="authorizations")
 
 
 def _version(value: bool) -> None:
@@ -51,7 +54,8 @@ def run() -> None:
     from plugboard.errors import PlugboardError
 
     try:
-        app(standalone_mode=False)
+        # With standalone_mode off, click returns a command's exit code instead of exiting.
+        code = app(standalone_mode=False)
     except PlugboardError as exc:
         print(f"error: {exc.message} [{exc.code}]", file=sys.stderr)
         sys.exit(1)
@@ -67,3 +71,4 @@ def run() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         raise
+    sys.exit(code if isinstance(code, int) else 0)

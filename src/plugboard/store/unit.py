@@ -8,7 +8,9 @@ from sqlalchemy import Connection
 
 from plugboard.crypto.sealing import Sealer
 from plugboard.domain.clock import Clock
+from plugboard.store.accounts import AccountRepository
 from plugboard.store.audit import AuditRepository
+from plugboard.store.authorizations import AuthorizationRepository
 from plugboard.store.connections import ConnectionRepository
 from plugboard.store.custom_services import CustomServiceRepository
 from plugboard.store.identity import (
@@ -35,6 +37,8 @@ class Unit:
         self.custom_services = CustomServiceRepository(conn, sealer)
         self.connections = ConnectionRepository(conn)
         self.flows = FlowRepository(conn, sealer)
+        self.authorizations = AuthorizationRepository(conn)
+        self.accounts = AccountRepository(conn, sealer)
 
     def now(self) -> datetime:
         return self.clock.now()

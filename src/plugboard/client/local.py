@@ -1,0 +1,201 @@
+"""The embedded client: usecases on the local store, in this process.
+
+``plugboard.connect()`` opens the store the settings name (``PLUGBOARD_HOME``,
+``PLUGBOARD_DATABASE_URL``, the master key) and acts as the local operator, or as a member with
+``as_member=``. Use it as a context manager (``with`` or ``async with``) or call ``close()`` /
+``await aclose()``: it keeps HTTP connections open between invokes.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+import httpx2
+
+from plugboard.auth.outbound import Resolver
+from plugboard.client.protocol import InvokeResponse
+from plugboard.domain.principal import OPERATOR, Principal
+from plugboard.settings import Settings
+from plugboard.usecases.identity import principal_for
+from plugboard.usecases.invoke import ConnectionAuth, Invoker
+from plugboard.usecases.runtime import Runtime
+
+__all__ = ["LocalClient", "connect"]
+
+
+class LocalClient:
+    """Invoke connections of one workspace as one principal."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        principal: Principal = OPERATOR,
+        workspace: str | None = None,
+        owns_runtime: bool = False,
+        resolver: Resolver | None = None,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        """``resolver`` replaces the system's name resolution for outbound requests (the
+        outbound guard checks and connects to what it returns); ``verify`` is their TLS trust
+        (an SSLContext for a private CA)."""
+        self.runtime = runtime
+        self.principal = principal
+        self.workspace = workspace
+        self._owns_runtime = owns_runtime
+        self._invoker = Invoker(runtime, resolver=resolver, verify=verify)
+
+    def __repr__(self) -> str:
+        return f"LocalClient(principal={self.principal.label!r}, workspace={self.workspace!r})"
+
+    @property
+    def invoker(self) -> Invoker:
+        return self._invoker
+
+    def invoke_url(
+        self,
+        url: str,
+        method: str = "GET",
+        *,
+        connection: str,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | str | bytes | None = None,
+        json: Any = None,
+        environment: str | None = None,
+        as_user: str | None = None,
+        timeout: float | None = None,
+        max_attempts: int | None = None,
+        max_retry_seconds: float | None = None,
+    ) -> InvokeResponse:
+        """Send ``method url`` with the connection's credential (SPEC §7).
+
+        Raises AuthorizationRequired (who must act is in ``.who_must_act``), OutboundBlocked,
+        UpstreamError (the service could not be reached), ValidationError, NotFound.
+        """
+        response = self._invoker.invoke(
+            self.principal,
+            url,
+            method,
+            connection=connection,
+            headers=headers,
+            params=params,
+            data=data,
+            json=json,
+            environment=environment,
+            as_user=as_user,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            max_retry_seconds=max_retry_seconds,
+            workspace=self.workspace,
+        )
+        return InvokeResponse.from_httpx(response)
+
+    async def invoke_url_async(
+        self,
+        url: str,
+        method: str = "GET",
+        *,
+        connection: str,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | str | bytes | None = None,
+        json: Any = None,
+        environment: str | None = None,
+        as_user: str | None = None,
+        timeout: float | None = None,
+        max_attempts: int | None = None,
+        max_retry_seconds: float | None = None,
+    ) -> InvokeResponse:
+        response = await self._invoker.ainvoke(
+            self.principal,
+            url,
+            method,
+            connection=connection,
+            headers=headers,
+            params=params,
+            data=data,
+            json=json,
+            environment=environment,
+            as_user=as_user,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            max_retry_seconds=max_retry_seconds,
+            workspace=self.workspace,
+        )
+        return InvokeResponse.from_httpx(response)
+
+    def auth(
+        self, link_name: str, *, environment: str | None = None, as_user: str | None = None
+    ) -> httpx2.Auth:
+        """An httpx2.Auth injecting the connection's credential into any httpx2 client."""
+        return ConnectionAuth(
+            self._invoker,
+            self.principal,
+            link_name,
+            environment=environment,
+            as_user=as_user,
+            workspace=self.workspace,
+        )
+
+    def close(self) -> None:
+        self._invoker.close()
+        if self._owns_runtime:
+            self.runtime.close()
+
+    async def aclose(self) -> None:
+        await self._invoker.aclose()
+        self.close()
+
+    def __enter__(self) -> LocalClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> LocalClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def connect(
+    *,
+    settings: Settings | None = None,
+    runtime: Runtime | None = None,
+    as_member: str | None = None,
+    workspace: str | None = None,
+) -> LocalClient:
+    """An embedded client on the local store.
+
+    ``as_member`` (an e-mail) acts as that member of ``workspace`` with their role; without it
+    the client acts as the local operator, who holds the master key. Pass ``runtime`` to share
+    an open one (its owner closes it).
+    """
+    owns = runtime is None
+    if runtime is None:
+        runtime = Runtime.open(settings or Settings())
+    try:
+        principal = OPERATOR
+        if as_member is not None:
+            with runtime.unit(write=False) as unit:
+                principal = principal_for(unit, as_member, workspace, via="sdk")
+    except BaseException:
+        if owns:
+            runtime.close()
+        raise
+    return LocalClient(runtime, principal=principal, workspace=workspace, owns_runtime=owns)

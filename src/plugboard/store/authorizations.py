@@ -1,0 +1,170 @@
+"""Authorization lifecycle queries: listing with the people behind them, revoking, renaming
+accounts, moving the primary flag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, select, update
+
+from plugboard.domain.connections import AuthorizationSummary
+from plugboard.domain.models import AuthorizationStatus, Role
+from plugboard.errors import NotFound
+from plugboard.store.tables import accounts, authorizations, memberships, users
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationRow:
+    """An authorization with its account name and, for user level, its owner."""
+
+    summary: AuthorizationSummary
+    owner_email: str | None
+    owner_name: str | None
+    owner_role: Role | None
+
+
+_QUERY = (
+    select(
+        authorizations,
+        accounts.c.display_name.label("account_name"),
+        users.c.email.label("owner_email"),
+        users.c.name.label("owner_name"),
+        memberships.c.role.label("owner_role"),
+    )
+    .outerjoin(accounts, accounts.c.id == authorizations.c.account_id)
+    .outerjoin(users, users.c.id == authorizations.c.owner_user_id)
+    .outerjoin(
+        memberships,
+        (memberships.c.user_id == authorizations.c.owner_user_id)
+        & (memberships.c.workspace_id == authorizations.c.workspace_id),
+    )
+)
+
+
+def _row(r: Any) -> AuthorizationRow:
+    return AuthorizationRow(
+        AuthorizationSummary(
+            id=r.id,
+            connection_id=r.connection_id,
+            environment=r.environment,
+            owner_user_id=r.owner_user_id,
+            account_id=r.account_id,
+            account_name=r.account_name,
+            status=AuthorizationStatus(r.status),
+            status_detail=r.status_detail,
+            is_primary=r.is_primary,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        ),
+        r.owner_email,
+        r.owner_name,
+        Role(r.owner_role) if r.owner_role else None,
+    )
+
+
+class AuthorizationRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def of_connection(self, connection_id: str) -> list[AuthorizationRow]:
+        rows = self._conn.execute(
+            _QUERY.where(authorizations.c.connection_id == connection_id).order_by(
+                authorizations.c.environment, users.c.email, authorizations.c.created_at
+            )
+        )
+        return [_row(r) for r in rows]
+
+    def get(
+        self, connection_id: str, environment: str, owner_user_id: str | None
+    ) -> AuthorizationRow:
+        query = _QUERY.where(
+            authorizations.c.connection_id == connection_id,
+            authorizations.c.environment == environment,
+        )
+        if owner_user_id is None:
+            query = query.where(authorizations.c.owner_user_id.is_(None))
+        else:
+            query = query.where(authorizations.c.owner_user_id == owner_user_id)
+        row = self._conn.execute(query).first()
+        if row is None:
+            raise NotFound("authorization", environment)
+        return _row(row)
+
+    def users_of_account(self, account_id: str) -> int:
+        query = (
+            select(func.count())
+            .select_from(authorizations)
+            .where(authorizations.c.account_id == account_id)
+        )
+        return int(self._conn.execute(query).scalar_one())
+
+    def set_status(
+        self,
+        authorization_id: str,
+        status: AuthorizationStatus,
+        detail: str | None,
+        now: datetime,
+        *,
+        unlink_account: bool = False,
+    ) -> None:
+        values: dict[str, Any] = {
+            "status": status.value,
+            "status_detail": detail,
+            "updated_at": now,
+        }
+        if unlink_account:
+            values.update(account_id=None, is_primary=False)
+        self._conn.execute(
+            update(authorizations).where(authorizations.c.id == authorization_id).values(values)
+        )
+
+    def delete_account(self, account_id: str) -> None:
+        self._conn.execute(delete(accounts).where(accounts.c.id == account_id))
+
+    def delete_account_if_unused(self, account_id: str) -> bool:
+        if self.users_of_account(account_id):
+            return False
+        self.delete_account(account_id)
+        return True
+
+    def rename_account(self, account_id: str, name: str, now: datetime) -> None:
+        self._conn.execute(
+            update(accounts)
+            .where(accounts.c.id == account_id)
+            .values(display_name=name, updated_at=now)
+        )
+
+    def accounts_of(self, connection_id: str, owner_user_id: str | None) -> list[tuple[str, str]]:
+        """(id, display name) of the accounts linked to a connection (for one owner)."""
+        query = select(accounts.c.id, accounts.c.display_name).where(
+            accounts.c.connection_id == connection_id
+        )
+        if owner_user_id is None:
+            query = query.where(accounts.c.owner_user_id.is_(None))
+        else:
+            query = query.where(accounts.c.owner_user_id == owner_user_id)
+        return [
+            (r.id, r.display_name)
+            for r in self._conn.execute(query.order_by(accounts.c.created_at))
+        ]
+
+    def move_primary(
+        self, connection_id: str, environment: str, authorization_id: str, now: datetime
+    ) -> None:
+        """Clear the old primary first: the partial unique index allows one per environment."""
+        self._conn.execute(
+            update(authorizations)
+            .where(
+                authorizations.c.connection_id == connection_id,
+                authorizations.c.environment == environment,
+                authorizations.c.is_primary.is_(True),
+            )
+            .values(is_primary=False, updated_at=now)
+        )
+        self._conn.execute(
+            update(authorizations)
+            .where(authorizations.c.id == authorization_id)
+            .values(is_primary=True, updated_at=now)
+        )

@@ -1,0 +1,764 @@
+"""invoke: send a request to a third-party API with a connection's credential (SPEC §7).
+
+1. :func:`resolve` finds the connection in the caller's workspace and the authorization that
+   serves the environment: the shared one for admin and system connections; for user-level
+   connections the calling user's own, or the primary account when no user is present. No
+   usable authorization raises AuthorizationRequired saying who must act.
+2. ``{dynamic}`` placeholders in the URL are replaced by the connection's values
+   (:func:`plugboard.domain.urls.substitute`, which never lets a value change the host). A URL
+   that starts with ``/`` is taken relative to the service's base URL.
+3. The credential is injected by the auth type's ``httpx2.Auth`` (plugboard.auth); OAuth 2
+   tokens refresh before expiry and once on rejection (usecases.refresh).
+4. The request leaves through the outbound guard (``PLUGBOARD_OUTBOUND_ALLOWLIST``), with a
+   timeout, without following redirects; idempotent methods are retried on connection errors,
+   429 and 503 (auth.retry).
+
+Every invoke that raises is written to the audit log (action ``connection.invoke``, outcome
+``failed``) with the connection, environment, method, host and path -- never the query string,
+headers or body, which may carry secrets.
+
+:class:`Invoker` is the engine of one process: its HTTP clients keep connections alive between
+invokes, and it keeps each resolution for ``invoke_cache_seconds`` (default 1 s), so a hot loop
+of invokes does not read the store every time. A refresh made in this process drops the cached
+entries of the account at once; a revocation made elsewhere is seen within that many seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import threading
+import time
+from collections.abc import AsyncGenerator, Generator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import anyio.to_thread
+import httpx2
+
+from plugboard.auth.apikey import ApiKeyAuth, ApiKeyParameter, Placement
+from plugboard.auth.basic import BasicAuth
+from plugboard.auth.oauth1 import OAuth1Auth
+from plugboard.auth.oauth2 import AccessToken, OAuth2Auth, RefreshReason
+from plugboard.auth.outbound import (
+    OutboundPolicy,
+    Resolver,
+    async_guarded_client,
+    guarded_client,
+    system_resolver,
+)
+from plugboard.auth.retry import RetryPolicy, asend_with_retries, send_with_retries
+from plugboard.auth.sigv4 import SigV4Auth
+from plugboard.domain.authorizations import (
+    check_environment,
+    default_environment,
+    environment_key,
+    is_stale,
+    unusable_reason,
+    usable,
+    who_must_act,
+)
+from plugboard.domain.connections import AuthorizationSummary, Connection
+from plugboard.domain.credentials import (
+    ApiKeyCredential,
+    AwsCredential,
+    BasicCredential,
+    Credential,
+    OAuth1Credential,
+    OAuth2Credential,
+    auth_type_of,
+    credential_from_data,
+)
+from plugboard.domain.models import ConnectionLevel, Environment, Role, Workspace
+from plugboard.domain.naming import check_email
+from plugboard.domain.principal import Principal
+from plugboard.domain.service import RetrySettings, ServiceDefinition
+from plugboard.domain.urls import substitute
+from plugboard.errors import (
+    AuthorizationRequired,
+    ConfigurationError,
+    NotFound,
+    PermissionDenied,
+    PlugboardError,
+    UpstreamError,
+    ValidationError,
+)
+from plugboard.store.unit import Unit
+from plugboard.usecases.identity import workspace_for
+from plugboard.usecases.refresh import RefreshCoordinator, RefreshRejected, RefreshTarget
+from plugboard.usecases.runtime import Runtime
+from plugboard.usecases.services import resolve_service
+
+__all__ = ["ConnectionAuth", "Invoker", "Resolved", "resolve"]
+
+log = logging.getLogger("plugboard.invoke")
+
+
+class _QueryRedactingFilter(logging.Filter):
+    """httpx2 logs every request's full URL at INFO; an API key, OAuth 2 token or OAuth 1
+    signature placed in the query would end up in the log. Keep the URL, drop the query."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) > 1 and isinstance(args[1], httpx2.URL):
+            url = args[1]
+            if url.query:
+                shown = f"{url.copy_with(query=None)}?[query redacted]"
+                record.args = (args[0], shown, *args[2:])
+        return True
+
+
+_httpx2_logger = logging.getLogger("httpx2")
+if not any(isinstance(f, _QueryRedactingFilter) for f in _httpx2_logger.filters):
+    _httpx2_logger.addFilter(_QueryRedactingFilter())
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """Everything an invoke needs, read in one transaction."""
+
+    workspace: Workspace
+    connection: Connection
+    service: ServiceDefinition
+    environment: Environment
+    authorization: AuthorizationSummary
+    account_id: str
+    credential: Credential = field(repr=False)
+    token_expires_at: datetime | None
+    who_must_act: str
+    oauth_client_id: str | None
+    oauth_client_secret: str | None = field(repr=False)
+
+    def required(self, reason: str) -> AuthorizationRequired:
+        return AuthorizationRequired(
+            self.connection.link_name, self.environment.value, self.who_must_act, reason
+        )
+
+
+def _calling_user(
+    unit: Unit, actor: Principal, workspace: Workspace, as_user: str | None
+) -> tuple[str | None, Role | None]:
+    """(user id, role) of the person the invoke runs for; user id None means "no user"."""
+    if as_user is not None:
+        email = check_email(as_user, "as_user")
+        if not (actor.is_operator or actor.acts_for_users or email == actor.email):
+            raise PermissionDenied("invoke on behalf of another user", actor.role)
+        user = unit.users.get(email)
+        membership = unit.memberships.find(workspace.id, user.id)
+        if membership is None:
+            raise NotFound("member", f"{user.email} in workspace {workspace.name}")
+        return user.id, membership.role
+    if actor.is_operator or actor.acts_for_users:
+        return None, actor.role
+    return actor.user_id, actor.role
+
+
+def _oauth_client(
+    unit: Unit, workspace_id: str, service: ServiceDefinition
+) -> tuple[str | None, str | None]:
+    if service.oauth2 is not None:
+        client_id, secret = service.oauth2.client_id, service.oauth2.client_secret
+    elif service.oauth1 is not None:
+        client_id, secret = service.oauth1.consumer_key, service.oauth1.consumer_secret
+    else:
+        return None, None
+    if client_id:
+        return client_id, secret.get_secret_value() if secret is not None else None
+    registered = unit.service_clients.find(workspace_id, service.link_name)
+    if registered is None:
+        return None, None
+    return registered.client_id, registered.client_secret
+
+
+def resolve(
+    unit: Unit,
+    actor: Principal,
+    link_name: str,
+    *,
+    environment: str | None = None,
+    as_user: str | None = None,
+    workspace: str | None = None,
+) -> Resolved:
+    """SPEC §7 step 1. Raises NotFound, PermissionDenied or AuthorizationRequired."""
+    ws = workspace_for(unit, actor, workspace)
+    connection = unit.connections.get(ws.id, link_name)
+    env = (
+        check_environment(ws.kind, environment)
+        if environment is not None
+        else default_environment(ws.kind)
+    )
+    user_id, role = _calling_user(unit, actor, ws, as_user)
+    who = who_must_act(
+        connection.level,
+        role=role,
+        is_operator=actor.is_operator and as_user is None,
+        for_user=user_id is not None,
+    )
+    env_key = environment_key(connection.per_environment, env)
+    if connection.level is ConnectionLevel.USER:
+        found = unit.accounts.authorized_account(
+            connection.id, env_key, user_id, primary=user_id is None
+        )
+    else:
+        found = unit.accounts.authorized_account(connection.id, env_key, None)
+    if found is None or found.account is None or not usable(found.authorization.status):
+        status = found.authorization.status if found else None
+        detail = found.authorization.status_detail if found else None
+        raise AuthorizationRequired(
+            connection.link_name, env.value, who, unusable_reason(status, detail)
+        )
+    try:
+        service = resolve_service(unit, ws.id, connection.service_link_name).definition
+    except NotFound:
+        raise AuthorizationRequired(
+            connection.link_name, env.value, who, "its service no longer exists"
+        ) from None
+    credential = credential_from_data(found.account.credential)
+    if auth_type_of(credential) is not service.auth_type:
+        raise AuthorizationRequired(
+            connection.link_name,
+            env.value,
+            who,
+            "the stored credential is not for the service's auth type",
+        )
+    client_id, client_secret = _oauth_client(unit, ws.id, service)
+    return Resolved(
+        workspace=ws,
+        connection=connection,
+        service=service,
+        environment=env,
+        authorization=found.authorization,
+        account_id=found.account.id,
+        credential=credential,
+        token_expires_at=found.account.token_expires_at,
+        who_must_act=who,
+        oauth_client_id=client_id,
+        oauth_client_secret=client_secret,
+    )
+
+
+# --- the OAuth 2 token source of one resolved authorization ----------------------------------
+
+
+class _ConnectionTokens:
+    """The TokenSource an OAuth2Auth uses: the stored token, refreshed through the process's
+    RefreshCoordinator; a refused refresh becomes AuthorizationRequired for this caller."""
+
+    def __init__(self, invoker: Invoker, resolved: Resolved, credential: OAuth2Credential):
+        self._invoker = invoker
+        self._resolved = resolved
+        self._token = AccessToken(credential.access_token, resolved.token_expires_at)
+        service = resolved.service
+        assert service.oauth2 is not None
+        token_url = substitute(
+            service.oauth2.effective_refresh_url, resolved.connection.dynamic_values
+        )
+        self._target = RefreshTarget(
+            account_id=resolved.account_id,
+            connection=resolved.connection.link_name,
+            token_url=token_url,
+            client_id=resolved.oauth_client_id,
+            client_secret=resolved.oauth_client_secret,
+            auth_method=service.oauth2.token_endpoint_auth_method,
+        )
+
+    def current(self) -> AccessToken:
+        return self._token
+
+    def needs_refresh(self, token: AccessToken) -> bool:
+        settings = self._invoker.runtime.settings
+        return is_stale(
+            token.expires_at, self._invoker.runtime.clock.now(), settings.refresh_skew_seconds
+        )
+
+    def refresh(self, token: AccessToken, reason: RefreshReason) -> AccessToken:
+        try:
+            return self._invoker.refresher.refresh(self._target, token, reason)
+        except RefreshRejected as exc:
+            raise self._resolved.required(_reason(exc)) from None
+
+    async def arefresh(self, token: AccessToken, reason: RefreshReason) -> AccessToken:
+        try:
+            return await self._invoker.refresher.arefresh(self._target, token, reason)
+        except RefreshRejected as exc:
+            raise self._resolved.required(_reason(exc)) from None
+
+
+def _reason(exc: RefreshRejected) -> str:
+    return exc.message.split(": ", 1)[-1]
+
+
+# --- the engine ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    resolved: Resolved
+    auth: httpx2.Auth
+    # Substituted URLs by template: a hot loop invokes the same few URLs.
+    urls: dict[str, str] = field(default_factory=dict)
+
+
+_CacheKey = tuple[Any, ...]
+
+
+class Invoker:
+    """Resolution cache, outbound clients and refresh coordinator of one process."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        resolver: Resolver | None = None,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        """The outbound policy is the settings' allowlist; ``resolver`` replaces the system's
+        name resolution (the guard connects to what it returns) and ``verify`` is the TLS trust
+        for every outbound request (True: the system's CA bundle)."""
+        self.runtime = runtime
+        settings = runtime.settings
+        self.policy = OutboundPolicy(
+            settings.outbound_allowlist_entries, resolver=resolver or system_resolver
+        )
+        self._timeout = settings.invoke_timeout_seconds
+        self._verify = verify
+        self._client = guarded_client(self.policy, timeout=self._timeout, verify=verify)
+        self._async_clients: dict[asyncio.AbstractEventLoop, httpx2.AsyncClient] = {}
+        self.refresher = RefreshCoordinator(
+            runtime, self.policy, on_refreshed=self.forget_account, verify=verify
+        )
+        self._cache: dict[_CacheKey, tuple[float, _Entry]] = {}
+        self._cache_lock = threading.Lock()
+        self._closed = False
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the HTTP clients. Async clients of loops that still run must be closed with
+        :meth:`aclose` from inside their loop first."""
+        if self._closed:
+            return
+        self._closed = True
+        self._client.close()
+        self.refresher.close()
+        for loop, client in list(self._async_clients.items()):
+            if not loop.is_closed() and not loop.is_running():
+                loop.run_until_complete(client.aclose())
+        self._async_clients.clear()
+
+    async def aclose(self) -> None:
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.pop(loop, None)
+        if client is not None:
+            await client.aclose()
+
+    def _async_client(self) -> httpx2.AsyncClient:
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            client = async_guarded_client(self.policy, timeout=self._timeout, verify=self._verify)
+            self._async_clients[loop] = client
+        return client
+
+    # -- resolution ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _key(
+        actor: Principal,
+        link_name: str,
+        environment: str | None,
+        as_user: str | None,
+        workspace: str | None,
+    ) -> _CacheKey:
+        return (
+            actor.user_id,
+            actor.workspace_id,
+            actor.role,
+            actor.acts_for_users,
+            workspace,
+            link_name,
+            environment,
+            as_user,
+        )
+
+    def _cached(self, key: _CacheKey) -> _Entry | None:
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        return None
+
+    def entry(
+        self,
+        actor: Principal,
+        link_name: str,
+        *,
+        environment: str | None = None,
+        as_user: str | None = None,
+        workspace: str | None = None,
+    ) -> _Entry:
+        key = self._key(actor, link_name, environment, as_user, workspace)
+        hit = self._cached(key)
+        if hit is not None:
+            return hit
+        with self.runtime.unit(write=False) as unit:
+            resolved = resolve(
+                unit,
+                actor,
+                link_name,
+                environment=environment,
+                as_user=as_user,
+                workspace=workspace,
+            )
+        found = _Entry(resolved, self.auth_for(resolved))
+        ttl = self.runtime.settings.invoke_cache_seconds
+        if ttl > 0:
+            with self._cache_lock:
+                self._cache[key] = (time.monotonic() + ttl, found)
+        return found
+
+    def forget_account(self, account_id: str) -> None:
+        """Drop every cached resolution that uses the account (it was refreshed or expired)."""
+        with self._cache_lock:
+            stale = [k for k, (_, e) in self._cache.items() if e.resolved.account_id == account_id]
+            for key in stale:
+                del self._cache[key]
+
+    def forget_all(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
+
+    def auth_for(self, resolved: Resolved) -> httpx2.Auth:
+        """The httpx2.Auth that injects the resolved credential."""
+        service = resolved.service
+        credential = resolved.credential
+        if isinstance(credential, ApiKeyCredential):
+            assert service.api_key is not None
+            return ApiKeyAuth(
+                [
+                    ApiKeyParameter(
+                        Placement(p.param_type), p.name, credential.values[p.name], p.prefix
+                    )
+                    for p in service.api_key.parameters
+                ]
+            )
+        if isinstance(credential, BasicCredential):
+            return BasicAuth(credential.username, credential.password)
+        if isinstance(credential, OAuth1Credential):
+            assert service.oauth1 is not None
+            if not resolved.oauth_client_id or resolved.oauth_client_secret is None:
+                raise ConfigurationError(
+                    f"service {service.link_name!r} has no OAuth 1 consumer key registered "
+                    "in this workspace"
+                )
+            return OAuth1Auth(
+                resolved.oauth_client_id,
+                resolved.oauth_client_secret,
+                credential.token,
+                credential.token_secret,
+                placement=service.oauth1.param_type,
+            )
+        if isinstance(credential, OAuth2Credential):
+            assert service.oauth2 is not None
+            return OAuth2Auth(
+                _ConnectionTokens(self, resolved, credential),
+                placement=service.oauth2.param_type,
+                param_name=service.oauth2.effective_param_name,
+                token_prefix=service.oauth2.effective_token_prefix,
+                expiry_signals=service.oauth2.expiry_signals,
+            )
+        assert isinstance(credential, AwsCredential) and service.aws_sigv4 is not None
+        region = service.aws_sigv4.region
+        if region.startswith("{"):
+            key = region[1:-1]
+            if key not in resolved.connection.dynamic_values:
+                raise ValidationError(f"dynamic_parameters.{key}", "a value is required")
+            region = resolved.connection.dynamic_values[key]
+        return SigV4Auth(
+            credential.access_key,
+            credential.secret_key,
+            region,
+            service.aws_sigv4.aws_service,
+            credential.session_token,
+        )
+
+    # -- invoke -------------------------------------------------------------------------------
+
+    def invoke(
+        self,
+        actor: Principal,
+        url: str,
+        method: str = "GET",
+        *,
+        connection: str,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | str | bytes | None = None,
+        json: Any = None,
+        environment: str | None = None,
+        as_user: str | None = None,
+        timeout: float | None = None,
+        max_attempts: int | None = None,
+        max_retry_seconds: float | None = None,
+        workspace: str | None = None,
+    ) -> httpx2.Response:
+        """SPEC §7. Returns the upstream response (any status); raises PlugboardError."""
+        method = method.upper()
+        target = url
+        try:
+            found = self.entry(
+                actor, connection, environment=environment, as_user=as_user, workspace=workspace
+            )
+            target = self._target(found, url)
+            options = _request_options(headers, params, data, json, timeout or self._timeout)
+            policy = _retry_policy(found.resolved.service, max_attempts, max_retry_seconds)
+            client = self._client
+
+            def send() -> httpx2.Response:
+                request = client.build_request(method, target, **options)
+                return client.send(request, auth=found.auth)
+
+            return send_with_retries(send, method, policy)
+        except PlugboardError as exc:
+            self._failed(actor, connection, environment, workspace, method, target, exc)
+            raise
+        except httpx2.HTTPError as exc:
+            error = UpstreamError(_transport_message(method, target, exc))
+            self._failed(actor, connection, environment, workspace, method, target, error)
+            raise error from exc
+
+    async def ainvoke(
+        self,
+        actor: Principal,
+        url: str,
+        method: str = "GET",
+        *,
+        connection: str,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | str | bytes | None = None,
+        json: Any = None,
+        environment: str | None = None,
+        as_user: str | None = None,
+        timeout: float | None = None,
+        max_attempts: int | None = None,
+        max_retry_seconds: float | None = None,
+        workspace: str | None = None,
+    ) -> httpx2.Response:
+        """:meth:`invoke` for asyncio: store reads run in a worker thread."""
+        method = method.upper()
+        target = url
+        try:
+            found = self._cached(self._key(actor, connection, environment, as_user, workspace))
+            if found is None:
+                found = await anyio.to_thread.run_sync(
+                    lambda: self.entry(
+                        actor,
+                        connection,
+                        environment=environment,
+                        as_user=as_user,
+                        workspace=workspace,
+                    )
+                )
+            target = self._target(found, url)
+            options = _request_options(headers, params, data, json, timeout or self._timeout)
+            policy = _retry_policy(found.resolved.service, max_attempts, max_retry_seconds)
+            client = self._async_client()
+            auth = found.auth
+
+            async def send() -> httpx2.Response:
+                request = client.build_request(method, target, **options)
+                return await client.send(request, auth=auth)
+
+            return await asend_with_retries(send, method, policy)
+        except PlugboardError as exc:
+            await anyio.to_thread.run_sync(
+                self._failed, actor, connection, environment, workspace, method, target, exc
+            )
+            raise
+        except httpx2.HTTPError as exc:
+            error = UpstreamError(_transport_message(method, target, exc))
+            await anyio.to_thread.run_sync(
+                self._failed, actor, connection, environment, workspace, method, target, error
+            )
+            raise error from exc
+
+    def _target(self, found: _Entry, url: str) -> str:
+        target = found.urls.get(url)
+        if target is None:
+            target = self._target_url(found.resolved, url)
+            if len(found.urls) < 256:
+                found.urls[url] = target
+        return target
+
+    def _target_url(self, resolved: Resolved, url: str) -> str:
+        if url.startswith("/"):
+            base = resolved.service.base_url
+            if base is None:
+                raise ValidationError(
+                    "url", f"service {resolved.service.link_name!r} has no base URL: use a full URL"
+                )
+            url = base.rstrip("/") + url
+        return substitute(url, resolved.connection.dynamic_values)
+
+    def _failed(
+        self,
+        actor: Principal,
+        connection: str,
+        environment: str | None,
+        workspace: str | None,
+        method: str,
+        target: str,
+        error: PlugboardError,
+    ) -> None:
+        """Audit a failed invoke in its own transaction; an audit failure is logged, never
+        raised over the invoke's own error."""
+        try:
+            parts = urlsplit(target)
+            host, path = parts.hostname or "", parts.path
+        except ValueError:
+            host, path = "", ""
+        detail = {
+            "connection": connection,
+            "environment": environment,
+            "method": method,
+            "host": host,
+            "path": path[:300],
+            "error": error.code,
+            "message": error.message[:500],
+        }
+        try:
+            with self.runtime.unit() as unit:
+                ws_id: str | None = None
+                conn_id: str | None = None
+                try:
+                    ws = workspace_for(unit, actor, workspace)
+                    ws_id = ws.id
+                    found = unit.connections.find(ws.id, connection)
+                    conn_id = found.id if found else None
+                except PlugboardError:
+                    pass
+                unit.audit.record(
+                    actor=actor.label,
+                    action="connection.invoke",
+                    object_type="connection",
+                    object_id=conn_id,
+                    workspace_id=ws_id,
+                    now=unit.now(),
+                    outcome="failed",
+                    detail=detail,
+                )
+        except PlugboardError as exc:
+            log.warning("could not audit a failed invoke of %r: %s", connection, exc.code)
+        log.info("invoke of connection %r failed: %s", connection, error.code)
+
+
+def _request_options(
+    headers: Mapping[str, str] | None,
+    params: Mapping[str, Any] | None,
+    data: Mapping[str, Any] | str | bytes | None,
+    json: Any,
+    timeout: float,
+) -> dict[str, Any]:
+    options: dict[str, Any] = {"headers": headers, "params": params, "timeout": timeout}
+    if data is not None and json is not None:
+        raise ValidationError("data", "give either data or json, not both")
+    if json is not None:
+        options["json"] = json
+    elif isinstance(data, str | bytes):
+        options["content"] = data
+    elif data is not None:
+        options["data"] = data
+    return options
+
+
+def _retry_policy(
+    service: ServiceDefinition, max_attempts: int | None, max_seconds: float | None
+) -> RetryPolicy:
+    base = service.retry or RetrySettings()
+    if max_attempts is not None and not 1 <= max_attempts <= 10:
+        raise ValidationError("max_attempts", "must be between 1 and 10")
+    if max_seconds is not None and not 0 < max_seconds <= 300:
+        raise ValidationError("max_retry_seconds", "must be more than 0 and at most 300")
+    return RetryPolicy(
+        max_attempts=max_attempts if max_attempts is not None else base.max_attempts,
+        max_seconds=max_seconds if max_seconds is not None else base.max_seconds,
+    )
+
+
+def _transport_message(method: str, target: str, exc: httpx2.HTTPError) -> str:
+    try:
+        host = urlsplit(target).hostname or "?"
+    except ValueError:
+        host = "?"
+    kind = type(exc).__name__
+    # httpx2's messages name the failure ("[Errno 111] Connection refused"), not the request.
+    first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    return f"{method} to {host} failed: {kind}" + (f" ({first})" if first else "")
+
+
+# --- pb.auth(link_name): an httpx2.Auth for any client ---------------------------------------
+
+
+class ConnectionAuth(httpx2.Auth):
+    """Injects a connection's credential into requests of any httpx2 client.
+
+    Resolves the authorization on each request (through the invoker's short cache), so a
+    switched or revoked authorization takes effect without rebuilding the client. The URL is
+    used as given (no placeholder substitution) and the outbound guard is the client's
+    business.
+    """
+
+    def __init__(
+        self,
+        invoker: Invoker,
+        actor: Principal,
+        link_name: str,
+        *,
+        environment: str | None = None,
+        as_user: str | None = None,
+        workspace: str | None = None,
+    ) -> None:
+        self._invoker = invoker
+        self._actor = actor
+        self.link_name = link_name
+        self.environment = environment
+        self._as_user = as_user
+        self._workspace = workspace
+
+    def __repr__(self) -> str:
+        return f"ConnectionAuth(link_name={self.link_name!r}, environment={self.environment!r})"
+
+    def _inner(self) -> httpx2.Auth:
+        return self._invoker.entry(
+            self._actor,
+            self.link_name,
+            environment=self.environment,
+            as_user=self._as_user,
+            workspace=self._workspace,
+        ).auth
+
+    def sync_auth_flow(
+        self, request: httpx2.Request
+    ) -> Generator[httpx2.Request, httpx2.Response, None]:
+        yield from self._inner().sync_auth_flow(request)
+
+    async def async_auth_flow(
+        self, request: httpx2.Request
+    ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        inner = await anyio.to_thread.run_sync(self._inner)
+        flow = inner.async_auth_flow(request)
+        step = await flow.__anext__()
+        while True:
+            response = yield step
+            try:
+                step = await flow.asend(response)
+            except StopAsyncIteration:
+                return
+
+    def auth_flow(
+        self, request: httpx2.Request
+    ) -> Generator[httpx2.Request, httpx2.Response, None]:
+        return self.sync_auth_flow(request)

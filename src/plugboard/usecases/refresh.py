@@ -1,0 +1,342 @@
+"""OAuth 2 refresh with exactly one refresh in flight per account (SPEC §5 "Refresh").
+
+Three layers keep a stampede down to one token request:
+
+1. **In the process**: the first caller for an account starts a *flight* (a
+   ``concurrent.futures.Future``); every other thread or task that needs the same account while
+   it is open waits on that future instead of starting its own. Async waiters await it without
+   holding a worker thread; the async leader runs the flight in one.
+2. **Across processes**: the flight runs in one write transaction that locks the account row
+   (``SELECT … FOR UPDATE`` on PostgreSQL with ``lock_timeout`` set to
+   ``refresh_lock_timeout_seconds``, which is longer than the token request's timeout; on SQLite
+   the ``BEGIN IMMEDIATE`` write lock). The token request is made while the lock is held.
+3. **Re-read under the lock**: the account is read again and refreshed only if it is still
+   stale -- its stored token is about to expire, or it is the very token the provider rejected.
+   Otherwise the stored (newer) token is returned without calling the provider.
+
+The refreshed access token and a rotated refresh token are written in the same transaction; a
+response without a refresh token keeps the old one. ``invalid_grant`` marks every authorization
+using the account ``expired`` and raises :class:`RefreshRejected`; a network error, a 5xx or any
+other error leaves the authorization as it was and records ``refresh_failed_at`` /
+``refresh_error`` on the account: for ``refresh_cooldown_seconds`` after that no caller (in any
+process) asks the provider again.
+
+The token request is a plain httpx2 POST through the outbound guard; Authlib builds its body
+(``prepare_token_request``) and client authentication (``ClientAuth``, client_secret_basic or
+client_secret_post). Authlib's own OAuth2Client is not used: its httpx integration is written for
+httpx, not httpx2, and it refreshes inside the request it wraps -- outside our row lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import anyio.to_thread
+import httpx2
+from authlib.oauth2.auth import ClientAuth
+from authlib.oauth2.rfc6749.parameters import prepare_token_request
+from sqlalchemy.exc import OperationalError
+
+from plugboard.auth.oauth2 import AccessToken, RefreshReason
+from plugboard.auth.outbound import OutboundPolicy, guarded_client
+from plugboard.domain.authorizations import (
+    cooldown_remaining,
+    is_stale,
+    merge_grant,
+    oauth_error,
+    parse_token_response,
+)
+from plugboard.domain.credentials import (
+    OAuth2Credential,
+    credential_from_data,
+    credential_to_data,
+)
+from plugboard.domain.models import AuthorizationStatus
+from plugboard.errors import PlugboardError, UpstreamError, ValidationError
+from plugboard.usecases.runtime import Runtime
+
+__all__ = ["RefreshCoordinator", "RefreshRejected", "RefreshTarget"]
+
+log = logging.getLogger("plugboard.refresh")
+
+FORM = "application/x-www-form-urlencoded"
+
+
+class RefreshRejected(PlugboardError):
+    """The provider refused the refresh token (or there is none): the account must be
+    authorized again. Invoke turns this into AuthorizationRequired for its caller."""
+
+    code = "refresh_rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshTarget:
+    """What a refresh needs besides the account: where and as which OAuth client."""
+
+    account_id: str
+    connection: str
+    token_url: str
+    client_id: str | None
+    client_secret: str | None = field(repr=False)
+    auth_method: Literal["client_secret_basic", "client_secret_post"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    token: AccessToken | None = None
+    rejected: str | None = None
+    failed: str | None = None
+    still_valid: AccessToken | None = None
+
+
+class RefreshCoordinator:
+    """One per process (per client): the in-process flights and the token-request client."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        policy: OutboundPolicy,
+        *,
+        on_refreshed: Callable[[str], None] | None = None,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        self._runtime = runtime
+        settings = runtime.settings
+        self._skew = settings.refresh_skew_seconds
+        self._cooldown = settings.refresh_cooldown_seconds
+        self._token_timeout = settings.token_request_timeout_seconds
+        self._lock_timeout = settings.refresh_lock_timeout_seconds
+        self._http = guarded_client(policy, timeout=self._token_timeout, verify=verify)
+        self._on_refreshed = on_refreshed
+        self._guard = threading.Lock()
+        self._flights: dict[str, Future[AccessToken]] = {}
+        self._recent: dict[str, AccessToken] = {}
+        self.token_requests = 0  # how many requests this coordinator sent to token endpoints
+
+    def close(self) -> None:
+        self._http.close()
+
+    @property
+    def _wait_timeout(self) -> float:
+        return self._lock_timeout + self._token_timeout + 5.0
+
+    # -- entry points --------------------------------------------------------------------------
+
+    def refresh(
+        self, target: RefreshTarget, seen: AccessToken, reason: RefreshReason
+    ) -> AccessToken:
+        """A token to use instead of ``seen``; see the module docstring."""
+        future, leader = self._join(target.account_id, seen)
+        if isinstance(future, AccessToken):
+            return future
+        if leader:
+            return self._run_flight(future, target, seen, reason)
+        try:
+            return future.result(timeout=self._wait_timeout)
+        except FutureTimeout:
+            raise UpstreamError(
+                f"connection {target.connection!r}: timed out waiting for a token refresh"
+            ) from None
+
+    async def arefresh(
+        self, target: RefreshTarget, seen: AccessToken, reason: RefreshReason
+    ) -> AccessToken:
+        future, leader = self._join(target.account_id, seen)
+        if isinstance(future, AccessToken):
+            return future
+        if leader:
+            return await anyio.to_thread.run_sync(self._run_flight, future, target, seen, reason)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), self._wait_timeout)
+        except TimeoutError:
+            raise UpstreamError(
+                f"connection {target.connection!r}: timed out waiting for a token refresh"
+            ) from None
+
+    # -- flights -------------------------------------------------------------------------------
+
+    def _join(
+        self, account_id: str, seen: AccessToken
+    ) -> tuple[Future[AccessToken] | AccessToken, bool]:
+        with self._guard:
+            recent = self._recent.get(account_id)
+            if (
+                recent is not None
+                and recent.value != seen.value
+                and not is_stale(recent.expires_at, self._runtime.clock.now(), self._skew)
+            ):
+                # Refreshed by this process since the caller read its token: no flight needed.
+                return recent, False
+            flight = self._flights.get(account_id)
+            if flight is not None:
+                return flight, False
+            flight = Future()
+            self._flights[account_id] = flight
+            return flight, True
+
+    def _run_flight(
+        self,
+        future: Future[AccessToken],
+        target: RefreshTarget,
+        seen: AccessToken,
+        reason: RefreshReason,
+    ) -> AccessToken:
+        try:
+            token = self._locked_refresh(target, seen, reason)
+        except BaseException as exc:
+            with self._guard:
+                self._flights.pop(target.account_id, None)
+            future.set_exception(exc)
+            raise
+        with self._guard:
+            self._recent[target.account_id] = token
+            self._flights.pop(target.account_id, None)
+        future.set_result(token)
+        return token
+
+    # -- the locked part -----------------------------------------------------------------------
+
+    def _locked_refresh(
+        self, target: RefreshTarget, seen: AccessToken, reason: RefreshReason
+    ) -> AccessToken:
+        try:
+            outcome = self._in_transaction(target, seen, reason)
+        except OperationalError as exc:
+            # Most likely PostgreSQL's lock_timeout: another process holds the account too long.
+            log.warning(
+                "refresh of connection %r: could not lock the account (%s)",
+                target.connection,
+                type(exc.orig or exc).__name__,
+            )
+            raise UpstreamError(
+                f"connection {target.connection!r}: another refresh of this account did not "
+                f"finish within {self._lock_timeout:g} s"
+            ) from None
+        if outcome.token is not None:
+            if outcome.token.value != seen.value and self._on_refreshed is not None:
+                self._on_refreshed(target.account_id)
+            return outcome.token
+        if outcome.rejected is not None:
+            if self._on_refreshed is not None:
+                self._on_refreshed(target.account_id)
+            raise RefreshRejected(f"connection {target.connection!r}: {outcome.rejected}")
+        if outcome.still_valid is not None:
+            return outcome.still_valid
+        raise UpstreamError(
+            f"connection {target.connection!r}: token refresh failed: {outcome.failed}"
+        )
+
+    def _in_transaction(
+        self, target: RefreshTarget, seen: AccessToken, reason: RefreshReason
+    ) -> _Outcome:
+        with self._runtime.unit(write=True) as unit:
+            account = unit.accounts.lock(target.account_id, lock_timeout_seconds=self._lock_timeout)
+            if account is None:
+                return _Outcome(rejected="the authorization was revoked")
+            credential = credential_from_data(account.credential)
+            if not isinstance(credential, OAuth2Credential):
+                raise ValidationError("credential.type", "only OAuth 2 credentials refresh")
+            now = unit.now()
+            stored = AccessToken(credential.access_token, account.token_expires_at)
+            stale = is_stale(stored.expires_at, now, self._skew)
+            if not stale and not (reason == "rejected" and stored.value == seen.value):
+                return _Outcome(token=stored)  # someone else refreshed it already
+
+            # Transient failures never hide a token that still works.
+            still_valid = (
+                stored
+                if reason == "expiring" and (stored.expires_at is None or stored.expires_at > now)
+                else None
+            )
+            wait = cooldown_remaining(account.refresh_failed_at, now, self._cooldown)
+            if wait > 0:
+                return _Outcome(
+                    failed=f"{account.refresh_error or 'the last refresh failed'}; next attempt "
+                    f"in {wait:.0f} s",
+                    still_valid=still_valid,
+                )
+            if credential.refresh_token is None:
+                detail = "the access token expired and there is no refresh token"
+                unit.accounts.mark_authorizations_of(
+                    account.id, AuthorizationStatus.EXPIRED, detail, now
+                )
+                unit.accounts.record_refresh_failure(account.id, "no refresh token", now)
+                self._audit_expired(unit, account.workspace_id, account.connection_id, detail)
+                return _Outcome(rejected=detail)
+
+            answer = self._token_request(target, credential.refresh_token)
+            if isinstance(answer, dict):
+                try:
+                    grant = parse_token_response(answer, now)
+                except ValidationError as exc:
+                    unit.accounts.record_refresh_failure(account.id, exc.message, now)
+                    return _Outcome(failed=exc.message, still_valid=still_valid)
+                merged = merge_grant(credential, grant)
+                unit.accounts.save_refreshed(
+                    account.id, credential_to_data(merged), grant.expires_at, now
+                )
+                log.info("refreshed the access token of connection %r", target.connection)
+                return _Outcome(token=AccessToken(merged.access_token, grant.expires_at))
+            status, error = answer
+            if error == "invalid_grant":
+                detail = "the provider rejected the refresh token (invalid_grant)"
+                unit.accounts.mark_authorizations_of(
+                    account.id, AuthorizationStatus.EXPIRED, detail, now
+                )
+                unit.accounts.record_refresh_failure(account.id, "invalid_grant", now)
+                self._audit_expired(unit, account.workspace_id, account.connection_id, detail)
+                log.warning("refresh of connection %r: invalid_grant", target.connection)
+                return _Outcome(rejected=detail)
+            message = (
+                f"token endpoint answered {status}" + (f" ({error})" if error else "")
+                if status
+                else f"token endpoint unreachable ({error})"
+            )
+            unit.accounts.record_refresh_failure(account.id, message, now)
+            log.warning("refresh of connection %r failed: %s", target.connection, message)
+            return _Outcome(failed=message, still_valid=still_valid)
+
+    def _audit_expired(self, unit: Any, workspace_id: str, connection_id: str, detail: str) -> None:
+        unit.audit.record(
+            actor="system:refresh",
+            action="authorization.expire",
+            object_type="connection",
+            object_id=connection_id,
+            workspace_id=workspace_id,
+            now=unit.now(),
+            outcome="failed",
+            detail={"reason": detail},
+        )
+
+    def _token_request(
+        self, target: RefreshTarget, refresh_token: str
+    ) -> dict[str, Any] | tuple[int, str | None]:
+        """The decoded success response, or (status, OAuth error code); status 0 when the
+        endpoint could not be reached."""
+        body = prepare_token_request("refresh_token", refresh_token=refresh_token)
+        headers = {"Content-Type": FORM, "Accept": "application/json"}
+        if target.client_id is not None:
+            client = ClientAuth(target.client_id, target.client_secret, target.auth_method)
+            _, headers, body = client.prepare("POST", target.token_url, headers, body)
+        self.token_requests += 1
+        try:
+            response = self._http.post(target.token_url, content=body, headers=headers)
+        except httpx2.HTTPError as exc:
+            return 0, type(exc).__name__
+        except PlugboardError as exc:  # the outbound guard refused the token URL
+            return 0, exc.code
+        try:
+            data: Any = response.json()
+        except ValueError:
+            data = None
+        if response.status_code == 200 and isinstance(data, dict):
+            return data
+        return response.status_code, oauth_error(data)
