@@ -13,6 +13,7 @@ from plugboard.cli.output import err, out, print_json, print_table
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+    from plugboard.settings import Settings
     from plugboard.store.database import Database
 
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
@@ -82,6 +83,14 @@ def init(
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (PLUGBOARD_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (PLUGBOARD_PORT).")] = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Also serve the bundled test provider at /demo, with a `demo_provider` service "
+            "in the default workspace (for trying Plugboard on one machine; not for production).",
+        ),
+    ] = False,
 ) -> None:
     """Upgrade the database schema, then serve the API on HOST:PORT."""
     import uvicorn
@@ -99,10 +108,41 @@ def serve(
     )
     Database(settings.resolved_database_url).upgrade()
     bind_host, bind_port = host or settings.host, port or settings.port
+    if "base_url" not in settings.model_fields_set:
+        # Unless told otherwise, callbacks come back to where we listen.
+        settings = settings.model_copy(update={"base_url": f"http://{bind_host}:{bind_port}"})
+    if demo:
+        settings = _with_demo_allowances(settings)
     err.print(
         f"Plugboard serving on http://{bind_host}:{bind_port} (health: /health, API docs: /docs)"
     )
-    uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level=settings.log_level)
+    if demo:
+        err.print(f"Demo provider at {settings.base_url}/demo (service `demo_provider`)")
+    uvicorn.run(
+        create_app(settings, demo=demo),
+        host=bind_host,
+        port=bind_port,
+        log_level=settings.log_level,
+    )
+
+
+def _with_demo_allowances(settings: Settings) -> Settings:
+    """The demo provider lives on this server's own (loopback, plain http) address, which
+    Plugboard refuses by default; allow exactly that host, for this process only."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(settings.base_url).hostname or "127.0.0.1"
+
+    def add(current: str) -> str:
+        entries = [e.strip() for e in current.split(",") if e.strip()]
+        return ",".join(entries if host in entries else [*entries, host])
+
+    return settings.model_copy(
+        update={
+            "outbound_allowlist": add(settings.outbound_allowlist),
+            "allow_http_hosts": add(settings.allow_http_hosts),
+        }
+    )
 
 
 @db_app.command("upgrade")

@@ -116,10 +116,14 @@ def services_create(
     json_: JsonOption = False,
 ) -> None:
     """Create a custom service from a service file."""
+    from plugboard.settings import Settings
     from plugboard.usecases.services import create_custom_service
 
+    hosts = Settings().allow_http_host_entries
     with acting(as_user, workspace) as (unit, actor):
-        service = create_custom_service(unit, actor, file.read_text(), workspace=workspace)
+        service = create_custom_service(
+            unit, actor, file.read_text(), workspace=workspace, http_hosts=hosts
+        )
     if json_:
         print_json({"id": service.id, "definition": service.definition.to_data()})
     else:
@@ -135,11 +139,13 @@ def services_edit(
     json_: JsonOption = False,
 ) -> None:
     """Edit a custom service (creator only). Every authorization of its connections is revoked."""
+    from plugboard.settings import Settings
     from plugboard.usecases.services import edit_custom_service
 
+    hosts = Settings().allow_http_host_entries
     with acting(as_user, workspace) as (unit, actor):
         service, revoked = edit_custom_service(
-            unit, actor, link_name, file.read_text(), workspace=workspace
+            unit, actor, link_name, file.read_text(), workspace=workspace, http_hosts=hosts
         )
     if json_:
         print_json({"definition": service.definition.to_data(), "revoked": revoked})
@@ -180,8 +186,10 @@ def services_lint(
 ) -> None:
     """Check a service file without saving it: exit 0 when valid, else the field and rule."""
     from plugboard.domain.service import load_service_file
+    from plugboard.settings import Settings
 
-    definition = load_service_file(file.read_text(), builtin=builtin)
+    hosts = Settings().allow_http_host_entries
+    definition = load_service_file(file.read_text(), builtin=builtin, http_hosts=hosts)
     if json_:
         print_json({"valid": True, "link_name": definition.link_name})
     else:
@@ -189,3 +197,31 @@ def services_lint(
             f"{file}: valid {definition.auth_type.value} service {definition.link_name!r}",
             markup=False,
         )
+
+
+@services_app.command("set-client")
+def services_set_client(
+    link_name: Annotated[str, typer.Argument(help="The built-in OAuth service, e.g. github.")],
+    client_id: Annotated[str, typer.Option(help="Your app's client id at the provider.")],
+    client_secret_stdin: Annotated[
+        bool,
+        typer.Option("--client-secret-stdin", help="Read the client secret from stdin."),
+    ] = False,
+    workspace: WorkspaceOption = None,
+    as_user: AsOption = None,
+) -> None:
+    """Register the OAuth client (id and secret) this workspace uses for a built-in service.
+
+    Register an app with the provider first, with redirect URI <PLUGBOARD_BASE_URL>/oauth/callback.
+    """
+    import sys
+
+    from plugboard.usecases.service_clients import set_service_client
+
+    secret = sys.stdin.readline().rstrip("\n") if client_secret_stdin else None
+    with acting(as_user, workspace) as (unit, actor):
+        set_service_client(
+            unit, actor, service=link_name, client_id=client_id, client_secret=secret,
+            workspace=workspace,
+        )  # fmt: skip
+    out.print(f"Registered the OAuth client for {link_name}", markup=False)

@@ -26,6 +26,8 @@ class Action(enum.StrEnum):
     MANAGE_CONNECTIONS = "manage_connections"
     VIEW_SERVICES = "view_services"
     VIEW_ALL_CONNECTIONS = "view_all_connections"
+    MANAGE_SHARED_AUTHORIZATIONS = "manage_shared_authorizations"
+    MOVE_PRIMARY = "move_primary"
 
 
 _ALL = frozenset(Role)
@@ -53,6 +55,14 @@ MATRIX: Mapping[Action, Mapping[WorkspaceKind, frozenset[Role]]] = {
     Action.VIEW_SERVICES: {k: _ALL for k in WorkspaceKind},
     # A `user` sees only logged-in-user connections (SPEC §1); the others see every connection.
     Action.VIEW_ALL_CONNECTIONS: {k: _ADMINS | {Role.DEVELOPER} for k in WorkspaceKind},
+    # SPEC §5: switch and revoke admin/system authorizations — super admins and developers; in a
+    # client workspace, where admins authorize installed connections, admins too.
+    Action.MANAGE_SHARED_AUTHORIZATIONS: {
+        WorkspaceKind.DEVELOPER: _BUILDERS,
+        WorkspaceKind.CLIENT: _BUILDERS | {Role.ADMIN},
+    },
+    # SPEC §4: only a super admin moves the primary account.
+    Action.MOVE_PRIMARY: {k: frozenset({Role.SUPER_ADMIN}) for k in WorkspaceKind},
 }
 
 

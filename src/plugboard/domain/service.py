@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -143,17 +143,30 @@ def _host_problem(host: str) -> str | None:
     return None
 
 
-def check_https_url(url: str) -> str | None:
+ANY_HOST = "*"
+
+
+def check_https_url(url: str, http_hosts: Collection[str] = ()) -> str | None:
     """Why ``url`` is not an https URL with a real host, or ``None`` when it is fine.
 
     ``{key}`` placeholders are allowed in the host as long as a literal domain remains
     (``https://{shop}.myshopify.com``). This is a sanity rule for definitions; where a request
-    may actually go is the outbound guard's decision.
+    may actually go is the outbound guard's decision. Hosts in ``http_hosts`` (an operator's
+    explicit development allowance, e.g. a local test provider; ``*`` for any) may be reached
+    over plain http and need not be public names.
     """
     syntax = _check_placeholder_syntax(url)
     if syntax:
         return syntax
-    if not url.lower().startswith("https://"):
+    lowered = url.lower()
+    local_ok = False
+    if http_hosts and lowered.startswith(("http://", "https://")):
+        try:
+            host = (urlsplit(_BRACES.sub(_PLACEHOLDER_PROBE, url)).hostname or "").lower()
+        except ValueError:
+            host = ""
+        local_ok = ANY_HOST in http_hosts or host in {h.lower() for h in http_hosts}
+    if not local_ok and not lowered.startswith("https://"):
         return "must be an https:// URL"
     probe = _BRACES.sub(_PLACEHOLDER_PROBE, url)
     try:
@@ -168,11 +181,12 @@ def check_https_url(url: str) -> str | None:
         return "must not have a #fragment"
     if any(c.isspace() for c in url):
         return "must not contain white space"
-    return _host_problem(host)
+    return None if local_ok else _host_problem(host)
 
 
-def _https_url(value: str) -> str:
-    problem = check_https_url(value)
+def _https_url(value: str, info: ValidationInfo) -> str:
+    http_hosts = info.context.get("http_hosts", ()) if info.context else ()
+    problem = check_https_url(value, http_hosts)
     if problem:
         raise _fail("", problem)
     return value
@@ -653,17 +667,24 @@ def from_pydantic(exc: pydantic.ValidationError) -> ValidationError:
     return ValidationError(field, rule, message)
 
 
-def parse_service(data: Mapping[str, Any], *, builtin: bool) -> ServiceDefinition:
-    """Validate a decoded service file. ``builtin`` allows leaving the OAuth client out."""
+def parse_service(
+    data: Mapping[str, Any], *, builtin: bool, http_hosts: Collection[str] = ()
+) -> ServiceDefinition:
+    """Validate a decoded service file. ``builtin`` allows leaving the OAuth client out;
+    ``http_hosts`` are hosts the operator allows over plain http (see check_https_url)."""
     if not isinstance(data, Mapping):
         raise ValidationError("file", "must be a mapping of service fields")
     try:
-        return ServiceDefinition.model_validate(dict(data), context={"builtin": builtin})
+        return ServiceDefinition.model_validate(
+            dict(data), context={"builtin": builtin, "http_hosts": frozenset(http_hosts)}
+        )
     except pydantic.ValidationError as exc:
         raise from_pydantic(exc) from None
 
 
-def load_service_file(text: str, *, builtin: bool) -> ServiceDefinition:
+def load_service_file(
+    text: str, *, builtin: bool, http_hosts: Collection[str] = ()
+) -> ServiceDefinition:
     """Parse a YAML service file (``plugboard services lint FILE`` runs exactly this)."""
     try:
         data = yaml.safe_load(text)
@@ -673,4 +694,4 @@ def load_service_file(text: str, *, builtin: bool) -> ServiceDefinition:
         raise ValidationError("file", f"must be valid YAML (syntax error{where})") from None
     if not isinstance(data, Mapping):
         raise ValidationError("file", "must be a YAML mapping of service fields")
-    return parse_service(data, builtin=builtin)
+    return parse_service(data, builtin=builtin, http_hosts=http_hosts)

@@ -15,18 +15,26 @@ from plugboard._version import __version__
 from plugboard.errors import PlugboardError
 from plugboard.server.api import router as api_router
 from plugboard.server.errors import http_problem, problem_response, request_validation_problem
+from plugboard.server.oauth import router as oauth_router
 from plugboard.settings import Settings
+from plugboard.usecases.consent import ConsentFlows
 from plugboard.usecases.runtime import Runtime
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
-    """Build the app. Opening the runtime fails closed (no master key, no start)."""
+def create_app(
+    settings: Settings | None = None, *, runtime: Runtime | None = None, demo: bool = False
+) -> FastAPI:
+    """Build the app. Opening the runtime fails closed (no master key, no start). With `demo`,
+    the bundled test provider is mounted at /demo and a service for it is created."""
     settings = settings or Settings()
     rt = runtime or Runtime.open(settings)
+
+    consent_flows = ConsentFlows(rt)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        consent_flows.close()
         if runtime is None:
             rt.close()
 
@@ -38,6 +46,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         docs_url="/docs",
     )
     app.state.runtime = rt
+    app.state.consent_flows = consent_flows
 
     @app.exception_handler(PlugboardError)
     async def _plugboard_error(_request: Request, exc: PlugboardError) -> JSONResponse:
@@ -52,6 +61,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         return http_problem(exc)
 
     app.include_router(api_router)
+    app.include_router(oauth_router)
+    if demo:
+        _mount_demo(app, rt)
 
     @app.get("/health", tags=["health"])
     def health() -> JSONResponse:
@@ -72,3 +84,15 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         return JSONResponse(body, status_code=200 if state.up_to_date else 503)
 
     return app
+
+
+def _mount_demo(app: FastAPI, runtime: Runtime) -> None:
+    from plugboard.domain.oauth import callback_url
+    from plugboard.testing.provider import create_provider_app
+    from plugboard.testing.provider_state import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, ProviderState
+    from plugboard.usecases.demo import DEMO_PATH, ensure_demo_service
+
+    state = ProviderState(redirect_uris=(callback_url(runtime.settings.base_url),))
+    app.mount(DEMO_PATH, create_provider_app(state))
+    app.state.demo_provider = state
+    ensure_demo_service(runtime, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)

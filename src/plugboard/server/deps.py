@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from plugboard.domain.principal import Principal
 from plugboard.errors import AuthenticationFailed
+from plugboard.usecases.consent import ConsentFlows
 from plugboard.usecases.identity import authenticate_token
 from plugboard.usecases.runtime import Runtime
 
@@ -35,3 +36,11 @@ def get_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def get_consent_flows(request: Request) -> ConsentFlows:
+    flows: ConsentFlows = request.app.state.consent_flows
+    return flows
+
+
+ConsentFlowsDep = Annotated[ConsentFlows, Depends(get_consent_flows)]

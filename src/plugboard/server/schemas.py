@@ -239,3 +239,52 @@ class AuditEventPublic(BaseModel):
             id=e.id, actor=e.actor, action=e.action, object_type=e.object_type,
             object_id=e.object_id, outcome=e.outcome, detail=e.detail, created_at=e.created_at,
         )  # fmt: skip
+
+
+class ConsentCreate(_Body):
+    environments: list[str] = Field(
+        default=[], description="For per-environment connections: which environments to fill."
+    )
+
+
+class ConsentStarted(BaseModel):
+    flow_id: str
+    authorize_url: str = Field(description="Send the person here to give consent.")
+    expires_at: datetime = Field(description="The consent must complete before this time.")
+
+
+class ConsentStatus(BaseModel):
+    flow_id: str
+    state: str
+    outcome: str | None
+
+
+class AuthorizationSlot(_Body):
+    environment: str | None = Field(default=None, description="Per-environment connections only.")
+    owner: str | None = Field(default=None, description="User-level: whose (default: yours).")
+
+
+class AccountRename(AuthorizationSlot):
+    name: str
+
+
+class AccountReuse(AuthorizationSlot):
+    environment: str = "all"
+    account: str = Field(description="An account already linked to this connection: id or name.")
+
+
+class PrimaryMove(_Body):
+    owner: str
+    environment: str | None = None
+
+
+class AuthorizationListItem(AuthorizationPublic):
+    owner_email: str | None
+    owner_name: str | None
+    owner_role: str | None
+
+
+class RevokeResult(BaseModel):
+    status: str
+    primary_warning: str | None
+    provider: str

@@ -120,6 +120,14 @@ class ConnectionRepository:
             raise NotFound("connection", link_name)
         return found
 
+    def by_id(self, connection_id: str) -> Connection:
+        row = self._conn.execute(
+            select(connections).where(connections.c.id == connection_id)
+        ).first()
+        if row is None:
+            raise NotFound("connection", connection_id)
+        return _connection(row)
+
     def system_for(self, workspace_id: str, service_link_name: str) -> Connection | None:
         row = self._conn.execute(
             select(connections).where(

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from plugboard.crypto.sealing import Sealer
 from plugboard.domain.custom_services import CustomService
 from plugboard.domain.ids import new_id
-from plugboard.domain.service import ServiceDefinition, parse_service
+from plugboard.domain.service import ANY_HOST, ServiceDefinition, parse_service
 from plugboard.errors import AlreadyExists, NotFound
 from plugboard.store.sealed import open_json, seal_json
 from plugboard.store.tables import custom_services
@@ -128,7 +128,8 @@ class CustomServiceRepository:
         return CustomService(
             id=row.id,
             workspace_id=row.workspace_id,
-            definition=parse_service(data, builtin=False),
+            # Validated when written; a later, narrower http allowance must not make it unreadable.
+            definition=parse_service(data, builtin=False, http_hosts=(ANY_HOST,)),
             created_by=row.created_by,
             created_at=row.created_at,
             modified_by=row.modified_by,

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, delete, select, update
 from plugboard.crypto.sealing import Sealer
 from plugboard.domain.ids import new_id
 from plugboard.domain.oauth import PendingFlow
+from plugboard.errors import NotFound
 from plugboard.store.sealed import open_json, seal_json
 from plugboard.store.tables import oauth_flows
 
@@ -75,7 +76,9 @@ class FlowRepository:
         return self.by_id(flow_id)
 
     def by_id(self, flow_id: str) -> PendingFlow:
-        row = self._conn.execute(select(oauth_flows).where(oauth_flows.c.id == flow_id)).one()
+        row = self._conn.execute(select(oauth_flows).where(oauth_flows.c.id == flow_id)).first()
+        if row is None:
+            raise NotFound("consent", flow_id)
         return _flow(row)
 
     def by_state_hash(self, state_hash: str) -> PendingFlow | None:
@@ -105,6 +108,12 @@ class FlowRepository:
             .values(consumed_at=now, outcome=outcome[:500], secrets_sealed=None)
         )
         return int(result.rowcount) == 1
+
+    def set_outcome(self, flow: PendingFlow, outcome: str) -> None:
+        """Record how a claimed flow ended (a waiting CLI reads it)."""
+        self._conn.execute(
+            update(oauth_flows).where(oauth_flows.c.id == flow.id).values(outcome=outcome[:500])
+        )
 
     def purge_older_than(self, cutoff: datetime) -> int:
         """Forget finished or dead flows; their outcome was audited when they ended."""

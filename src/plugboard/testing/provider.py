@@ -616,14 +616,14 @@ class _Provider:
             else:
                 text = body.decode("utf-8", "replace")
         hidden = _HIDDEN_HEADERS | {name.lower() for name in hide_headers}
-        prefix = f"/api/{kind}"
         return JSONResponse(
             {
                 "ok": True,
                 "auth": kind,
                 "account": account,
                 "method": request.method,
-                "path": request.url.path[len(prefix) :] or "/",
+                # The route's own path parameter: right whether or not the app is mounted.
+                "path": "/" + str(request.path_params.get("path", "")),
                 "query": _args(list(request.query_params.multi_items()), hide_query),
                 "form": None if form is None else _args(form, hide_form),
                 "json": json_body,

@@ -16,16 +16,13 @@ depends on the scheme and host as received) and with lifespan off (the app has n
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
-import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from types import TracebackType
 
 import uvicorn
 
+from plugboard.server.background import ThreadedServer, bind_socket, uvicorn_config
 from plugboard.testing.provider import create_provider_app
 from plugboard.testing.provider_state import (
     DEMO_API_KEY,
@@ -41,111 +38,19 @@ from plugboard.testing.provider_state import (
     ProviderState,
 )
 
-__all__ = ["ProviderServer", "main", "run_provider"]
-
-_STARTUP_TIMEOUT = 10.0
+__all__ = ["ProviderServer", "ThreadedServer", "main", "run_provider"]
 
 
-def _config(state: ProviderState, host: str, port: int) -> uvicorn.Config:
-    return uvicorn.Config(
-        create_provider_app(state),
-        host=host,
-        port=port,
-        loop="asyncio",
-        http="h11",
-        ws="none",
-        lifespan="off",
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        timeout_graceful_shutdown=2,
-    )
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted sockets only when the
-    # listening socket says TCP, and without it every response waits ~40 ms for a delayed ACK.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    sock.set_inheritable(True)
-    return sock
-
-
-class ProviderServer:
-    """The provider served by uvicorn in a daemon thread; ``start()`` / ``stop()`` or ``with``."""
+class ProviderServer(ThreadedServer):
+    """The test provider served in a daemon thread; its `state` is inspected by tests."""
 
     def __init__(
         self, state: ProviderState | None = None, *, host: str = "127.0.0.1", port: int = 0
     ) -> None:
         self.state = state if state is not None else ProviderState()
-        self.host = host
-        self._port = port
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
-        self._failure: BaseException | None = None
-        self.base_url = ""
-
-    @property
-    def port(self) -> int:
-        if self._socket is None:
-            raise RuntimeError("the provider is not running")
-        port: int = self._socket.getsockname()[1]
-        return port
-
-    def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("the provider is already running")
-        # Binding here (not in uvicorn) gives us the free port before the thread starts.
-        self._socket = _bind(self.host, self._port)
-        self.base_url = f"http://{self.host}:{self.port}"
-        server = uvicorn.Server(_config(self.state, self.host, self.port))
-        self._server = server
-        sock = self._socket
-
-        def serve() -> None:
-            try:
-                server.run(sockets=[sock])
-            except BaseException as exc:  # reported by start(), not as a stray thread error
-                self._failure = exc
-
-        self._thread = threading.Thread(target=serve, name="plugboard-test-provider", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + _STARTUP_TIMEOUT
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                failure = self._failure
-                self.stop()
-                raise RuntimeError("the test provider did not start") from failure
-            time.sleep(0.002)
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=_STARTUP_TIMEOUT)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = self._socket = None
-
-    def __enter__(self) -> ProviderServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        super().__init__(
+            create_provider_app(self.state), host=host, port=port, name="test provider"
+        )
 
 
 @contextmanager
@@ -197,10 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     state = ProviderState(redirect_uris=args.redirect_uris or (DEMO_REDIRECT_URI,))
-    sock = _bind(args.host, args.port)
+    sock = bind_socket(args.host, args.port)
     base_url = f"http://{args.host}:{sock.getsockname()[1]}"
     print(_banner(base_url, state), flush=True)
-    config = _config(state, args.host, sock.getsockname()[1])
+    config = uvicorn_config(create_provider_app(state), args.host, sock.getsockname()[1], "off")
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:

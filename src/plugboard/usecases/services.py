@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -73,11 +74,17 @@ def show_service(
 
 
 def create_custom_service(
-    unit: Unit, actor: Principal, text: str, *, workspace: str | None = None
+    unit: Unit,
+    actor: Principal,
+    text: str,
+    *,
+    workspace: str | None = None,
+    http_hosts: Collection[str] = (),
 ) -> CustomService:
+    """`http_hosts`: the operator's development allowance (settings.allow_http_hosts)."""
     ws = workspace_for(unit, actor, workspace)
     require(actor, Action.MANAGE_SERVICES)
-    definition = load_service_file(text, builtin=False)
+    definition = load_service_file(text, builtin=False, http_hosts=http_hosts)
     if definition.link_name in catalog.builtin_services():
         raise ValidationError(
             "link_name",
@@ -89,13 +96,19 @@ def create_custom_service(
 
 
 def edit_custom_service(
-    unit: Unit, actor: Principal, link_name: str, text: str, *, workspace: str | None = None
+    unit: Unit,
+    actor: Principal,
+    link_name: str,
+    text: str,
+    *,
+    workspace: str | None = None,
+    http_hosts: Collection[str] = (),
 ) -> tuple[CustomService, int]:
     """Apply an edit the editing table allows; return the service and how many authorizations
     it revoked. Editing revokes every authorization of the service's connections (SPEC §2)."""
     ws = workspace_for(unit, actor, workspace)
     service = _own_custom_service(unit, actor, ws.id, link_name, "edit")
-    new = load_service_file(text, builtin=False)
+    new = load_service_file(text, builtin=False, http_hosts=http_hosts)
     changed = check_service_edit(service.definition, new)
     if not changed:
         return service, 0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from plugboard.server.api import audit, connections, identity, services
+from plugboard.server.api import audit, authorizations, connections, identity, services
 
 router = APIRouter(prefix="/api/v1")
-for module in (identity, services, connections, audit):
+for module in (identity, services, connections, authorizations, audit):
     router.include_router(module.router)

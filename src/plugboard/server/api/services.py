@@ -54,7 +54,12 @@ def create_service(
 ) -> ServicePublic:
     """Create a custom service. JSON is YAML, so the usecase parses it like a service file."""
     with runtime.unit() as unit:
-        service = services.create_custom_service(unit, principal, json.dumps(definition))
+        service = services.create_custom_service(
+            unit,
+            principal,
+            json.dumps(definition),
+            http_hosts=runtime.settings.allow_http_host_entries,
+        )
     return ServicePublic.of(ServiceEntry(service.definition, builtin=False, custom=service))
 
 
@@ -65,7 +70,11 @@ def edit_service(
     """Edit a custom service (creator only); revokes its connections' authorizations."""
     with runtime.unit() as unit:
         service, revoked = services.edit_custom_service(
-            unit, principal, link_name, json.dumps(definition)
+            unit,
+            principal,
+            link_name,
+            json.dumps(definition),
+            http_hosts=runtime.settings.allow_http_host_entries,
         )
     return ServiceChangeResult(
         service=ServicePublic.of(ServiceEntry(service.definition, builtin=False, custom=service)),

@@ -1,0 +1,369 @@
+"""`plugboard authorize` and `plugboard authorizations …`"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from plugboard.cli.common import AsOption, JsonOption, WorkspaceOption, acting, open_runtime
+from plugboard.cli.output import err, out, print_json, print_table, when
+
+if TYPE_CHECKING:
+    from plugboard.usecases.consent import ConsentFlows
+    from plugboard.usecases.runtime import Runtime
+
+authorizations_app = typer.Typer(
+    help="View and manage a connection's authorizations: list, revoke, rename, primary, reuse.",
+    no_args_is_help=True,
+)
+
+LinkName = Annotated[str, typer.Argument(help="The connection's link name.")]
+EnvOption = Annotated[
+    str | None, typer.Option("--env", help="Environment (per-environment connections).")
+]
+OwnerOption = Annotated[
+    str | None, typer.Option("--owner", help="User-level: whose authorization (e-mail).")
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def _server_answers(base_url: str) -> bool:
+    import httpx2
+
+    try:
+        httpx2.get(f"{base_url}/health", timeout=1.5)
+    except httpx2.HTTPError:
+        return False
+    return True
+
+
+def _wait_for_callback(flows: ConsentFlows, flow_id: str, timeout: float) -> tuple[str, str | None]:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
+
+    from plugboard.domain.oauth import FlowState
+
+    deadline = time.monotonic() + timeout
+    with Progress(
+        SpinnerColumn(), TextColumn("waiting for the consent"), TimeRemainingColumn(),
+        console=err, transient=True,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("wait", total=timeout)
+        while True:
+            state, outcome = flows.status(flow_id)
+            if state is not FlowState.PENDING or time.monotonic() > deadline:
+                return state.value, outcome
+            progress.update(task, completed=timeout - (deadline - time.monotonic()))
+            time.sleep(0.25)
+
+
+def _consent(
+    runtime: Runtime,
+    link_name: str,
+    envs: list[str],
+    as_user: str | None,
+    workspace: str | None,
+    browser: bool,
+) -> int:
+    from urllib.parse import urlsplit
+
+    from plugboard.domain.principal import OPERATOR
+    from plugboard.server.app import create_app
+    from plugboard.server.background import ThreadedServer
+    from plugboard.usecases.consent import ConsentFlows
+    from plugboard.usecases.identity import principal_for
+
+    base_url = runtime.settings.base_url
+    listener: ThreadedServer | None = None
+    if not _server_answers(base_url):
+        parts = urlsplit(base_url)
+        if parts.hostname not in LOCAL_HOSTS:
+            err.print(
+                f"error: no Plugboard server answers at {base_url}, which receives the provider's "
+                "callback: start `plugboard serve` there first",
+                markup=False,
+            )
+            return 1
+        # Receive the callback ourselves, on the address the provider will redirect to.
+        listener = ThreadedServer(
+            create_app(runtime.settings, runtime=runtime),
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 80,
+            lifespan="on",
+            name="callback listener",
+        )
+        listener.start()
+    try:
+        with runtime.unit(write=False) as unit:
+            actor = principal_for(unit, as_user, workspace, via="cli") if as_user else OPERATOR
+        with ConsentFlows(runtime) as flows:
+            started = flows.start(
+                actor, connection=link_name, environments=envs, workspace=workspace
+            )
+            print(started.authorize_url, flush=True)  # first line of stdout, for scripts
+            err.print(
+                f"Open the URL above and consent before {when(started.expires_at)} "
+                f"({int((started.expires_at - runtime.clock.now()).total_seconds())} s).",
+                markup=False,
+            )
+            if browser:
+                import webbrowser
+
+                webbrowser.open(started.authorize_url)
+            window = (started.expires_at - runtime.clock.now()).total_seconds() + 2
+            state, outcome = _wait_for_callback(flows, started.flow_id, window)
+    finally:
+        if listener is not None:
+            listener.stop()
+    if state == "completed":
+        out.print(f"Authorized {link_name}: {outcome}", markup=False)
+        return 0
+    reason = outcome or ("the consent window passed" if state in ("pending", "expired") else state)
+    err.print(f"error: {link_name} was not authorized: {reason}", markup=False)
+    return 1
+
+
+def authorize(
+    link_name: LinkName,
+    env: Annotated[
+        list[str] | None,
+        typer.Option("--env", help="Environment to authorize (repeatable; per-environment)."),
+    ] = None,
+    credential: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--credential",
+            help="KEY=VALUE of an API key, Basic or AWS credential (repeatable); `-` as the value "
+            "reads it from stdin.",
+        ),
+    ] = None,
+    reuse: Annotated[
+        str | None,
+        typer.Option("--reuse", help="Reuse an account already linked (its name or id)."),
+    ] = None,
+    account_name: Annotated[
+        str | None, typer.Option(help="A display name for the account (credentials).")
+    ] = None,
+    no_test: Annotated[
+        bool, typer.Option("--no-test", help="Store a credential without the service's test call.")
+    ] = False,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Print the consent URL but do not open it.")
+    ] = False,
+    workspace: WorkspaceOption = None,
+    as_user: AsOption = None,
+) -> None:
+    """Authorize a connection: OAuth consent (URL on the first line of stdout, then wait up to
+    90 s), entered credentials, or an account already linked for another environment."""
+    from plugboard.usecases import authorizations
+    from plugboard.usecases.credentials_entry import enter_credential
+
+    envs = env or []
+    if reuse is not None:
+        with acting(as_user, workspace) as (unit, actor):
+            summary = authorizations.reuse_account(
+                unit, actor, connection=link_name, environment=envs[0] if envs else "all",
+                account=reuse, workspace=workspace,
+            )  # fmt: skip
+        out.print(
+            f"{link_name} ({summary.environment}) now uses {summary.account_name}", markup=False
+        )
+        return
+    runtime = open_runtime()
+    try:
+        if credential:
+            values = _credential_values(credential)
+            with runtime.unit(write=False) as unit:
+                from plugboard.domain.principal import OPERATOR
+                from plugboard.usecases.identity import principal_for
+
+                actor = principal_for(unit, as_user, workspace, via="cli") if as_user else OPERATOR
+            results = enter_credential(
+                runtime, actor, connection=link_name, values=values, environments=envs,
+                account_name=account_name, test=not no_test, workspace=workspace,
+            )  # fmt: skip
+            for summary in results:
+                out.print(
+                    f"Authorized {link_name} ({summary.environment}) as {summary.account_name}",
+                    markup=False,
+                )
+            return
+        code = _consent(runtime, link_name, envs, as_user, workspace, not no_browser)
+    finally:
+        runtime.close()
+    raise typer.Exit(code)
+
+
+def _credential_values(pairs: list[str]) -> dict[str, str]:
+    from plugboard.errors import ValidationError
+
+    values: dict[str, str] = {}
+    for i, pair in enumerate(pairs):
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValidationError(f"--credential[{i}]", "must be KEY=VALUE")
+        values[key] = sys.stdin.readline().rstrip("\n") if value == "-" else value
+    return values
+
+
+@authorizations_app.command("list")
+def authorizations_list(
+    link_name: LinkName,
+    search: Annotated[str | None, typer.Option(help="Text in the owner's name or e-mail.")] = None,
+    user_type: Annotated[str | None, typer.Option(help="The owner's role.")] = None,
+    env: EnvOption = None,
+    workspace: WorkspaceOption = None,
+    as_user: AsOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """List a connection's authorizations: owner, environment, account, status, primary."""
+    from plugboard.usecases.authorizations import list_authorizations
+
+    with acting(as_user, workspace) as (unit, actor):
+        rows = list_authorizations(
+            unit, actor, connection=link_name, search=search, user_type=user_type,
+            environment=env, workspace=workspace,
+        )  # fmt: skip
+    if json_:
+        print_json(
+            [
+                {
+                    "environment": r.summary.environment,
+                    "owner_email": r.owner_email,
+                    "owner_name": r.owner_name,
+                    "owner_role": r.owner_role,
+                    "account": r.summary.account_name,
+                    "status": r.summary.status,
+                    "primary": r.summary.is_primary,
+                    "updated_at": r.summary.updated_at,
+                }
+                for r in rows
+            ]
+        )
+        return
+    print_table(
+        f"Authorizations of {link_name} ({len(rows)})",
+        ["environment", "user", "e-mail", "type", "account", "status", "primary", "date"],
+        [
+            (
+                r.summary.environment,
+                r.owner_name or "",
+                r.owner_email or "",
+                r.owner_role.value if r.owner_role else "",
+                r.summary.account_name or "",
+                r.summary.status.value,
+                "yes" if r.summary.is_primary else "",
+                when(r.summary.updated_at),
+            )
+            for r in rows
+        ],  # fmt: skip
+    )
+
+
+@authorizations_app.command("revoke")
+def authorizations_revoke(
+    link_name: LinkName,
+    env: EnvOption = None,
+    owner: OwnerOption = None,
+    workspace: WorkspaceOption = None,
+    as_user: AsOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Delete the credential; the provider's token is revoked when nobody else uses it."""
+    from plugboard.domain.principal import OPERATOR
+    from plugboard.usecases.consent import ConsentFlows
+    from plugboard.usecases.identity import principal_for
+
+    runtime = open_runtime()
+    try:
+        with runtime.unit(write=False) as unit:
+            actor = principal_for(unit, as_user, workspace, via="cli") if as_user else OPERATOR
+        with ConsentFlows(runtime) as flows:
+            outcome = flows.revoke(
+                actor, connection=link_name, environment=env, owner=owner, workspace=workspace
+            )
+    finally:
+        runtime.close()
+    if json_:
+        print_json(outcome)
+        return
+    out.print(f"Revoked {link_name}; provider: {outcome.provider}", markup=False)
+    if outcome.primary_warning:
+        err.print(f"warning: {outcome.primary_warning}", markup=False)
+
+
+@authorizations_app.command("rename")
+def authorizations_rename(
+    link_name: LinkName,
+    name: Annotated[str, typer.Argument(help="The account's new display name.")],
+    env: EnvOption = None,
+    owner: OwnerOption = None,
+    workspace: WorkspaceOption = None,
+    as_user: AsOption = None,
+) -> None:
+    """Rename the authorized account's display name."""
+    from plugboard.usecases.authorizations import rename_account
+
+    with acting(as_user, workspace) as (unit, actor):
+        summary = rename_account(
+            unit, actor, connection=link_name, name=name, environment=env, owner=owner,
+            workspace=workspace,
+        )  # fmt: skip
+    out.print(
+        f"{link_name} ({summary.environment}): account now named {summary.account_name}",
+        markup=False,
+    )
+
+
+@authorizations_app.command("primary")
+def authorizations_primary(
+    link_name: LinkName,
+    owner: Annotated[
+        str, typer.Option("--owner", help="The member whose account becomes primary.")
+    ],
+    env: EnvOption = None,
+    workspace: WorkspaceOption = None,
+    as_user: AsOption = None,
+) -> None:
+    """Mark a user-level authorization as the primary account (super admins only)."""
+    from plugboard.usecases.authorizations import mark_primary
+
+    with acting(as_user, workspace) as (unit, actor):
+        mark_primary(
+            unit, actor, connection=link_name, owner=owner, environment=env, workspace=workspace
+        )
+    out.print(f"{owner}'s account is now the primary account of {link_name}", markup=False)
+
+
+@authorizations_app.command("switch")
+def authorizations_switch(
+    link_name: LinkName,
+    reuse: Annotated[
+        str | None, typer.Option("--reuse", help="Switch to an account already linked.")
+    ] = None,
+    env: EnvOption = None,
+    workspace: WorkspaceOption = None,
+    as_user: AsOption = None,
+    no_browser: Annotated[bool, typer.Option("--no-browser")] = False,
+) -> None:
+    """Switch an authorization to another account: one already linked (--reuse), or a new one
+    through a fresh consent. Everyone using the connection uses the new account at once."""
+    if reuse is None:
+        runtime = open_runtime()
+        try:
+            code = _consent(
+                runtime, link_name, [env] if env else [], as_user, workspace, not no_browser
+            )
+        finally:
+            runtime.close()
+        raise typer.Exit(code)
+    from plugboard.usecases.authorizations import reuse_account
+
+    with acting(as_user, workspace) as (unit, actor):
+        summary = reuse_account(
+            unit, actor, connection=link_name, environment=env or "all", account=reuse,
+            workspace=workspace,
+        )  # fmt: skip
+    out.print(f"{link_name} ({summary.environment}) now uses {summary.account_name}", markup=False)

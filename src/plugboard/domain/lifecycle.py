@@ -1,0 +1,23 @@
+"""Authorization status transitions (SPEC §5), as data. Every change goes through `transition`,
+so an impossible jump is refused and every real one can be audited."""
+
+from __future__ import annotations
+
+from plugboard.domain.models import AuthorizationStatus as S
+from plugboard.errors import Conflict
+
+# from → the statuses it may become
+TRANSITIONS: dict[S, frozenset[S]] = {
+    S.NOT_CONNECTED: frozenset({S.CONNECTED, S.FAILED}),
+    S.CONNECTED: frozenset({S.CONNECTED, S.EXPIRED, S.REVOKED, S.NEEDS_REAUTH, S.FAILED}),
+    S.EXPIRED: frozenset({S.CONNECTED, S.REVOKED, S.NEEDS_REAUTH}),
+    S.NEEDS_REAUTH: frozenset({S.CONNECTED, S.REVOKED}),
+    S.FAILED: frozenset({S.CONNECTED, S.REVOKED, S.FAILED}),
+    S.REVOKED: frozenset({S.CONNECTED}),
+}
+
+
+def transition(current: S, new: S) -> S:
+    if new not in TRANSITIONS[current]:
+        raise Conflict(f"an authorization that is {current.value} cannot become {new.value}")
+    return new

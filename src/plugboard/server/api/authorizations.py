@@ -1,0 +1,133 @@
+"""/connections/{link}/consents and /connections/{link}/authorizations"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from plugboard.errors import NotFound
+from plugboard.server.deps import ConsentFlowsDep, CurrentPrincipal, RuntimeDep
+from plugboard.server.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paginate
+from plugboard.server.schemas import (
+    AccountRename,
+    AccountReuse,
+    AuthorizationListItem,
+    AuthorizationPublic,
+    AuthorizationSlot,
+    ConsentCreate,
+    ConsentStarted,
+    ConsentStatus,
+    PrimaryMove,
+    RevokeResult,
+)
+from plugboard.usecases import authorizations
+
+router = APIRouter(tags=["authorizations"])
+
+
+@router.post("/connections/{link_name}/consents", status_code=status.HTTP_201_CREATED)
+def start_consent(
+    link_name: str, body: ConsentCreate, principal: CurrentPrincipal, flows: ConsentFlowsDep
+) -> ConsentStarted:
+    """Start an OAuth consent; the person has 90 seconds from now to complete it."""
+    started = flows.start(principal, connection=link_name, environments=body.environments)
+    return ConsentStarted(
+        flow_id=started.flow_id, authorize_url=started.authorize_url, expires_at=started.expires_at
+    )
+
+
+@router.get("/consents/{flow_id}")
+def consent_status(
+    flow_id: str, runtime: RuntimeDep, principal: CurrentPrincipal, flows: ConsentFlowsDep
+) -> ConsentStatus:
+    """Whether a consent you started is pending, completed, failed or expired."""
+    with runtime.unit(write=False) as unit:
+        flow = unit.flows.by_id(flow_id)
+    if flow.initiated_by != principal.user_id:
+        raise NotFound("consent", flow_id)
+    state, outcome = flows.status(flow_id)
+    return ConsentStatus(flow_id=flow_id, state=state.value, outcome=outcome)
+
+
+@router.get("/connections/{link_name}/authorizations")
+def list_authorizations(
+    link_name: str,
+    runtime: RuntimeDep,
+    principal: CurrentPrincipal,
+    search: Annotated[str | None, Query(description="Text in the owner's name or e-mail.")] = None,
+    user_type: Annotated[str | None, Query(description="The owner's role.")] = None,
+    environment: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> Page[AuthorizationListItem]:
+    with runtime.unit(write=False) as unit:
+        rows = authorizations.list_authorizations(
+            unit, principal, connection=link_name, search=search, user_type=user_type,
+            environment=environment,
+        )  # fmt: skip
+    items = [
+        AuthorizationListItem(
+            **AuthorizationPublic.of(r.summary).model_dump(),
+            owner_email=r.owner_email,
+            owner_name=r.owner_name,
+            owner_role=r.owner_role.value if r.owner_role else None,
+        )
+        for r in rows
+    ]
+    page, next_cursor = paginate(
+        items, lambda a: (a.environment, a.owner_email or "", a.id), cursor, limit
+    )
+    return Page(items=page, next_cursor=next_cursor)
+
+
+@router.post("/connections/{link_name}/authorizations/revoke")
+def revoke(
+    link_name: str, body: AuthorizationSlot, principal: CurrentPrincipal, flows: ConsentFlowsDep
+) -> RevokeResult:
+    """Delete the credential (and revoke the token at the provider when nobody else uses it)."""
+    outcome = flows.revoke(
+        principal, connection=link_name, environment=body.environment, owner=body.owner
+    )
+    return RevokeResult(
+        status=outcome.authorization_status,
+        primary_warning=outcome.primary_warning,
+        provider=outcome.provider,
+    )
+
+
+@router.post("/connections/{link_name}/authorizations/rename")
+def rename(
+    link_name: str, body: AccountRename, runtime: RuntimeDep, principal: CurrentPrincipal
+) -> AuthorizationPublic:
+    with runtime.unit() as unit:
+        summary = authorizations.rename_account(
+            unit, principal, connection=link_name, name=body.name, environment=body.environment,
+            owner=body.owner,
+        )  # fmt: skip
+    return AuthorizationPublic.of(summary)
+
+
+@router.post("/connections/{link_name}/authorizations/reuse")
+def reuse(
+    link_name: str, body: AccountReuse, runtime: RuntimeDep, principal: CurrentPrincipal
+) -> AuthorizationPublic:
+    """Authorize (or switch) an environment with an account already linked to the connection."""
+    with runtime.unit() as unit:
+        summary = authorizations.reuse_account(
+            unit, principal, connection=link_name, environment=body.environment,
+            account=body.account, owner=body.owner,
+        )  # fmt: skip
+    return AuthorizationPublic.of(summary)
+
+
+@router.post("/connections/{link_name}/authorizations/primary")
+def mark_primary(
+    link_name: str, body: PrimaryMove, runtime: RuntimeDep, principal: CurrentPrincipal
+) -> AuthorizationPublic:
+    """Move the primary account (super admins only)."""
+    with runtime.unit() as unit:
+        summary = authorizations.mark_primary(
+            unit, principal, connection=link_name, owner=body.owner, environment=body.environment
+        )
+    return AuthorizationPublic.of(summary)
