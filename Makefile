@@ -4,7 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench clean
+INTEROP := tests/interop/oauth2_mock_server
+INTEROP_STAMP := $(INTEROP)/node_modules/.installed-stamp
+
+.PHONY: install run test lint format bench clean interop-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +20,19 @@ run: $(STAMP)  ## initialize ~/.plugboard if new (printing the first login), the
 	$(BIN)/plugboard init --if-new
 	$(BIN)/plugboard serve --demo
 
-test: lint  ## lint, then the whole suite on SQLite and PostgreSQL
+test: lint interop-deps  ## lint, then the whole suite on SQLite and PostgreSQL
 	$(BIN)/python -m pytest
+
+# oauth2-mock-server (npm), the independent OAuth 2 server of the interop tests, pinned by its
+# package-lock.json and installed into a local folder.
+interop-deps: $(INTEROP_STAMP)
+
+$(INTEROP_STAMP): $(INTEROP)/package.json $(INTEROP)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(INTEROP) --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "npm not found: the oauth2-mock-server interop test will be skipped (fails under CI=true)"; \
+	fi
 
 lint: $(STAMP)  ## ruff (lint and format check) and mypy strict
 	$(BIN)/ruff check src tests bench
@@ -34,4 +48,4 @@ bench: $(STAMP)  ## benchmarks against a baseline measured in the same run
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info $(INTEROP)/node_modules

@@ -32,7 +32,7 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 BACKENDS = ("sqlite", "postgresql")
 
 # `provider_server` (one test provider per session) and `provider` (reset for each test).
-pytest_plugins = ["plugboard.testing.fixtures"]
+pytest_plugins = ["plugboard.testing.fixtures", "tests.stack"]
 
 _pg_status: dict[str, str] = {}
 

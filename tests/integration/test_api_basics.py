@@ -10,8 +10,8 @@ from starlette.testclient import TestClient
 from plugboard.server.app import create_app
 from plugboard.usecases import identity
 from plugboard.usecases.runtime import Runtime
-from tests.integration.conftest import Actor
 from tests.integration.test_custom_services import text
+from tests.stack import Actor
 
 Client = Callable[..., TestClient]
 

@@ -19,8 +19,8 @@ from plugboard.usecases.connections import (
 )
 from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.services import create_custom_service
-from tests.integration.conftest import Actor
 from tests.integration.test_custom_services import text
+from tests.stack import Actor
 from tests.support import add_authorization, add_reference, snapshot
 
 SPEC_USER_LEVEL = {

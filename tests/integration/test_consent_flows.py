@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from plugboard.testing.provider_state import ClientAuth, ConsentMode
-from tests.integration.conftest import Stack
+from tests.stack import Stack
 from tests.support import snapshot
 
 

@@ -17,7 +17,7 @@ from plugboard.testing.provider_state import (
     DEMO_BASIC_USER,
 )
 from plugboard.usecases.credentials_entry import enter_credential
-from tests.integration.conftest import Stack
+from tests.stack import Stack
 from tests.support import snapshot
 
 

@@ -19,7 +19,7 @@ from plugboard.usecases.services import (
     list_services,
     show_service,
 )
-from tests.integration.conftest import Actor
+from tests.stack import Actor
 from tests.support import add_authorization, snapshot
 
 SERVICE_FILES = {

@@ -5,7 +5,7 @@ import threading
 from plugboard.domain.oauth import expiry, new_state, state_hash
 from plugboard.usecases.connections import create_connection
 from plugboard.usecases.runtime import Runtime
-from tests.integration.conftest import Actor
+from tests.stack import Actor
 from tests.support import snapshot
 
 

@@ -1,3 +1,5 @@
+"""Fixtures for tests that act as workspace members: `members` and the served `stack`."""
+
 from __future__ import annotations
 
 import textwrap
