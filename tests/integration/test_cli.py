@@ -15,6 +15,7 @@ import httpx2
 import pytest
 
 from plugboard.store.database import Database
+from plugboard.testing.server import ProviderServer
 
 PLUGBOARD = [sys.executable, "-m", "plugboard.cli"]
 
@@ -207,3 +208,50 @@ def test_services_lint_accepts_a_valid_file_and_names_the_field_of_a_bad_one(
     assert ok.returncode == 0 and "valid basic service 'acme'" in ok.stdout
     failed = plugboard(home, "services", "lint", str(bad))
     assert failed.returncode == 1 and failed.stderr.startswith("error: link_name: must match")
+
+
+def test_authorize_receives_the_callback_itself_when_no_server_runs(
+    home: Path, database: Database, provider: ProviderServer
+) -> None:
+    """No `plugboard serve`: the CLI listens on PLUGBOARD_BASE_URL for the provider's redirect."""
+    port = _free_port()
+    env = {
+        **_env(home, database),
+        "PLUGBOARD_BASE_URL": f"http://127.0.0.1:{port}",
+        "PLUGBOARD_ALLOW_HTTP_HOSTS": "127.0.0.1",
+        "PLUGBOARD_OUTBOUND_ALLOWLIST": "127.0.0.1",
+        "PLUGBOARD_AS": "admin@plugboard.local",
+    }
+    run = lambda *args: subprocess.run(  # noqa: E731
+        [*PLUGBOARD, *args], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert run("init").returncode == 0
+    client = provider.state.register_oauth2_client(
+        redirect_uris=[f"http://127.0.0.1:{port}/oauth/callback"]
+    )
+    service = home.parent / "tp.yaml"
+    service.write_text(
+        f"name: TP\nlink_name: tp\nauth_type: oauth2\noauth2:\n"
+        f"  client_id: {client.client_id}\n  client_secret: {client.client_secret}\n"
+        f"  authorize_url: {provider.base_url}/oauth2/authorize\n"
+        f"  token_url: {provider.base_url}/oauth2/token\n"
+        f"  token_endpoint_auth_method: client_secret_basic\n"
+        f"  scopes: [{{name: read, description: Read}}]\n"
+    )
+    assert run("services", "create", "--file", str(service)).returncode == 0
+    assert run("connections", "create", "--service", "tp", "--scope", "read").returncode == 0
+
+    process = subprocess.Popen(
+        [*PLUGBOARD, "authorize", "tp_connection", "--no-browser"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    url = process.stdout.readline().strip()
+    page = httpx2.get(url, follow_redirects=True, timeout=10)
+    out, err = process.communicate(timeout=60)
+
+    assert page.status_code == 200 and "Connected" in page.text
+    assert process.returncode == 0, err
+    assert "Authorized tp_connection" in out
+    listed = run("authorizations", "list", "tp_connection", "--json")
+    assert '"status": "connected"' in listed.stdout
