@@ -18,6 +18,7 @@ from plugboard.server.errors import http_problem, problem_response, request_vali
 from plugboard.server.oauth import router as oauth_router
 from plugboard.settings import Settings
 from plugboard.usecases.consent import ConsentFlows
+from plugboard.usecases.invoke import Invoker
 from plugboard.usecases.runtime import Runtime
 
 
@@ -30,10 +31,13 @@ def create_app(
     rt = runtime or Runtime.open(settings)
 
     consent_flows = ConsentFlows(rt)
+    invoker = Invoker(rt)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        await invoker.aclose()
+        invoker.close()
         consent_flows.close()
         if runtime is None:
             rt.close()
@@ -47,6 +51,7 @@ def create_app(
     )
     app.state.runtime = rt
     app.state.consent_flows = consent_flows
+    app.state.invoker = invoker
 
     @app.exception_handler(PlugboardError)
     async def _plugboard_error(_request: Request, exc: PlugboardError) -> JSONResponse:

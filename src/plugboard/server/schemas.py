@@ -288,3 +288,43 @@ class RevokeResult(BaseModel):
     status: str
     primary_warning: str | None
     provider: str
+
+
+class InvokeRequest(_Body):
+    connection: str = Field(description="The connection's link name.")
+    method: str = "GET"
+    url: str = Field(description="Full URL, or a path relative to the service's base URL.")
+    headers: dict[str, str] = {}
+    params: dict[str, str] = {}
+    json_body: Any = Field(default=None, alias="json", description="A JSON body.")
+    form: dict[str, str] | None = Field(default=None, description="A form body.")
+    text: str | None = Field(default=None, description="A raw text body.")
+    body_base64: str | None = Field(default=None, description="A raw binary body, base64.")
+    environment: str | None = None
+    as_user: str | None = Field(
+        default=None, description="User-level: whose authorization (tokens that act for users)."
+    )
+    timeout: float | None = Field(default=None, gt=0, le=600)
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class InvokeResult(BaseModel):
+    """The third-party service's answer, whatever its status."""
+
+    status: int
+    headers: dict[str, str]
+    text: str | None = Field(description="The body, when it is UTF-8 text.")
+    body_base64: str | None = Field(description="The body otherwise, base64.")
+    url: str = Field(description="The URL called, without its query (it may hold a key).")
+
+
+class CredentialEntry(_Body):
+    values: dict[str, str] = Field(
+        description="API key: parameter name → value; Basic: username, password; "
+        "AWS: access_key, secret_key, session_token."
+    )
+    environments: list[str] = []
+    owner: str | None = None
+    account_name: str | None = None
+    test: bool = Field(default=True, description="Call the service's test URL before saving.")

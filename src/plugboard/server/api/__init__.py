@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from plugboard.server.api import audit, authorizations, connections, identity, services
+from plugboard.server.api import (
+    audit,
+    authorizations,
+    connections,
+    identity,
+    invoke,
+    services,
+)
 
 router = APIRouter(prefix="/api/v1")
-for module in (identity, services, connections, authorizations, audit):
+for module in (identity, services, connections, authorizations, invoke, audit):
     router.include_router(module.router)

@@ -18,10 +18,11 @@ from plugboard.server.schemas import (
     ConsentCreate,
     ConsentStarted,
     ConsentStatus,
+    CredentialEntry,
     PrimaryMove,
     RevokeResult,
 )
-from plugboard.usecases import authorizations
+from plugboard.usecases import authorizations, credentials_entry
 
 router = APIRouter(tags=["authorizations"])
 
@@ -79,6 +80,20 @@ def list_authorizations(
         items, lambda a: (a.environment, a.owner_email or "", a.id), cursor, limit
     )
     return Page(items=page, next_cursor=next_cursor)
+
+
+@router.post("/connections/{link_name}/credentials", status_code=status.HTTP_201_CREATED)
+def enter_credential(
+    link_name: str, body: CredentialEntry, runtime: RuntimeDep, principal: CurrentPrincipal
+) -> list[AuthorizationPublic]:
+    """Authorize an API key, Basic or AWS connection with a credential (checked by the
+    service's test call first, unless `test` is false). The response never repeats it."""
+    summaries = credentials_entry.enter_credential(
+        runtime, principal, connection=link_name, values=body.values,
+        environments=body.environments, owner=body.owner, account_name=body.account_name,
+        test=body.test,
+    )  # fmt: skip
+    return [AuthorizationPublic.of(s) for s in summaries]
 
 
 @router.post("/connections/{link_name}/authorizations/revoke")

@@ -1,0 +1,89 @@
+"""POST /api/v1/invoke and POST /connections/{link}/credentials over real HTTP."""
+
+from __future__ import annotations
+
+import base64
+import textwrap
+
+import yaml
+
+from plugboard.testing.provider_state import DEMO_API_KEY
+from tests.stack import Stack
+
+
+def _api_key_connection(stack: Stack) -> str:
+    p = stack.provider.base_url
+    service = textwrap.dedent(f"""
+        name: Key Service
+        link_name: keysvc
+        base_url: {p}/api/apikey
+        auth_type: api_key
+        api_key:
+          parameters: [{{param_type: header, name: X-Api-Key, display_name: API key}}]
+        test_url: {p}/api/apikey/me
+    """)
+    api = stack.api("dev")
+    assert api.post("/services", json=yaml.safe_load(service)).status_code == 201
+    assert (
+        api.post("/connections", json={"service": "keysvc", "link_name": "keys"}).status_code == 201
+    )
+    return "keys"
+
+
+def test_a_credential_entered_over_the_api_is_never_echoed(stack: Stack) -> None:
+    link = _api_key_connection(stack)
+    entered = stack.api("dev").post(
+        f"/connections/{link}/credentials", json={"values": {"X-Api-Key": DEMO_API_KEY}}
+    )
+    assert entered.status_code == 201, entered.text
+    assert entered.json()[0]["status"] == "connected"
+    assert DEMO_API_KEY not in entered.text
+
+
+def test_invoke_over_the_api_injects_the_credential(stack: Stack) -> None:
+    link = _api_key_connection(stack)
+    api = stack.api("dev")
+    api.post(f"/connections/{link}/credentials", json={"values": {"X-Api-Key": DEMO_API_KEY}})
+
+    result = api.post(
+        "/invoke", json={"connection": link, "method": "POST", "url": "/orders", "json": {"n": 1}}
+    )
+
+    assert result.status_code == 200, result.text
+    body = result.json()
+    assert body["status"] == 200
+    echoed = yaml.safe_load(body["text"])
+    assert (echoed["auth"], echoed["path"], echoed["json"]) == ("apikey", "/orders", {"n": 1})
+    assert DEMO_API_KEY not in result.text
+
+
+def test_invoke_without_an_authorization_is_424_saying_who_must_act(stack: Stack) -> None:
+    link = _api_key_connection(stack)
+    refused = stack.api("user").post("/invoke", json={"connection": link, "url": "/x"})
+    assert refused.status_code == 424
+    problem = refused.json()
+    assert problem["type"].endswith("/authorization_required")
+    assert "contact your admin" in problem["who_must_act"]
+
+
+def test_invoke_passes_a_binary_body_through(stack: Stack) -> None:
+    link = _api_key_connection(stack)
+    api = stack.api("dev")
+    api.post(f"/connections/{link}/credentials", json={"values": {"X-Api-Key": DEMO_API_KEY}})
+    raw = base64.b64encode(b"\x00\x01binary").decode()
+    result = api.post(
+        "/invoke",
+        json={
+            "connection": link, "method": "PUT", "url": "/blob", "body_base64": raw,
+            "headers": {"Content-Type": "application/octet-stream"},
+        },
+    )  # fmt: skip
+    assert result.status_code == 200 and result.json()["status"] == 200, result.text
+
+
+def test_invoke_refuses_two_bodies(stack: Stack) -> None:
+    link = _api_key_connection(stack)
+    refused = stack.api("dev").post(
+        "/invoke", json={"connection": link, "url": "/x", "json": {}, "text": "a"}
+    )
+    assert refused.status_code == 422 and refused.json()["field"] == "body"
