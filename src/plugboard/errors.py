@@ -14,6 +14,7 @@
     ├── Conflict                   the object's state forbids the operation (e.g. still referenced)
     ├── AuthenticationFailed       no principal, or a bad or revoked token
     ├── PermissionDenied           the principal's role does not allow the action
+    ├── RateLimited                too many attempts: wait `retry_after` seconds
     ├── AuthorizationRequired      no usable authorization: says who must act
     └── OutboundError
         ├── OutboundBlocked        the target address is not allowed (SSRF guard)
@@ -41,6 +42,7 @@ __all__ = [
     "OutboundBlocked",
     "OutboundError",
     "PermissionDenied",
+    "RateLimited",
     "PlugboardError",
     "StoreError",
     "StoreNotInitialized",
@@ -153,6 +155,17 @@ class PermissionDenied(PlugboardError):
         super().__init__(message or f"{who} may not {action}")
         self.action = action
         self.role = role
+
+
+class RateLimited(PlugboardError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "retry_after": self.retry_after}
 
 
 class AuthorizationRequired(PlugboardError):

@@ -41,6 +41,15 @@ class Settings(BaseSettings):
         description="Comma-separated hosts and CIDRs invoke may reach although they are "
         "loopback, private, link-local or metadata addresses (e.g. `127.0.0.1,10.0.0.0/8`).",
     )
+    session_hours: float = Field(
+        default=12, gt=0, le=24 * 30, description="How long a console login lasts."
+    )
+    login_attempts: int = Field(
+        default=5, ge=1, le=100, description="Failed logins per e-mail allowed per window."
+    )
+    login_window_seconds: int = Field(
+        default=900, ge=1, description="The window failed logins are counted in."
+    )
     allow_http_hosts: str = Field(
         default="",
         description="Comma-separated hosts that service files may name over plain http and "

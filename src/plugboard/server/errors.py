@@ -19,6 +19,7 @@ STATUS: dict[type[errors.PlugboardError], int] = {
     errors.Conflict: 409,
     errors.AuthenticationFailed: 401,
     errors.PermissionDenied: 403,
+    errors.RateLimited: 429,
     errors.AuthorizationRequired: 424,
     errors.OutboundBlocked: 403,
     errors.UpstreamError: 502,
@@ -49,7 +50,10 @@ def _problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
 
 def problem_response(exc: errors.PlugboardError) -> JSONResponse:
     extra = {k: v for k, v in exc.to_dict().items() if k not in {"code", "message"}}
-    return _problem(status_of(exc), exc.code, exc.message, **extra)
+    response = _problem(status_of(exc), exc.code, exc.message, **extra)
+    if isinstance(exc, errors.RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def request_validation_problem(exc: RequestValidationError) -> JSONResponse:

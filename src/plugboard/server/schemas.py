@@ -328,3 +328,19 @@ class CredentialEntry(_Body):
     owner: str | None = None
     account_name: str | None = None
     test: bool = Field(default=True, description="Call the service's test URL before saving.")
+
+
+class LoginRequest(_Body):
+    email: str
+    password: str
+    workspace: str | None = Field(default=None, description="Default: `default`.")
+
+
+class SessionPublic(BaseModel):
+    email: str | None
+    workspace: str
+    role: Role | None
+    expires_at: datetime | None = None
+    csrf_token: str | None = Field(
+        default=None, description="Send it as X-CSRF-Token on every write made with the cookie."
+    )

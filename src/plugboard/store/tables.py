@@ -306,6 +306,26 @@ oauth_flows = Table(
     Column("outcome", String(500)),
 )
 
+# Console sessions: a cookie carries the secret; only hashes of it and of its CSRF token are kept.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("csrf_hash", String(64), nullable=False),
+    Column("workspace_id", ID, nullable=False),
+    Column("user_id", ID, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    ForeignKeyConstraint(
+        ["workspace_id", "user_id"],
+        ["memberships.workspace_id", "memberships.user_id"],
+        ondelete="CASCADE",
+        name="fk_sessions_membership",
+    ),
+)
+
 # No foreign keys: the audit log outlives the objects it speaks of.
 audit_events = Table(
     "audit_events",

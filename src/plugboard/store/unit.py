@@ -21,6 +21,7 @@ from plugboard.store.identity import (
 )
 from plugboard.store.oauth_flows import FlowRepository
 from plugboard.store.service_clients import ServiceClientRepository
+from plugboard.store.sessions import SessionRepository
 
 
 class Unit:
@@ -38,6 +39,7 @@ class Unit:
         self.connections = ConnectionRepository(conn)
         self.flows = FlowRepository(conn, sealer)
         self.authorizations = AuthorizationRepository(conn)
+        self.sessions = SessionRepository(conn)
         self.accounts = AccountRepository(conn, sealer)
 
     def now(self) -> datetime:

@@ -11,8 +11,9 @@ from plugboard.server.api import (
     identity,
     invoke,
     services,
+    session,
 )
 
 router = APIRouter(prefix="/api/v1")
-for module in (identity, services, connections, authorizations, invoke, audit):
+for module in (session, identity, services, connections, authorizations, invoke, audit):
     router.include_router(module.router)

@@ -1,0 +1,115 @@
+"""Console login with e-mail and password: a session cookie plus a CSRF token (SPEC §1, §9)."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from plugboard.crypto.passwords import hash_password, verify_password
+from plugboard.domain.naming import check_email
+from plugboard.domain.principal import Principal, user_principal
+from plugboard.domain.tokens import hash_token
+from plugboard.errors import AuthenticationFailed, RateLimited
+from plugboard.store.unit import Unit
+from plugboard.usecases.identity import DEFAULT_WORKSPACE
+
+# Verifying against this when the e-mail is unknown keeps a failed login's timing the same.
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+_INVALID = "invalid e-mail, password or workspace"
+
+
+@dataclass(frozen=True, slots=True)
+class LoginDenied:
+    """A refused login. It is recorded in the audit log (which is what the rate limit counts),
+    so the caller must let the unit commit and raise `error` afterwards."""
+
+    error: AuthenticationFailed
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """Shown once: the cookie value and the CSRF token; only their hashes are stored."""
+
+    secret: str
+    csrf_token: str
+    expires_at: datetime
+    principal: Principal
+
+    def __repr__(self) -> str:
+        return f"NewSession(expires_at={self.expires_at!r}, secrets='[shown once]')"
+
+
+def login(
+    unit: Unit,
+    *,
+    email: str,
+    password: str,
+    workspace: str | None,
+    lifetime: timedelta,
+    max_failures: int,
+    window: timedelta,
+    client: str = "",
+) -> NewSession | LoginDenied:
+    now = unit.now()
+    address = check_email(email)
+    if unit.sessions.failed_logins_since(address, now - window) >= max_failures:
+        raise RateLimited(
+            "too many failed logins for this e-mail; try again later",
+            retry_after=int(window.total_seconds()),
+        )
+    stored = unit.users.password_hash(address)
+    ok = verify_password(stored or _DUMMY_HASH, password) and stored is not None
+    ws = unit.workspaces.find(workspace or DEFAULT_WORKSPACE) if ok else None
+    user = unit.users.find(address) if ws else None
+    membership = unit.memberships.find(ws.id, user.id) if ws and user else None
+    if membership is None:
+        unit.audit.record(
+            actor=f"login:{address}", action="session.login", object_type="login",
+            object_id=address, workspace_id=ws.id if ws else None, now=now, outcome="denied",
+            detail={"client": client[:100]},
+        )  # fmt: skip
+        return LoginDenied(AuthenticationFailed(_INVALID))
+    secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    session = unit.sessions.add(
+        token_hash=hash_token(secret), csrf_hash=hash_token(csrf),
+        workspace_id=membership.workspace.id, user_id=membership.user.id, now=now,
+        expires_at=now + lifetime,
+    )  # fmt: skip
+    principal = user_principal(
+        membership.user.id, membership.user.email, membership.workspace.id,
+        membership.workspace.kind, membership.role, via="session",
+    )  # fmt: skip
+    unit.audit.record(
+        actor=principal.label, action="session.login", object_type="session",
+        object_id=session.id, workspace_id=membership.workspace.id, now=now,
+        detail={"client": client[:100]},
+    )  # fmt: skip
+    return NewSession(secret, csrf, session.expires_at, principal)
+
+
+def authenticate_session(
+    unit: Unit, secret: str, *, csrf_token: str | None, needs_csrf: bool
+) -> Principal:
+    """The principal behind a session cookie; a write must also present its CSRF token."""
+    session = unit.sessions.by_token_hash(hash_token(secret))
+    if session is None or session.revoked_at is not None or session.expires_at <= unit.now():
+        raise AuthenticationFailed("your session has ended: log in again")
+    if needs_csrf and not (
+        csrf_token and hmac.compare_digest(hash_token(csrf_token), session.csrf_hash)
+    ):
+        raise AuthenticationFailed("missing or wrong X-CSRF-Token header for a cookie session")
+    membership = unit.memberships.find(session.workspace_id, session.user_id)
+    if membership is None:
+        raise AuthenticationFailed("your session has ended: log in again")
+    return user_principal(
+        membership.user.id, membership.user.email, membership.workspace.id,
+        membership.workspace.kind, membership.role, via="session",
+    )  # fmt: skip
+
+
+def logout(unit: Unit, secret: str) -> None:
+    session = unit.sessions.by_token_hash(hash_token(secret))
+    if session is not None:
+        unit.sessions.revoke(session.id, unit.now())
