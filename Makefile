@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 INTEROP := tests/interop/oauth2_mock_server
 INTEROP_STAMP := $(INTEROP)/node_modules/.installed-stamp
 
-.PHONY: install run test lint format bench clean interop-deps
+.PHONY: install run test lint format bench clean interop-deps docs
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ format: $(STAMP)
 bench: $(STAMP)  ## benchmarks against a baseline measured in the same run
 	@ls bench/[!_]*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }
 	@for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+docs: $(STAMP)  ## regenerate docs/permissions.md from the permission matrix
+	$(BIN)/python -c "from plugboard.domain.permissions import render_markdown as r; print(r(), end='')" > docs/permissions.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info $(INTEROP)/node_modules

@@ -22,6 +22,7 @@ from plugboard.domain.models import (
     WorkspaceKind,
     environments_of,
 )
+from plugboard.domain.permissions import MATRIX, Action, allowed, authorize_action
 from plugboard.domain.principal import Principal
 from plugboard.errors import ValidationError
 
@@ -43,7 +44,8 @@ __all__ = [
 ]
 
 # Who may authorize an admin or system connection (SPEC §4).
-AUTHORIZERS = frozenset({Role.SUPER_ADMIN, Role.ADMIN, Role.DEVELOPER})
+# The matrix gives both workspace kinds the same authorizers (a test checks it).
+AUTHORIZERS = MATRIX[Action.AUTHORIZE_SHARED][WorkspaceKind.DEVELOPER]
 
 
 def default_environment(kind: WorkspaceKind) -> Environment:
@@ -122,13 +124,15 @@ def who_must_act(
 
 
 def may_authorize(actor: Principal, level: ConnectionLevel, owner_user_id: str | None) -> bool:
-    """Admin/system: super admins, admins, developers. User level: each user for themselves
-    (the operator may store for anyone)."""
+    """The matrix's authorize rule: shared connections by role, user-level ones only by their
+    owner (the operator may store for anyone)."""
     if actor.is_operator:
         return True
-    if level is ConnectionLevel.USER:
-        return owner_user_id is not None and owner_user_id == actor.user_id
-    return actor.role in AUTHORIZERS
+    if not allowed(actor, authorize_action(level)):
+        return False
+    return level is not ConnectionLevel.USER or (
+        owner_user_id is not None and owner_user_id == actor.user_id
+    )
 
 
 # --- OAuth 2 tokens --------------------------------------------------------------------------

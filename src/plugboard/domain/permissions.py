@@ -1,68 +1,145 @@
-"""The permission matrix as data: role × action (× connection level where it matters).
+"""The permission matrix as data: role × action × connection level (SPEC §1, §4, §5).
 
-The API, the CLI and the console all ask `allowed()`; docs/permissions.md is generated from
-`MATRIX`. The local operator (the CLI without `--as`) is allowed everything.
+Everything that checks a permission asks :func:`allowed` (or :func:`require`) with an `Action`;
+`docs/permissions.md` is generated from `PERMISSIONS` (`make docs`) and a test keeps it current. The local operator (the CLI without `--as`) may do everything.
+
+Rules that depend on the object, not just the role, are marked `own_only`: a user-level
+authorization is authorized, switched, revoked and renamed by its owner alone (super admins
+included), and every member manages their own API tokens.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from plugboard.domain.models import Role, WorkspaceKind
+from plugboard.domain.models import ConnectionLevel, Role, WorkspaceKind
 from plugboard.domain.principal import Principal
 from plugboard.errors import PermissionDenied
 
 
 class Action(enum.StrEnum):
     CREATE_WORKSPACE = "create_workspace"
+    VIEW_USERS = "view_users"
     MANAGE_USERS = "manage_users"
     GRANT_SUPER_ADMIN = "grant_super_admin"
-    VIEW_USERS = "view_users"
     MANAGE_OWN_TOKENS = "manage_own_tokens"
     MANAGE_OTHERS_TOKENS = "manage_others_tokens"
-    VIEW_AUDIT = "view_audit"
-    MANAGE_SERVICES = "manage_services"
-    MANAGE_CONNECTIONS = "manage_connections"
     VIEW_SERVICES = "view_services"
+    MANAGE_SERVICES = "manage_services"
     VIEW_ALL_CONNECTIONS = "view_all_connections"
+    VIEW_USER_CONNECTIONS = "view_user_connections"
+    MANAGE_CONNECTIONS = "manage_connections"
+    AUTHORIZE_SHARED = "authorize_shared"
+    AUTHORIZE_OWN = "authorize_own"
     MANAGE_SHARED_AUTHORIZATIONS = "manage_shared_authorizations"
+    MANAGE_OWN_AUTHORIZATION = "manage_own_authorization"
     MOVE_PRIMARY = "move_primary"
+    INVOKE = "invoke"
+    VIEW_AUDIT = "view_audit"
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    action: Action
+    summary: str
+    roles: Mapping[WorkspaceKind, frozenset[Role]]
+    levels: tuple[ConnectionLevel, ...] = ()  # the connection levels the action concerns
+    own_only: bool = False  # only on the principal's own object
 
 
 _ALL = frozenset(Role)
 _ADMINS = frozenset({Role.SUPER_ADMIN, Role.ADMIN})
 _BUILDERS = frozenset({Role.SUPER_ADMIN, Role.DEVELOPER})
+_SHARED = (ConnectionLevel.ADMIN, ConnectionLevel.SYSTEM)
 
-# Who may do what, per workspace kind. A role missing from a set is refused.
-MATRIX: Mapping[Action, Mapping[WorkspaceKind, frozenset[Role]]] = {
-    Action.CREATE_WORKSPACE: {k: frozenset({Role.SUPER_ADMIN}) for k in WorkspaceKind},
-    Action.MANAGE_USERS: {k: _ADMINS for k in WorkspaceKind},
-    Action.GRANT_SUPER_ADMIN: {k: frozenset({Role.SUPER_ADMIN}) for k in WorkspaceKind},
-    Action.VIEW_USERS: {k: _ADMINS | {Role.DEVELOPER} for k in WorkspaceKind},
-    Action.MANAGE_OWN_TOKENS: {k: _ALL for k in WorkspaceKind},
-    Action.MANAGE_OTHERS_TOKENS: {k: _ADMINS for k in WorkspaceKind},
-    Action.VIEW_AUDIT: {k: _ADMINS | {Role.DEVELOPER} for k in WorkspaceKind},
+
+def _same(roles: frozenset[Role]) -> Mapping[WorkspaceKind, frozenset[Role]]:
+    return {kind: roles for kind in WorkspaceKind}
+
+
+def _builders_and_client_admins() -> Mapping[WorkspaceKind, frozenset[Role]]:
     # SPEC §1: super admins and developers build; in a client workspace admins do too.
-    Action.MANAGE_SERVICES: {
+    return {
         WorkspaceKind.DEVELOPER: _BUILDERS,
         WorkspaceKind.CLIENT: _BUILDERS | {Role.ADMIN},
-    },
-    Action.MANAGE_CONNECTIONS: {
-        WorkspaceKind.DEVELOPER: _BUILDERS,
-        WorkspaceKind.CLIENT: _BUILDERS | {Role.ADMIN},
-    },
-    Action.VIEW_SERVICES: {k: _ALL for k in WorkspaceKind},
-    # A `user` sees only logged-in-user connections (SPEC §1); the others see every connection.
-    Action.VIEW_ALL_CONNECTIONS: {k: _ADMINS | {Role.DEVELOPER} for k in WorkspaceKind},
-    # SPEC §5: switch and revoke admin/system authorizations — super admins and developers; in a
-    # client workspace, where admins authorize installed connections, admins too.
-    Action.MANAGE_SHARED_AUTHORIZATIONS: {
-        WorkspaceKind.DEVELOPER: _BUILDERS,
-        WorkspaceKind.CLIENT: _BUILDERS | {Role.ADMIN},
-    },
-    # SPEC §4: only a super admin moves the primary account.
-    Action.MOVE_PRIMARY: {k: frozenset({Role.SUPER_ADMIN}) for k in WorkspaceKind},
+    }
+
+
+PERMISSIONS: tuple[Permission, ...] = (
+    Permission(Action.CREATE_WORKSPACE, "create a workspace", _same(frozenset({Role.SUPER_ADMIN}))),
+    Permission(Action.VIEW_USERS, "list members", _same(_ADMINS | {Role.DEVELOPER})),
+    Permission(Action.MANAGE_USERS, "add members", _same(_ADMINS)),
+    Permission(
+        Action.GRANT_SUPER_ADMIN, "make a member super admin", _same(frozenset({Role.SUPER_ADMIN}))
+    ),
+    Permission(
+        Action.MANAGE_OWN_TOKENS, "create, list, revoke own API tokens", _same(_ALL), own_only=True
+    ),
+    Permission(
+        Action.MANAGE_OTHERS_TOKENS,
+        "manage others' API tokens; tokens that act for users",
+        _same(_ADMINS),
+    ),
+    Permission(Action.VIEW_SERVICES, "view the service catalog", _same(_ALL)),
+    Permission(
+        Action.MANAGE_SERVICES,
+        "create custom services (edit/delete: their creator)",
+        _builders_and_client_admins(),
+    ),
+    Permission(
+        Action.VIEW_ALL_CONNECTIONS, "see every connection", _same(_ADMINS | {Role.DEVELOPER})
+    ),
+    Permission(
+        Action.VIEW_USER_CONNECTIONS,
+        "see logged-in-user connections",
+        _same(_ALL),
+        levels=(ConnectionLevel.USER,),
+    ),
+    Permission(
+        Action.MANAGE_CONNECTIONS,
+        "create, edit, delete connections",
+        _builders_and_client_admins(),
+    ),
+    Permission(
+        Action.AUTHORIZE_SHARED,
+        "authorize a connection",
+        _same(frozenset({Role.SUPER_ADMIN, Role.ADMIN, Role.DEVELOPER})),
+        levels=_SHARED,
+    ),
+    Permission(
+        Action.AUTHORIZE_OWN,
+        "authorize a connection for themselves",
+        _same(_ALL),
+        levels=(ConnectionLevel.USER,),
+        own_only=True,
+    ),
+    Permission(
+        Action.MANAGE_SHARED_AUTHORIZATIONS,
+        "switch, revoke, rename an authorization",
+        _builders_and_client_admins(),
+        levels=_SHARED,
+    ),
+    Permission(
+        Action.MANAGE_OWN_AUTHORIZATION,
+        "switch, revoke, rename their own authorization",
+        _same(_ALL),
+        levels=(ConnectionLevel.USER,),
+        own_only=True,
+    ),
+    Permission(
+        Action.MOVE_PRIMARY,
+        "mark the primary account",
+        _same(frozenset({Role.SUPER_ADMIN})),
+        levels=(ConnectionLevel.USER,),
+    ),
+    Permission(Action.INVOKE, "invoke a connection they can see", _same(_ALL)),
+    Permission(Action.VIEW_AUDIT, "read the audit log", _same(_ADMINS | {Role.DEVELOPER})),
+)
+
+MATRIX: Mapping[Action, Mapping[WorkspaceKind, frozenset[Role]]] = {
+    p.action: p.roles for p in PERMISSIONS
 }
 
 
@@ -77,3 +154,40 @@ def allowed(principal: Principal, action: Action) -> bool:
 def require(principal: Principal, action: Action) -> None:
     if not allowed(principal, action):
         raise PermissionDenied(action.value.replace("_", " "), principal.role)
+
+
+def authorize_action(level: ConnectionLevel) -> Action:
+    return Action.AUTHORIZE_OWN if level is ConnectionLevel.USER else Action.AUTHORIZE_SHARED
+
+
+def manage_authorization_action(level: ConnectionLevel) -> Action:
+    if level is ConnectionLevel.USER:
+        return Action.MANAGE_OWN_AUTHORIZATION
+    return Action.MANAGE_SHARED_AUTHORIZATIONS
+
+
+def render_markdown() -> str:
+    """docs/permissions.md, from `PERMISSIONS`."""
+    roles = list(Role)
+    header = ["action", "levels", *(f"{r.value} ({k.value})" for k in WorkspaceKind for r in roles)]
+    lines = [
+        "# Permissions",
+        "",
+        "Generated from `plugboard.domain.permissions.PERMISSIONS` by `make docs`; a test keeps",
+        "it current.",
+        "",
+        "✓ allowed, · refused (HTTP 403; an object the role may not see at all is 404).",
+        "**own**: only on the member's own authorization or token. The local operator (the CLI",
+        "without `--as`) may do everything; anonymous callers may only log in and complete an",
+        "OAuth callback. Every member may revoke their own authorization of a user-level",
+        "connection they may use.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    for p in PERMISSIONS:
+        levels = ", ".join(level.value for level in p.levels) or "—"
+        mark = "own" if p.own_only else "✓"
+        cells = [mark if r in p.roles[k] else "·" for k in WorkspaceKind for r in roles]
+        lines.append(f"| {p.summary} (`{p.action.value}`) | {levels} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

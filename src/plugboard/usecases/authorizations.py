@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from plugboard.domain.authorizations import may_authorize
 from plugboard.domain.connections import AuthorizationSummary, Connection
 from plugboard.domain.credentials import Credential
 from plugboard.domain.lifecycle import transition
 from plugboard.domain.models import ALL_ENVIRONMENTS, AuthorizationStatus, ConnectionLevel, Role
 from plugboard.domain.naming import check_email
-from plugboard.domain.permissions import Action, allowed, require
+from plugboard.domain.permissions import Action, allowed, manage_authorization_action, require
 from plugboard.domain.principal import Principal
 from plugboard.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from plugboard.store.authorizations import AuthorizationRow
@@ -64,16 +65,14 @@ def _may_manage(actor: Principal, conn: Connection, row: AuthorizationRow) -> No
     if actor.is_operator:
         return
     owner = row.summary.owner_user_id
-    if conn.level is ConnectionLevel.USER:
-        if owner != actor.user_id:
-            raise PermissionDenied(
-                "change another user's authorization",
-                actor.role,
-                "on user-level connections only the owner may switch, revoke or rename an "
-                "authorization (super admins included)",
-            )
-        return
-    require(actor, Action.MANAGE_SHARED_AUTHORIZATIONS)
+    require(actor, manage_authorization_action(conn.level))
+    if conn.level is ConnectionLevel.USER and owner != actor.user_id:
+        raise PermissionDenied(
+            "change another user's authorization",
+            actor.role,
+            "on user-level connections only the owner may switch, revoke or rename an "
+            "authorization (super admins included)",
+        )
 
 
 def check_may_replace(
@@ -178,11 +177,8 @@ def reuse_account(
     if not conn.per_environment and environment != ALL_ENVIRONMENTS:
         environment = ALL_ENVIRONMENTS
     owner_id = owner_id_for(unit, actor, conn, owner)
-    if conn.level is ConnectionLevel.USER and owner_id != actor.user_id and not actor.is_operator:
-        raise PermissionDenied("authorize for another user", actor.role)
-    if conn.level is not ConnectionLevel.USER and not actor.is_operator:
-        if actor.role not in {Role.SUPER_ADMIN, Role.ADMIN, Role.DEVELOPER}:
-            raise PermissionDenied(f"authorize connection {connection!r}", actor.role)
+    if not may_authorize(actor, conn.level, owner_id):
+        raise PermissionDenied(f"authorize connection {connection!r}", actor.role)
     candidates = unit.authorizations.accounts_of(conn.id, owner_id)
     matches = [acc_id for acc_id, name in candidates if account in (acc_id, name)]
     if not matches:
