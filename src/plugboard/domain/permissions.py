@@ -1,7 +1,8 @@
 """The permission matrix as data: role × action × connection level (SPEC §1, §4, §5).
 
 Everything that checks a permission asks :func:`allowed` (or :func:`require`) with an `Action`;
-`docs/permissions.md` is generated from `PERMISSIONS` (`make docs`) and a test keeps it current. The local operator (the CLI without `--as`) may do everything.
+`docs/permissions.md` is generated from `PERMISSIONS` (`make docs`) and a test keeps it
+current. The local operator (the CLI without `--as`) may do everything.
 
 Rules that depend on the object, not just the role, are marked `own_only`: a user-level
 authorization is authorized, switched, revoked and renamed by its owner alone (super admins
