@@ -12,6 +12,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -140,6 +141,11 @@ def runtime(
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _SCAN["responses"]:
+        terminalreporter.write_line(
+            f"Secret scan: {_SCAN['responses']} API response parts, none holding a stored secret",
+            green=True,
+        )
     if "problem" not in _pg_status:
         return
     problem = _pg_problem()
@@ -148,3 +154,89 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"PostgreSQL suite {verdict}: {problem}", yellow=True)
     else:
         terminalreporter.write_line(f"PostgreSQL suite ran against {PG_SERVER_URL}", green=True)
+
+
+# -- every API response the suite produces is scanned for stored secrets ----------------------
+
+_RESPONSES: list[tuple[str, bytes]] = []
+_SCAN = {"responses": 0}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _record_plugboard_responses() -> Iterator[None]:
+    """Record what every Plugboard app answers (status line headers and bodies). The mounted
+    demo provider is the third party, not Plugboard, and is left out."""
+    from starlette.applications import Starlette
+
+    original = Starlette.__call__
+
+    async def recording(self: Starlette, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or not hasattr(self.state, "runtime")
+            or path.startswith("/demo")
+        ):
+            return await original(self, scope, receive, send)
+
+        async def capture(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = b"\n".join(k + b": " + v for k, v in message.get("headers", []))
+                _RESPONSES.append((path, headers))
+            elif message["type"] == "http.response.body":
+                _RESPONSES.append((path, message.get("body", b"")))
+            await send(message)
+
+        return await original(self, scope, receive, capture)
+
+    Starlette.__call__ = recording  # type: ignore[method-assign]
+    yield
+    Starlette.__call__ = original  # type: ignore[method-assign]
+
+
+def _stored_secrets(runtime: Runtime) -> set[str]:
+    import json
+
+    from plugboard.crypto.sealing import seal_context
+    from plugboard.errors import DecryptionFailed
+    from plugboard.store.sealed import iter_sealed_values
+
+    found: set[str] = set()
+
+    def leaves(value: Any) -> Iterator[str]:
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from leaves(item)
+        elif isinstance(value, str):
+            yield value
+
+    with runtime.database.transaction(write=False) as conn:
+        for table, column, row_id, sealed in iter_sealed_values(conn):
+            try:
+                opened = runtime.sealer.open(sealed, seal_context(table, column, row_id))
+            except DecryptionFailed:  # tests that move ciphertexts on purpose
+                continue
+            found.update(s for s in leaves(json.loads(opened)) if len(s) >= 8)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _no_stored_secret_in_api_responses(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test with a store: no response recorded during it holds a stored secret."""
+    if "runtime" not in request.fixturenames:
+        yield
+        return
+    runtime: Runtime = request.getfixturevalue("runtime")  # set up first, torn down after us
+    start = len(_RESPONSES)
+    yield
+    responses = _RESPONSES[start:]
+    if not responses:
+        return
+    _SCAN["responses"] += len(responses)
+    leaks = find_leaks(responses, _stored_secrets(runtime))
+    assert not leaks, f"a stored secret appeared in responses of {sorted(set(leaks))}"
+
+
+def find_leaks(responses: list[tuple[str, bytes]], secrets: set[str]) -> list[str]:
+    """The paths whose recorded response holds one of `secrets`."""
+    return [path for path, body in responses for s in secrets if s.encode() in body]

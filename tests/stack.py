@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import httpx2
 import pytest
+from starlette.testclient import TestClient
 
-from plugboard.domain.models import Role, WorkspaceKind
+from plugboard.domain.credentials import ApiKeyCredential, OAuth2Credential
+from plugboard.domain.models import ConnectionLevel, Role, WorkspaceKind
+from plugboard.domain.permissions import MATRIX, Action
 from plugboard.domain.principal import OPERATOR, Principal
 from plugboard.server.app import create_app
 from plugboard.server.background import ThreadedServer
-from plugboard.testing.provider_state import ClientAuth
+from plugboard.testing.provider_state import DEMO_API_KEY, ClientAuth
 from plugboard.testing.server import ProviderServer
 from plugboard.usecases import identity
+from plugboard.usecases.connections import create_connection
+from plugboard.usecases.credentials import store_credential
 from plugboard.usecases.runtime import Runtime
+from plugboard.usecases.services import create_custom_service
 
 ROLES = {
     "root": Role.SUPER_ADMIN,
@@ -123,3 +130,127 @@ def stack(runtime: Runtime, members: Actor, provider: ProviderServer) -> Iterato
         for client in s.clients:
             client.close()
         server.stop()
+
+
+# -- a seeded workspace for API matrix and isolation tests -----------------------------------
+
+WORKSPACES = {"acme": WorkspaceKind.DEVELOPER, "globex": WorkspaceKind.CLIENT}
+API_ROLES = {
+    "root": Role.SUPER_ADMIN,
+    "admin": Role.ADMIN,
+    "dev": Role.DEVELOPER,
+    "user": Role.USER,
+}
+# Who builds (owns services and connections) in each workspace kind.
+BUILDER = {"acme": "dev", "globex": "admin"}
+
+
+def key_service(provider_url: str, link: str = "ksvc") -> str:
+    return (
+        f"name: Key {link}\nlink_name: {link}\nbase_url: {provider_url}/api/apikey\n"
+        "auth_type: api_key\napi_key:\n  parameters:\n"
+        "    - {param_type: header, name: X-Api-Key, display_name: API key}\n"
+    )
+
+
+OAUTH_SERVICE = """
+name: OAuth svc
+link_name: osvc
+auth_type: oauth2
+allow_user_level: true
+oauth2:
+  client_id: cid
+  client_secret: client-secret-value
+  authorize_url: https://auth.matrix-test.net/authorize
+  token_url: https://auth.matrix-test.net/token
+  scopes: [{name: read, description: Read}]
+"""
+
+
+@dataclass
+class World:
+    """One workspace seeded for a case: services, connections, authorizations."""
+
+    runtime: Runtime
+    members: Actor
+    workspace: str
+    provider_url: str
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def actor(self, name: str) -> Any:
+        return self.members(name, self.workspace)
+
+    def token(self, name: str) -> str:
+        if name not in self.tokens:
+            with self.runtime.unit() as unit:
+                issued = identity.create_token(unit, self.actor(name), name=f"matrix-{name}")
+            self.tokens[name] = issued.secret
+        return self.tokens[name]
+
+    def seed(self) -> None:
+        builder = self.actor(BUILDER[self.workspace])
+        with self.runtime.unit() as unit:
+            create_custom_service(
+                unit, builder, key_service(self.provider_url), http_hosts=["127.0.0.1"]
+            )
+            create_custom_service(unit, builder, OAUTH_SERVICE)
+            for link, service, level in [
+                ("c_admin", "ksvc", ConnectionLevel.ADMIN),
+                ("c_fresh", "ksvc", ConnectionLevel.ADMIN),
+                ("c_oauth", "osvc", ConnectionLevel.ADMIN),
+                ("c_user", "osvc", ConnectionLevel.USER),
+            ]:
+                create_connection(unit, builder, service=service, link_name=link, level=level,
+                                  scopes=["read"] if service == "osvc" else ())  # fmt: skip
+            store_credential(
+                unit, OPERATOR, connection="c_admin", workspace=self.workspace,
+                credential=ApiKeyCredential({"X-Api-Key": DEMO_API_KEY}), account_name="Shared",
+            )  # fmt: skip
+            for name in ("root", "dev2"):  # the super admin authorizes first: primary
+                store_credential(
+                    unit, OPERATOR, connection="c_user", workspace=self.workspace,
+                    owner=f"{name}@{self.workspace}.test",
+                    credential=OAuth2Credential(f"token-of-{name}"),
+                )  # fmt: skip
+
+    def authorize_own(self, name: str) -> None:
+        """Give the member their own authorization of c_user (if they have none)."""
+        with self.runtime.unit() as unit:
+            if name not in ("root", "dev2"):
+                store_credential(
+                    unit, OPERATOR, connection="c_user", workspace=self.workspace,
+                    owner=f"{name}@{self.workspace}.test",
+                    credential=OAuth2Credential(f"token-of-{name}"),
+                )  # fmt: skip
+
+    def own_custom_service(self, name: str) -> str:
+        """A custom service created by `name` when the role may create one (else the builder's)."""
+        may_create = API_ROLES[name] in MATRIX[Action.MANAGE_SERVICES][WORKSPACES[self.workspace]]
+        creator = name if may_create else BUILDER[self.workspace]
+        with self.runtime.unit() as unit:
+            create_custom_service(unit, self.actor(creator), key_service(self.provider_url, "mine"),
+                                  http_hosts=["127.0.0.1"])  # fmt: skip
+        return "mine"
+
+
+@pytest.fixture
+def world_factory(
+    runtime: Runtime, members: Actor, provider: ProviderServer
+) -> Iterator[Callable[[str], tuple[World, TestClient]]]:
+    settings = runtime.settings.model_copy(
+        update={"allow_http_hosts": "127.0.0.1", "outbound_allowlist": "127.0.0.1"}
+    )
+    runtime.settings = settings
+    clients: list[TestClient] = []
+
+    def make(workspace: str) -> tuple[World, TestClient]:
+        world = World(runtime, members, workspace, provider.base_url)
+        world.seed()
+        client = TestClient(create_app(settings, runtime=runtime))
+        client.__enter__()  # runs the app's lifespan, which closes its HTTP clients at exit
+        clients.append(client)
+        return world, client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)

@@ -66,6 +66,7 @@ def create_app(
         return http_problem(exc)
 
     app.include_router(api_router)
+    _document_problem_schema(app)
     app.include_router(oauth_router)
     if demo:
         _mount_demo(app, rt)
@@ -101,3 +102,22 @@ def _mount_demo(app: FastAPI, runtime: Runtime) -> None:
     app.mount(DEMO_PATH, create_provider_app(state))
     app.state.demo_provider = state
     ensure_demo_service(runtime, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
+
+
+def _document_problem_schema(app: FastAPI) -> None:
+    """Register the Problem schema the error responses refer to."""
+    from fastapi.openapi.utils import get_openapi
+
+    from plugboard.server.schemas import Problem
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["Problem"] = Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -344,3 +344,36 @@ class SessionPublic(BaseModel):
     csrf_token: str | None = Field(
         default=None, description="Send it as X-CSRF-Token on every write made with the cookie."
     )
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; validation problems add `field` and `rule`."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    field: str | None = None
+    rule: str | None = None
+
+    model_config = ConfigDict(extra="allow")
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI documentation of error answers: problem+json with the `Problem` schema."""
+    reasons = {
+        401: "No or a bad token or session",
+        403: "The role may not do this",
+        404: "Not found in your workspace",
+        409: "Conflicts with the current state",
+        422: "Invalid input: `field` and `rule` say what",
+        424: "No usable authorization: `who_must_act` says who",
+        429: "Too many attempts",
+        502: "The third-party service could not be reached",
+        503: "The database is unavailable",
+    }
+    schema = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    return {
+        status: {"description": reasons[status], "content": {"application/problem+json": schema}}
+        for status in statuses
+    }

@@ -13,7 +13,11 @@ from plugboard.server.api import (
     services,
     session,
 )
+from plugboard.server.schemas import problem_responses
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(
+    prefix="/api/v1",
+    responses=problem_responses(401, 403, 404, 409, 422, 424, 429, 502, 503),
+)
 for module in (session, identity, services, connections, authorizations, invoke, audit):
     router.include_router(module.router)

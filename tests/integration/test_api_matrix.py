@@ -1,0 +1,245 @@
+"""Issue 6: every endpoint × every role (and anonymous), in a developer and a client workspace,
+answers exactly as the permission matrix (plugboard.domain.permissions.MATRIX) says:
+allowed → neither 401 nor 403; refused → 403 (404 where the object is hidden from the role);
+anonymous → 401. Each case runs on a freshly seeded store, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from plugboard.domain.models import Role, WorkspaceKind
+from plugboard.domain.permissions import MATRIX, Action
+from plugboard.testing.provider_state import DEMO_API_KEY
+from tests.stack import ROLES, WORKSPACES, World, key_service
+
+Request = Callable[[TestClient, World, str], Any]
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    send: Request
+    action: Action | None  # None: every member may
+    hidden_from_users: bool = False  # refused as 404 (the role may not see the object)
+
+
+def _own_token(c: TestClient, w: World, name: str) -> Any:
+    mine = c.get("/api/v1/tokens").json()["items"]
+    return c.delete(f"/api/v1/tokens/{mine[0]['id']}")
+
+
+def _edit_service(c: TestClient, w: World, name: str) -> Any:
+    link = w.own_custom_service(name)
+    body = {
+        "name": "Key renamed",
+        "link_name": link,
+        "base_url": f"{w.provider_url}/api/apikey",
+        "auth_type": "api_key",
+        "api_key": {
+            "parameters": [{"param_type": "header", "name": "X-Api-Key", "display_name": "API key"}]
+        },
+    }
+    return c.put(f"/api/v1/services/{link}", json=body)
+
+
+def _revoke_own(c: TestClient, w: World, name: str) -> Any:
+    w.authorize_own(name)
+    return c.post("/api/v1/connections/c_user/authorizations/revoke", json={})
+
+
+def _service_body(w: World) -> dict[str, Any]:
+    import yaml
+
+    return dict(yaml.safe_load(key_service(w.provider_url, "newsvc")))
+
+
+CASES = [
+    Case("get me", lambda c, w, n: c.get("/api/v1/me"), None),
+    Case("list workspaces", lambda c, w, n: c.get("/api/v1/workspaces"), None),
+    Case(
+        "create workspace",
+        lambda c, w, n: c.post("/api/v1/workspaces", json={"name": f"new-{n}"}),
+        Action.CREATE_WORKSPACE,
+    ),
+    Case("list users", lambda c, w, n: c.get("/api/v1/users"), Action.VIEW_USERS),
+    Case(
+        "add user",
+        lambda c, w, n: c.post("/api/v1/users", json={"email": "new@x.test"}),
+        Action.MANAGE_USERS,
+    ),
+    Case(
+        "add super admin",
+        lambda c, w, n: c.post(
+            "/api/v1/users", json={"email": "new@x.test", "role": "super_admin"}
+        ),
+        Action.GRANT_SUPER_ADMIN,
+    ),
+    Case("list own tokens", lambda c, w, n: c.get("/api/v1/tokens"), Action.MANAGE_OWN_TOKENS),
+    Case(
+        "create own token",
+        lambda c, w, n: c.post("/api/v1/tokens", json={}),
+        Action.MANAGE_OWN_TOKENS,
+    ),
+    Case("revoke own token", _own_token, Action.MANAGE_OWN_TOKENS),
+    Case(
+        "create token acting for users",
+        lambda c, w, n: c.post("/api/v1/tokens", json={"acts_for_users": True}),
+        Action.MANAGE_OTHERS_TOKENS,
+    ),
+    Case("list services", lambda c, w, n: c.get("/api/v1/services"), Action.VIEW_SERVICES),
+    Case("show service", lambda c, w, n: c.get("/api/v1/services/ksvc"), Action.VIEW_SERVICES),
+    Case(
+        "create service",
+        lambda c, w, n: c.post("/api/v1/services", json=_service_body(w)),
+        Action.MANAGE_SERVICES,
+    ),
+    Case("edit own service", _edit_service, Action.MANAGE_SERVICES),
+    Case(
+        "delete own service",
+        lambda c, w, n: c.delete(f"/api/v1/services/{w.own_custom_service(n)}"),
+        Action.MANAGE_SERVICES,
+    ),
+    Case("list connections", lambda c, w, n: c.get("/api/v1/connections"), None),
+    Case(
+        "create connection",
+        lambda c, w, n: c.post("/api/v1/connections", json={"service": "ksvc"}),
+        Action.MANAGE_CONNECTIONS,
+    ),
+    Case(
+        "show admin connection",
+        lambda c, w, n: c.get("/api/v1/connections/c_admin"),
+        Action.VIEW_ALL_CONNECTIONS,
+        hidden_from_users=True,
+    ),
+    Case(
+        "show user connection",
+        lambda c, w, n: c.get("/api/v1/connections/c_user"),
+        Action.VIEW_USER_CONNECTIONS,
+    ),
+    Case(
+        "edit connection",
+        lambda c, w, n: c.patch("/api/v1/connections/c_admin", json={"name": "Renamed"}),
+        Action.MANAGE_CONNECTIONS,
+    ),
+    Case(
+        "delete connection",
+        lambda c, w, n: c.delete("/api/v1/connections/c_fresh"),
+        Action.MANAGE_CONNECTIONS,
+    ),
+    Case(
+        "list references",
+        lambda c, w, n: c.get("/api/v1/connections/c_admin/references"),
+        Action.VIEW_ALL_CONNECTIONS,
+        hidden_from_users=True,
+    ),
+    Case(
+        "start consent (shared)",
+        lambda c, w, n: c.post("/api/v1/connections/c_oauth/consents", json={}),
+        Action.AUTHORIZE_SHARED,
+        hidden_from_users=True,
+    ),
+    Case(
+        "start consent (own)",
+        lambda c, w, n: c.post("/api/v1/connections/c_user/consents", json={}),
+        Action.AUTHORIZE_OWN,
+    ),
+    Case(
+        "enter credential",
+        lambda c, w, n: c.post(
+            "/api/v1/connections/c_fresh/credentials",
+            json={"values": {"X-Api-Key": DEMO_API_KEY}, "test": False},
+        ),
+        Action.AUTHORIZE_SHARED,
+        hidden_from_users=True,
+    ),
+    Case(
+        "reuse account",
+        lambda c, w, n: c.post(
+            "/api/v1/connections/c_admin/authorizations/reuse", json={"account": "Shared"}
+        ),
+        Action.AUTHORIZE_SHARED,
+        hidden_from_users=True,
+    ),
+    Case(
+        "list authorizations (user level)",
+        lambda c, w, n: c.get("/api/v1/connections/c_user/authorizations"),
+        Action.VIEW_USER_CONNECTIONS,
+    ),
+    Case(
+        "revoke shared",
+        lambda c, w, n: c.post("/api/v1/connections/c_admin/authorizations/revoke", json={}),
+        Action.MANAGE_SHARED_AUTHORIZATIONS,
+        hidden_from_users=True,
+    ),
+    Case(
+        "rename shared account",
+        lambda c, w, n: c.post(
+            "/api/v1/connections/c_admin/authorizations/rename", json={"name": "Ops"}
+        ),
+        Action.MANAGE_SHARED_AUTHORIZATIONS,
+        hidden_from_users=True,
+    ),
+    Case("revoke own", _revoke_own, Action.MANAGE_OWN_AUTHORIZATION),
+    Case(
+        "move primary",
+        lambda c, w, n: c.post(
+            "/api/v1/connections/c_user/authorizations/primary",
+            json={"owner": f"dev2@{w.workspace}.test"},
+        ),
+        Action.MOVE_PRIMARY,
+    ),
+    Case(
+        "invoke",
+        lambda c, w, n: c.post("/api/v1/invoke", json={"connection": "c_admin", "url": "/ping"}),
+        Action.INVOKE,
+    ),
+    Case("read audit log", lambda c, w, n: c.get("/api/v1/audit"), Action.VIEW_AUDIT),
+]
+
+
+def _expected(case: Case, role: Role, kind: WorkspaceKind) -> set[int] | None:
+    """None: allowed. Otherwise the refusal statuses."""
+    if case.action is None or role in MATRIX[case.action][kind]:
+        return None
+    return {403, 404} if case.hidden_from_users and role is Role.USER else {403}
+
+
+@pytest.mark.parametrize(
+    ("case", "workspace", "name"),
+    list(itertools.product(CASES, WORKSPACES, ROLES)),
+    ids=[f"{c.id}-{w}-{n}" for c, w, n in itertools.product(CASES, WORKSPACES, ROLES)],
+)
+def test_every_endpoint_answers_each_role_as_the_matrix_says(
+    world_factory: Callable[[str], tuple[World, TestClient]],
+    case: Case,
+    workspace: str,
+    name: str,
+) -> None:
+    world, client = world_factory(workspace)
+    client.headers["Authorization"] = f"Bearer {world.token(name)}"
+    response = case.send(client, world, name)
+    refused = _expected(case, ROLES[name], WORKSPACES[workspace])
+    if refused is None:
+        assert response.status_code not in (401, 403, 404), response.text
+        assert response.status_code < 500, response.text
+    else:
+        assert response.status_code in refused, response.text
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_every_endpoint_refuses_anonymous_callers(
+    world_factory: Callable[[str], tuple[World, TestClient]], case: Case
+) -> None:
+    world, client = world_factory("acme")
+    response = (
+        case.send(client, world, "user")
+        if case.id not in {"revoke own token"}
+        else (client.delete("/api/v1/tokens/tok_x"))
+    )
+    assert response.status_code == 401, response.text
