@@ -55,7 +55,8 @@ class AuthorizedAccount:
     account: Account | None
 
 
-def _summary(row: Any, account_name: str | None) -> AuthorizationSummary:
+def authorization_summary(row: Any, account_name: str | None) -> AuthorizationSummary:
+    """An authorizations row (plus its account's name) as the domain sees it."""
     return AuthorizationSummary(
         id=row.id,
         connection_id=row.connection_id,
@@ -269,7 +270,9 @@ class AccountRepository:
             account = self._account(
                 {c.name: getattr(row, f"acc_{c.name}") for c in accounts.c}, open_it=open_it
             )
-        return AuthorizedAccount(_summary(row, account.display_name if account else None), account)
+        return AuthorizedAccount(
+            authorization_summary(row, account.display_name if account else None), account
+        )
 
     def mark_authorizations_of(
         self, account_id: str, status: AuthorizationStatus, detail: str, now: datetime

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, delete, func, select, update
 from plugboard.domain.connections import AuthorizationSummary
 from plugboard.domain.models import AuthorizationStatus, Role
 from plugboard.errors import NotFound
+from plugboard.store.accounts import authorization_summary
 from plugboard.store.tables import accounts, authorizations, memberships, users
 
 
@@ -45,19 +46,7 @@ _QUERY = (
 
 def _row(r: Any) -> AuthorizationRow:
     return AuthorizationRow(
-        AuthorizationSummary(
-            id=r.id,
-            connection_id=r.connection_id,
-            environment=r.environment,
-            owner_user_id=r.owner_user_id,
-            account_id=r.account_id,
-            account_name=r.account_name,
-            status=AuthorizationStatus(r.status),
-            status_detail=r.status_detail,
-            is_primary=r.is_primary,
-            created_at=r.created_at,
-            updated_at=r.updated_at,
-        ),
+        authorization_summary(r, r.account_name),
         r.owner_email,
         r.owner_name,
         Role(r.owner_role) if r.owner_role else None,

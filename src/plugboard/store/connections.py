@@ -10,7 +10,7 @@ from sqlalchemy import Connection as DbConnection
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from plugboard.domain.connections import AuthorizationSummary, Connection, Reference
+from plugboard.domain.connections import Connection, Reference
 from plugboard.domain.ids import new_id
 from plugboard.domain.models import (
     AuthorizationStatus,
@@ -212,30 +212,6 @@ class ConnectionRepository:
         return int(self._conn.execute(query).scalar_one())
 
     # -- authorizations, as far as connection edits touch them ---------------------------------
-
-    def authorizations(self, connection_id: str) -> list[AuthorizationSummary]:
-        rows = self._conn.execute(
-            select(authorizations, accounts.c.display_name.label("account_name"))
-            .outerjoin(accounts, accounts.c.id == authorizations.c.account_id)
-            .where(authorizations.c.connection_id == connection_id)
-            .order_by(authorizations.c.environment, authorizations.c.created_at)
-        )
-        return [
-            AuthorizationSummary(
-                id=r.id,
-                connection_id=r.connection_id,
-                environment=r.environment,
-                owner_user_id=r.owner_user_id,
-                account_id=r.account_id,
-                account_name=r.account_name,
-                status=AuthorizationStatus(r.status),
-                status_detail=r.status_detail,
-                is_primary=r.is_primary,
-                created_at=r.created_at,
-                updated_at=r.updated_at,
-            )
-            for r in rows
-        ]
 
     def require_reauthorization(self, connection_id: str, detail: str, now: datetime) -> int:
         """Scopes changed: every live authorization must be granted again (SPEC §3)."""

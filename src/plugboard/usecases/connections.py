@@ -173,7 +173,7 @@ def show_connection(
         )
     except NotFound:
         service = None
-    authorizations = unit.connections.authorizations(connection.id)
+    authorizations = [row.summary for row in unit.authorizations.of_connection(connection.id)]
     if not allowed(actor, Action.VIEW_ALL_CONNECTIONS):
         authorizations = [a for a in authorizations if a.owner_user_id == actor.user_id]
     return ConnectionDetails(
