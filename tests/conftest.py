@@ -202,12 +202,20 @@ def _stored_secrets(runtime: Runtime) -> set[str]:
     from plugboard.store.sealed import iter_sealed_values
 
     found: set[str] = set()
+    # The secret fields of what is sealed (credentials, clients, flows); the rest (a type, a
+    # scope, a user name) is not secret and may rightly appear in a response.
+    secret_names = {
+        "access_token", "refresh_token", "token", "token_secret", "password", "access_key",
+        "secret_key", "session_token", "client_secret", "consumer_secret", "code_verifier",
+        "request_token", "request_token_secret",
+    }  # fmt: skip
 
-    def leaves(value: Any) -> Iterator[str]:
+    def leaves(value: Any, secret: bool = False) -> Iterator[str]:
         if isinstance(value, dict):
-            for item in value.values():
-                yield from leaves(item)
-        elif isinstance(value, str):
+            for key, item in value.items():
+                name = str(key).rsplit(".", 1)[-1]
+                yield from leaves(item, secret or name in secret_names or name == "api_key")
+        elif isinstance(value, str) and secret:
             yield value
 
     with runtime.database.transaction(write=False) as conn:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
 from plugboard.crypto.sealing import Sealer
 from plugboard.domain.clock import Clock
+from plugboard.domain.models import AuditEvent
+from plugboard.domain.principal import Principal
 from plugboard.store.accounts import AccountRepository
 from plugboard.store.audit import AuditRepository
 from plugboard.store.authorizations import AuthorizationRepository
@@ -44,3 +48,26 @@ class Unit:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def record(
+        self,
+        *,
+        actor: Principal | str,
+        action: str,
+        object_type: str,
+        object_id: str | None,
+        workspace_id: str | None,
+        outcome: str = "ok",
+        detail: Mapping[str, Any] | None = None,
+    ) -> AuditEvent:
+        """Audit an action in this unit's transaction, at this unit's time."""
+        return self.audit.record(
+            actor=actor if isinstance(actor, str) else actor.label,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            workspace_id=workspace_id,
+            now=self.now(),
+            outcome=outcome,
+            detail=detail,
+        )

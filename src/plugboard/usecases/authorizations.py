@@ -153,9 +153,9 @@ def _point_at(
         owner_user_id=owner_id, account_id=account_id, authorized_by=actor.user_id,
         now=unit.now(),
     )  # fmt: skip
-    unit.audit.record(
-        actor=actor.label, action="authorization.link", object_type="connection",
-        object_id=conn.id, workspace_id=conn.workspace_id, now=unit.now(),
+    unit.record(
+        actor=actor, action="authorization.link", object_type="connection",
+        object_id=conn.id, workspace_id=conn.workspace_id,
         detail={"connection": conn.link_name, "environment": slot, "account_id": account_id},
     )  # fmt: skip
     return summary
@@ -227,9 +227,9 @@ def revoke(
             "this was the primary account: schedules and datasources that run without a user "
             "have no account until a super admin marks another authorization primary"
         )
-    unit.audit.record(
-        actor=actor.label, action="authorization.revoke", object_type="connection",
-        object_id=conn.id, workspace_id=conn.workspace_id, now=now,
+    unit.record(
+        actor=actor, action="authorization.revoke", object_type="connection",
+        object_id=conn.id, workspace_id=conn.workspace_id,
         detail={"connection": conn.link_name, "environment": summary.environment,
                 "owner_user_id": summary.owner_user_id, "was_primary": summary.is_primary,
                 "status_from": summary.status.value},
@@ -256,9 +256,9 @@ def rename_account(
     if row.summary.account_id is None:
         raise Conflict("this authorization has no account to rename: authorize it first")
     unit.authorizations.rename_account(row.summary.account_id, new_name, unit.now())
-    unit.audit.record(
-        actor=actor.label, action="authorization.rename", object_type="connection",
-        object_id=conn.id, workspace_id=conn.workspace_id, now=unit.now(),
+    unit.record(
+        actor=actor, action="authorization.rename", object_type="connection",
+        object_id=conn.id, workspace_id=conn.workspace_id,
         detail={"connection": conn.link_name, "from": row.summary.account_name, "to": new_name},
     )  # fmt: skip
     return unit.authorizations.get(
@@ -324,9 +324,9 @@ def mark_primary(
             f"only a connected authorization can be primary; this one is {row.summary.status.value}"
         )
     unit.authorizations.move_primary(conn.id, row.summary.environment, row.summary.id, unit.now())
-    unit.audit.record(
-        actor=actor.label, action="authorization.primary", object_type="connection",
-        object_id=conn.id, workspace_id=conn.workspace_id, now=unit.now(),
+    unit.record(
+        actor=actor, action="authorization.primary", object_type="connection",
+        object_id=conn.id, workspace_id=conn.workspace_id,
         detail={"connection": conn.link_name, "environment": row.summary.environment,
                 "owner": row.owner_email},
     )  # fmt: skip

@@ -273,12 +273,11 @@ def list_references(
 def _audit(
     unit: Unit, actor: Principal, action: str, connection: Connection, detail: dict[str, object]
 ) -> None:
-    unit.audit.record(
-        actor=actor.label,
+    unit.record(
+        actor=actor,
         action=action,
         object_type="connection",
         object_id=connection.id,
         workspace_id=connection.workspace_id,
-        now=unit.now(),
         detail={"link_name": connection.link_name, **detail},
     )

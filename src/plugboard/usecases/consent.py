@@ -186,9 +186,9 @@ class ConsentFlows:
                 expires_at=expiry(now, self.window_seconds),
                 replace_authorization_id=replace_authorization_id,
             )
-            unit.audit.record(
-                actor=actor.label, action="authorization.start", object_type="connection",
-                object_id=conn.id, workspace_id=ws.id, now=now,
+            unit.record(
+                actor=actor, action="authorization.start", object_type="connection",
+                object_id=conn.id, workspace_id=ws.id,
                 detail={"connection": conn.link_name, "environments": env_keys, "flow": flow.id},
             )  # fmt: skip
         return ConsentStart(flow.id, url, flow.expires_at)
@@ -350,9 +350,9 @@ class ConsentFlows:
                 described = f": {params.error_description}" if params.error_description else ""
                 outcome = f"failed: the provider said {params.error}{described}"
                 unit.flows.consume(flow, now, outcome[:500])
-                unit.audit.record(
+                unit.record(
                     actor="provider", action="authorization.denied", object_type="connection",
-                    object_id=flow.connection_id, workspace_id=flow.workspace_id, now=now,
+                    object_id=flow.connection_id, workspace_id=flow.workspace_id,
                     outcome="failed", detail={"error": params.error},
                 )  # fmt: skip
                 return ConsentResult(
@@ -474,9 +474,9 @@ class ConsentFlows:
         self, flow: PendingFlow, actor: Principal, conn: Connection, why: str
     ) -> None:
         with self.runtime.unit() as unit:
-            unit.audit.record(
-                actor=actor.label, action="authorization.create", object_type="connection",
-                object_id=conn.id, workspace_id=flow.workspace_id, now=unit.now(),
+            unit.record(
+                actor=actor, action="authorization.create", object_type="connection",
+                object_id=conn.id, workspace_id=flow.workspace_id,
                 outcome="failed", detail={"connection": conn.link_name, "reason": why[:300]},
             )  # fmt: skip
 

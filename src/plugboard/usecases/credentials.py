@@ -133,13 +133,12 @@ def store_credential(
         now=now,
         is_primary=is_primary,
     )
-    unit.audit.record(
-        actor=actor.label,
+    unit.record(
+        actor=actor,
         action="authorization.create",
         object_type="connection",
         object_id=conn.id,
         workspace_id=ws.id,
-        now=now,
         detail={
             "connection": conn.link_name,
             "environment": env_key,

@@ -59,13 +59,12 @@ def create_workspace(unit: Unit, actor: Principal, name: str, kind: WorkspaceKin
         assert actor.user_id is not None
         user = unit.users.by_id(actor.user_id)
         unit.memberships.add(workspace, user, Role.SUPER_ADMIN, unit.now())
-    unit.audit.record(
-        actor=actor.label,
+    unit.record(
+        actor=actor,
         action="workspace.create",
         object_type="workspace",
         object_id=workspace.id,
         workspace_id=workspace.id,
-        now=unit.now(),
         detail={"name": workspace.name, "kind": kind.value},
     )
     return workspace
@@ -96,13 +95,12 @@ def add_user(
             address, display, hash_password(password) if password else None, unit.now()
         )
     membership = unit.memberships.add(ws, user, role, unit.now())
-    unit.audit.record(
-        actor=actor.label,
+    unit.record(
+        actor=actor,
         action="user.add",
         object_type="user",
         object_id=user.id,
         workspace_id=ws.id,
-        now=unit.now(),
         detail={"email": user.email, "role": role.value},
     )
     return membership
@@ -150,13 +148,12 @@ def create_token(
         acts_for_users,
         unit.now(),
     )
-    unit.audit.record(
-        actor=actor.label,
+    unit.record(
+        actor=actor,
         action="token.create",
         object_type="token",
         object_id=token.id,
         workspace_id=ws.id,
-        now=unit.now(),
         detail={"user": user.email, "name": token_name, "acts_for_users": acts_for_users},
     )
     return IssuedToken(token=token, secret=secret)
@@ -186,13 +183,12 @@ def revoke_token(unit: Unit, actor: Principal, token_id: str) -> ApiToken:
         Action.MANAGE_OWN_TOKENS if token.user_id == actor.user_id else Action.MANAGE_OTHERS_TOKENS,
     )
     unit.tokens.revoke(token.id, unit.now())
-    unit.audit.record(
-        actor=actor.label,
+    unit.record(
+        actor=actor,
         action="token.revoke",
         object_type="token",
         object_id=token.id,
         workspace_id=token.workspace_id,
-        now=unit.now(),
     )
     return unit.tokens.by_id(token.id)
 

@@ -36,13 +36,12 @@ def reencrypt(
         runtime.database.transaction, runtime.sealer, batch_size=batch_size, progress=progress
     )
     with runtime.unit() as unit:
-        unit.audit.record(
+        unit.record(
             actor="operator",
             action="keys.reencrypt",
             object_type="keyring",
             object_id=runtime.sealer.keyring.current.id,
             workspace_id=None,
-            now=unit.now(),
             detail={"resealed": done},
         )
     return done

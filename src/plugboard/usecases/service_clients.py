@@ -34,13 +34,12 @@ def set_service_client(
     registration = unit.service_clients.put(
         ws.id, service, client_id.strip(), client_secret, unit.now(), actor.user_id
     )
-    unit.audit.record(
-        actor=actor.label,
+    unit.record(
+        actor=actor,
         action="service_client.set",
         object_type="service_client",
         object_id=registration.id,
         workspace_id=ws.id,
-        now=unit.now(),
         detail={
             "service": service,
             "client_id": registration.client_id,

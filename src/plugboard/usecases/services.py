@@ -156,13 +156,12 @@ def _revoke_connections_of(
         revoked = unit.connections.revoke_all(connection.id, why, now)
         total += revoked
         if revoked:
-            unit.audit.record(
-                actor=actor.label,
+            unit.record(
+                actor=actor,
                 action="authorization.revoke",
                 object_type="connection",
                 object_id=connection.id,
                 workspace_id=connection.workspace_id,
-                now=now,
                 detail={"connection": connection.link_name, "reason": why, "count": revoked},
             )
     return total
@@ -171,12 +170,11 @@ def _revoke_connections_of(
 def _audit(
     unit: Unit, actor: Principal, action: str, service: CustomService, detail: dict[str, object]
 ) -> None:
-    unit.audit.record(
-        actor=actor.label,
+    unit.record(
+        actor=actor,
         action=action,
         object_type="service",
         object_id=service.id,
         workspace_id=service.workspace_id,
-        now=unit.now(),
         detail={"link_name": service.link_name, **detail},
     )

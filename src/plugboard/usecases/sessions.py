@@ -65,9 +65,9 @@ def login(
     user = unit.users.find(address) if ws else None
     membership = unit.memberships.find(ws.id, user.id) if ws and user else None
     if membership is None:
-        unit.audit.record(
+        unit.record(
             actor=f"login:{address}", action="session.login", object_type="login",
-            object_id=address, workspace_id=ws.id if ws else None, now=now, outcome="denied",
+            object_id=address, workspace_id=ws.id if ws else None, outcome="denied",
             detail={"client": client[:100]},
         )  # fmt: skip
         return LoginDenied(AuthenticationFailed(_INVALID))
@@ -81,9 +81,9 @@ def login(
         membership.user.id, membership.user.email, membership.workspace.id,
         membership.workspace.kind, membership.role, via="session",
     )  # fmt: skip
-    unit.audit.record(
-        actor=principal.label, action="session.login", object_type="session",
-        object_id=session.id, workspace_id=membership.workspace.id, now=now,
+    unit.record(
+        actor=principal, action="session.login", object_type="session",
+        object_id=session.id, workspace_id=membership.workspace.id,
         detail={"client": client[:100]},
     )  # fmt: skip
     return NewSession(secret, csrf, session.expires_at, principal)
