@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 from plugboard.domain.models import Role, WorkspaceKind
 from plugboard.domain.permissions import MATRIX, Action
 from plugboard.testing.provider_state import DEMO_API_KEY
-from tests.stack import ROLES, WORKSPACES, World, key_service
+from tests.stack import API_ROLES, WORKSPACES, World, key_service
 
 Request = Callable[[TestClient, World, str], Any]
 
@@ -212,8 +212,8 @@ def _expected(case: Case, role: Role, kind: WorkspaceKind) -> set[int] | None:
 
 @pytest.mark.parametrize(
     ("case", "workspace", "name"),
-    list(itertools.product(CASES, WORKSPACES, ROLES)),
-    ids=[f"{c.id}-{w}-{n}" for c, w, n in itertools.product(CASES, WORKSPACES, ROLES)],
+    list(itertools.product(CASES, WORKSPACES, API_ROLES)),
+    ids=[f"{c.id}-{w}-{n}" for c, w, n in itertools.product(CASES, WORKSPACES, API_ROLES)],
 )
 def test_every_endpoint_answers_each_role_as_the_matrix_says(
     world_factory: Callable[[str], tuple[World, TestClient]],
@@ -224,7 +224,7 @@ def test_every_endpoint_answers_each_role_as_the_matrix_says(
     world, client = world_factory(workspace)
     client.headers["Authorization"] = f"Bearer {world.token(name)}"
     response = case.send(client, world, name)
-    refused = _expected(case, ROLES[name], WORKSPACES[workspace])
+    refused = _expected(case, API_ROLES[name], WORKSPACES[workspace])
     if refused is None:
         assert response.status_code not in (401, 403, 404), response.text
         assert response.status_code < 500, response.text
