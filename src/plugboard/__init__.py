@@ -1,27 +1,43 @@
 """Plugboard: a self-hosted connections broker.
 
-``pb = plugboard.connect()`` opens the local store; ``pb.invoke_url(url, connection="crm")``
+``pb = plugboard.connect()`` opens the local store; ``pb = plugboard.connect(url, token=...)``
+talks to a Plugboard server, with the same interface. ``pb.invoke_url(url, connection="crm")``
 sends a request with the connection's credential; ``pb.auth("crm")`` is an ``httpx2.Auth`` for
-any httpx2 client.
+any httpx2 client; ``pb.connections``, ``pb.authorizations`` and ``pb.services`` manage them.
 """
 
 from plugboard._version import __version__
-from plugboard.client import InvokeResponse, LocalClient, PlugboardClient, connect
+from plugboard.client import (
+    InvokeResponse,
+    LocalClient,
+    PlugboardClient,
+    RemoteClient,
+    connect,
+)
 from plugboard.errors import (
     AuthorizationRequired,
+    NotFound,
     OutboundBlocked,
+    PermissionDenied,
     PlugboardError,
+    ServerUnreachable,
     UpstreamError,
+    ValidationError,
 )
 
 __all__ = [
     "AuthorizationRequired",
     "InvokeResponse",
     "LocalClient",
+    "NotFound",
     "OutboundBlocked",
+    "PermissionDenied",
     "PlugboardClient",
     "PlugboardError",
+    "RemoteClient",
+    "ServerUnreachable",
     "UpstreamError",
+    "ValidationError",
     "__version__",
     "connect",
 ]

@@ -16,6 +16,7 @@
     ├── PermissionDenied           the principal's role does not allow the action
     ├── RateLimited                too many attempts: wait `retry_after` seconds
     ├── AuthorizationRequired      no usable authorization: says who must act
+    ├── ServerUnreachable          the remote client cannot reach the Plugboard server
     └── OutboundError
         ├── OutboundBlocked        the target address is not allowed (SSRF guard)
         └── UpstreamError          the third-party service failed in a way we report
@@ -44,6 +45,7 @@ __all__ = [
     "PermissionDenied",
     "RateLimited",
     "PlugboardError",
+    "ServerUnreachable",
     "StoreError",
     "StoreNotInitialized",
     "StoreUnavailable",
@@ -193,6 +195,12 @@ class AuthorizationRequired(PlugboardError):
             "environment": self.environment,
             "who_must_act": self.who_must_act,
         }
+
+
+class ServerUnreachable(PlugboardError):
+    """Raised by the remote client only: the Plugboard server did not answer."""
+
+    code = "server_unreachable"
 
 
 class OutboundError(PlugboardError):

@@ -9,6 +9,8 @@ a generator that yields either a request to send or a :class:`_Refresh` step:
 - after a response the service's expiry signals match (a 401 always; some services also
   declare e.g. a 403, or a 200 whose body says ``token_expired``), the token is refreshed
   **once** and the request sent again; a second rejection is returned to the caller as is.
+  :meth:`OAuth2Auth.without_replay` skips this step, for a request whose body is a stream that
+  cannot be sent twice (the proxy's large uploads): the rejection is the caller's answer.
 
 The sync and async drivers only differ in how they run a refresh step: ``TokenSource.refresh``
 or ``await TokenSource.arefresh``. Persisting the refreshed token, single-flight and locking are
@@ -17,6 +19,7 @@ the token source's business (a small protocol, so this module never imports the 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncGenerator, Generator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -93,12 +96,23 @@ class OAuth2Auth(BearerAuth):
         self.requires_request_body = True
         # Only a body pattern needs the body to recognise an expired token.
         self.requires_response_body = self._signals.body_pattern is not None
+        self._replay = True
 
     def __repr__(self) -> str:
         return (
             f"OAuth2Auth(placement={self.placement.value!r}, param_name={self.param_name!r}, "
             f"access_token=<redacted>)"
         )
+
+    def without_replay(self) -> OAuth2Auth:
+        """The same injection for a request sent at most once: a token about to expire is still
+        refreshed first, but neither body is read into memory and a rejection is returned as is
+        (the body, a stream, could not be sent again)."""
+        clone = copy.copy(self)
+        clone._replay = False
+        clone.requires_request_body = False
+        clone.requires_response_body = False
+        return clone
 
     def current_token(self) -> str:
         return self._tokens.current().value
@@ -122,7 +136,7 @@ class OAuth2Auth(BearerAuth):
         if self._tokens.needs_refresh(token):
             token = _token((yield _Refresh(token, "expiring")))
         response = yield self.apply(request, token.value)
-        if not self.rejected(_response(response)):
+        if not self._replay or not self.rejected(_response(response)):
             return
         fresh = _token((yield _Refresh(token, "rejected")))
         yield self.apply(request, fresh.value)
@@ -130,7 +144,8 @@ class OAuth2Auth(BearerAuth):
     def sync_auth_flow(
         self, request: httpx2.Request
     ) -> Generator[httpx2.Request, httpx2.Response, None]:
-        request.read()
+        if self._replay:
+            request.read()
         flow = self._flow(request)
         step = next(flow)
         while True:
@@ -150,7 +165,8 @@ class OAuth2Auth(BearerAuth):
     async def async_auth_flow(
         self, request: httpx2.Request
     ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
-        await request.aread()
+        if self._replay:
+            await request.aread()
         flow = self._flow(request)
         step = next(flow)
         while True:

@@ -8,10 +8,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from plugboard.cli.common import AsOption, JsonOption, WorkspaceOption, acting, open_runtime
+from plugboard.cli.common import (
+    AsOption,
+    JsonOption,
+    WorkspaceOption,
+    acting,
+    open_runtime,
+    refuse_remote,
+    remote_client,
+)
 from plugboard.cli.output import err, out, print_json, print_table, when
 
 if TYPE_CHECKING:
+    from plugboard.client.remote import RemoteClient
     from plugboard.usecases.consent import ConsentFlows
     from plugboard.usecases.runtime import Runtime
 
@@ -28,6 +37,8 @@ OwnerOption = Annotated[
     str | None, typer.Option("--owner", help="User-level: whose authorization (e-mail).")
 ]
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+CONSENT_SECONDS = 90
+POLL_SECONDS = 0.5
 
 
 def _server_answers(base_url: str) -> bool:
@@ -125,6 +136,69 @@ def _consent(
     return 1
 
 
+def _remote_consent(remote: RemoteClient, link_name: str, envs: list[str], browser: bool) -> int:
+    """Start the consent on the server, print its URL first, poll until it is done or 90 s."""
+    from datetime import UTC, datetime
+
+    started = remote.authorizations.start_consent(link_name, environments=envs)
+    print(started.authorize_url, flush=True)  # first line of stdout, for scripts
+    expires = started.expires_at
+    left = (expires - datetime.now(expires.tzinfo or UTC)).total_seconds()
+    window = min(max(left, 0.0) + 2, CONSENT_SECONDS + 2)
+    err.print(
+        f"Open the URL above and consent before {when(expires)} ({int(left)} s).", markup=False
+    )
+    if browser:
+        import webbrowser
+
+        webbrowser.open(started.authorize_url)
+    deadline = time.monotonic() + window
+    state, outcome = remote.authorizations.consent_status(started.flow_id)
+    while state == "pending" and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        state, outcome = remote.authorizations.consent_status(started.flow_id)
+    if state == "completed":
+        out.print(f"Authorized {link_name}: {outcome}", markup=False)
+        return 0
+    reason = outcome or ("the consent window passed" if state in ("pending", "expired") else state)
+    err.print(f"error: {link_name} was not authorized: {reason}", markup=False)
+    return 1
+
+
+def _authorize_remote(
+    remote: RemoteClient,
+    link_name: str,
+    envs: list[str],
+    credential: list[str] | None,
+    reuse: str | None,
+    account_name: str | None,
+    test: bool,
+    browser: bool,
+) -> int:
+    if reuse is not None:
+        body = {"environment": envs[0] if envs else "all", "account": reuse}
+        summary = remote.request(
+            "POST", f"/connections/{link_name}/authorizations/reuse", json=body
+        ).json()
+        out.print(
+            f"{link_name} ({summary['environment']}) now uses {summary['account_name']}",
+            markup=False,
+        )
+        return 0
+    if credential:
+        results = remote.authorizations.enter_credential(
+            link_name, _credential_values(credential), environments=envs,
+            account_name=account_name, test=test,
+        )  # fmt: skip
+        for info in results:
+            out.print(
+                f"Authorized {link_name} ({info.environment}) as {info.account_name}",
+                markup=False,
+            )
+        return 0
+    return _remote_consent(remote, link_name, envs, browser)
+
+
 def authorize(
     link_name: LinkName,
     env: Annotated[
@@ -161,6 +235,14 @@ def authorize(
     from plugboard.usecases.credentials_entry import enter_credential
 
     envs = env or []
+    remote = remote_client(as_user, workspace)
+    if remote is not None:
+        with remote:
+            code = _authorize_remote(
+                remote, link_name, envs, credential, reuse, account_name, not no_test,
+                not no_browser,
+            )  # fmt: skip
+        raise typer.Exit(code)
     if reuse is not None:
         with acting(as_user, workspace) as (unit, actor):
             summary = authorizations.reuse_account(
@@ -221,6 +303,47 @@ def authorizations_list(
     """List a connection's authorizations: owner, environment, account, status, primary."""
     from plugboard.usecases.authorizations import list_authorizations
 
+    remote = remote_client(as_user, workspace)
+    if remote is not None:
+        with remote:
+            infos = remote.authorizations.list(
+                link_name, search=search, user_type=user_type, environment=env
+            )
+        if json_:
+            print_json(
+                [
+                    {
+                        "environment": a.environment,
+                        "owner_email": a.owner_email,
+                        "owner_name": a.owner_name,
+                        "owner_role": a.owner_role,
+                        "account": a.account_name,
+                        "status": a.status,
+                        "primary": a.is_primary,
+                        "updated_at": a.updated_at,
+                    }
+                    for a in infos
+                ]  # fmt: skip
+            )
+            return
+        print_table(
+            f"Authorizations of {link_name} ({len(infos)})",
+            ["environment", "user", "e-mail", "type", "account", "status", "primary", "date"],
+            [
+                (
+                    a.environment,
+                    a.owner_name or "",
+                    a.owner_email or "",
+                    a.owner_role or "",
+                    a.account_name or "",
+                    a.status,
+                    "yes" if a.is_primary else "",
+                    when(a.updated_at),
+                )
+                for a in infos
+            ],  # fmt: skip
+        )
+        return
     with acting(as_user, workspace) as (unit, actor):
         rows = list_authorizations(
             unit, actor, connection=link_name, search=search, user_type=user_type,
@@ -276,6 +399,23 @@ def authorizations_revoke(
     from plugboard.usecases.consent import ConsentFlows
     from plugboard.usecases.identity import principal_for
 
+    remote = remote_client(as_user, workspace)
+    if remote is not None:
+        with remote:
+            revoked = remote.authorizations.revoke(link_name, environment=env, owner=owner)
+        if json_:
+            print_json(
+                {
+                    "authorization_status": revoked.status,
+                    "primary_warning": revoked.primary_warning,
+                    "provider": revoked.provider,
+                }
+            )
+            return
+        out.print(f"Revoked {link_name}; provider: {revoked.provider}", markup=False)
+        if revoked.primary_warning:
+            err.print(f"warning: {revoked.primary_warning}", markup=False)
+        return
     runtime = open_runtime()
     try:
         with runtime.unit(write=False) as unit:
@@ -304,6 +444,7 @@ def authorizations_rename(
     as_user: AsOption = None,
 ) -> None:
     """Rename the authorized account's display name."""
+    refuse_remote("authorizations rename")
     from plugboard.usecases.authorizations import rename_account
 
     with acting(as_user, workspace) as (unit, actor):
@@ -328,6 +469,7 @@ def authorizations_primary(
     as_user: AsOption = None,
 ) -> None:
     """Mark a user-level authorization as the primary account (super admins only)."""
+    refuse_remote("authorizations primary")
     from plugboard.usecases.authorizations import mark_primary
 
     with acting(as_user, workspace) as (unit, actor):
@@ -350,6 +492,7 @@ def authorizations_switch(
 ) -> None:
     """Switch an authorization to another account: one already linked (--reuse), or a new one
     through a fresh consent. Everyone using the connection uses the new account at once."""
+    refuse_remote("authorizations switch")
     if reuse is None:
         runtime = open_runtime()
         try:

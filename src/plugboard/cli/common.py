@@ -1,14 +1,19 @@
-"""Options every command shares, and the way a command gets its runtime and acting principal."""
+"""Options every command shares, and the way a command gets its runtime and acting principal --
+or, with ``plugboard --server URL --token T`` (``PLUGBOARD_SERVER`` / ``PLUGBOARD_TOKEN``), the
+remote client app-developer commands use instead."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 if TYPE_CHECKING:
+    from plugboard.client.remote import RemoteClient
     from plugboard.domain.principal import Principal
     from plugboard.store.unit import Unit
     from plugboard.usecases.runtime import Runtime
@@ -54,3 +59,59 @@ def acting(as_user: str | None, workspace: str | None) -> Iterator[tuple[Unit, P
             yield unit, actor
     finally:
         runtime.close()
+
+
+# --- --server URL --token T ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RemoteTarget:
+    server: str
+    token: str
+
+
+_remote: list[RemoteTarget] = []  # set by the root callback for the command being run
+
+
+def set_remote(target: RemoteTarget | None) -> None:
+    _remote.clear()
+    if target is not None:
+        _remote.append(target)
+
+
+def remote_target() -> RemoteTarget | None:
+    return _remote[0] if _remote else None
+
+
+def remote_client(as_user: str | None = None, workspace: str | None = None) -> RemoteClient | None:
+    """The remote client when ``--server`` was given (``--as`` and ``--workspace`` are refused:
+    remotely the token decides who acts, and where), else None: the command runs locally."""
+    target = remote_target()
+    if target is None:
+        return None
+    from plugboard.client.remote import RemoteClient
+    from plugboard.errors import ValidationError
+
+    if as_user is not None:
+        raise ValidationError(
+            "--as", "acts on the local store only: with --server the token decides who acts"
+        )
+    if workspace is not None:
+        raise ValidationError(
+            "--workspace", "is local only: with --server the token's workspace is used"
+        )
+    return RemoteClient(target.server, target.token)
+
+
+def refuse_remote(command: str, *, administrative: bool = False) -> None:
+    """Exit with a clear message when ``--server`` was given to a command that runs locally."""
+    if remote_target() is None:
+        return
+    from plugboard.cli.output import err
+
+    if administrative:
+        why = "runs on the server machine; --server is not supported here"
+    else:
+        why = "does not support --server yet: use the REST API (see <server>/docs)"
+    err.print(f"error: `plugboard {command}` {why}", markup=False)
+    sys.exit(2)

@@ -7,10 +7,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from plugboard.cli.common import AsOption, JsonOption, WorkspaceOption, acting
+from plugboard.cli.common import (
+    AsOption,
+    JsonOption,
+    WorkspaceOption,
+    acting,
+    refuse_remote,
+    remote_client,
+)
 from plugboard.cli.output import out, print_json, print_table, when
 
 if TYPE_CHECKING:
+    from plugboard.client.protocol import ConnectionDetails, ConnectionInfo
     from plugboard.domain.connections import Connection
 
 connections_app = typer.Typer(
@@ -32,6 +40,26 @@ def _connection_json(c: Connection) -> dict[str, object]:
         "scopes": list(c.scopes),
         "all_scopes": c.all_scopes,
         "dynamic_values": c.dynamic_values,
+        "origin": c.origin,
+        "created_by": c.created_by,
+        "created_at": c.created_at.isoformat(),
+        "modified_by": c.modified_by,
+        "modified_at": c.modified_at.isoformat(),
+    }
+
+
+def _info_json(c: ConnectionInfo) -> dict[str, object]:
+    """The remote twin of _connection_json: the same keys."""
+    return {
+        "id": c.id,
+        "link_name": c.link_name,
+        "name": c.name,
+        "service": c.service,
+        "level": c.level,
+        "per_environment": c.per_environment,
+        "scopes": list(c.scopes),
+        "all_scopes": c.all_scopes,
+        "dynamic_values": c.params,
         "origin": c.origin,
         "created_by": c.created_by,
         "created_at": c.created_at.isoformat(),
@@ -106,6 +134,23 @@ def connections_create(
     except ValueError:
         raise ValidationError("level", "must be admin, system or user") from None
     params = _parse_params(param or [])
+    remote = remote_client(as_user, workspace)
+    if remote is not None:
+        with remote:
+            info = remote.connections.create(
+                service=service, name=name, link_name=link_name, scopes=scope or [],
+                all_scopes=all_scopes, level=level, per_environment=per_environment,
+                params=params,
+            )  # fmt: skip
+        if json_:
+            print_json(_info_json(info))
+        else:
+            out.print(
+                f"Created {info.level} connection {info.name!r} (link name {info.link_name}); "
+                "authorize it next",
+                markup=False,
+            )
+        return
     _ask_missing_params(service, workspace, as_user, params)
     try:
         with acting(as_user, workspace) as (unit, actor):
@@ -144,6 +189,29 @@ def connections_list(
     """List the connections you may see."""
     from plugboard.usecases.connections import list_connections
 
+    remote = remote_client(as_user, workspace)
+    if remote is not None:
+        with remote:
+            infos = remote.connections.list()
+        if json_:
+            print_json([_info_json(c) for c in infos])
+            return
+        print_table(
+            f"Connections ({len(infos)})",
+            ["link name", "name", "service", "level", "per env", "modified"],
+            [
+                (
+                    c.link_name,
+                    c.name,
+                    c.service,
+                    c.level,
+                    "yes" if c.per_environment else "",
+                    when(c.modified_at),
+                )
+                for c in infos
+            ],  # fmt: skip
+        )
+        return
     with acting(as_user, workspace) as (unit, actor):
         connections = list_connections(unit, actor, workspace=workspace)
     if json_:
@@ -176,6 +244,11 @@ def connections_show(
     """Show a connection with its authorizations and references (never a credential)."""
     from plugboard.usecases.connections import show_connection
 
+    remote = remote_client(as_user, workspace)
+    if remote is not None:
+        with remote:
+            _show_remote(remote.connections.get(link_name), json_)
+        return
     with acting(as_user, workspace) as (unit, actor):
         details = show_connection(unit, actor, link_name, workspace=workspace)
     c = details.connection
@@ -247,6 +320,59 @@ def connections_show(
         )
 
 
+def _show_remote(details: ConnectionDetails, json_: bool) -> None:
+    c = details.connection
+    authorizations = [
+        {
+            "environment": a.environment,
+            "owner_user_id": a.owner_user_id,
+            "account": a.account_name,
+            "status": a.status,
+            "detail": a.status_detail,
+            "primary": a.is_primary,
+            "updated_at": a.updated_at.isoformat(),
+        }
+        for a in details.authorizations
+    ]
+    if json_:
+        print_json(
+            {
+                **_info_json(c),
+                "service_missing": details.service_missing,
+                "authorizations": authorizations,
+            }
+        )
+        return
+    out.print(f"[bold]{c.name}[/] — {c.link_name}")
+    for label, value in [
+        ("service", c.service + (" (deleted)" if details.service_missing else "")),
+        ("level", c.level),
+        ("per environment", "yes" if c.per_environment else "no"),
+        ("scopes", "all" if c.all_scopes else " ".join(c.scopes) or "-"),
+        ("parameters", " ".join(f"{k}={v}" for k, v in c.params.items()) or "-"),
+        ("created", f"{when(c.created_at)} by {c.created_by or 'operator'}"),
+        ("modified", f"{when(c.modified_at)} by {c.modified_by or 'operator'}"),
+    ]:
+        out.print(f"  {label:16} {value}", markup=False)
+    if not authorizations:
+        out.print("  not authorized yet", markup=False)
+        return
+    print_table(
+        "Authorizations",
+        ["environment", "account", "status", "primary", "updated"],
+        [
+            (
+                a["environment"],
+                a["account"],
+                a["status"],
+                "yes" if a["primary"] else "",
+                a["updated_at"],
+            )
+            for a in authorizations
+        ],  # fmt: skip
+    )
+
+
 @connections_app.command("edit")
 def connections_edit(
     link_name: LinkName,
@@ -263,6 +389,7 @@ def connections_edit(
     """Rename a connection or change its scopes (its authorizations then need re-authorizing)."""
     from plugboard.usecases.connections import edit_connection
 
+    refuse_remote("connections edit")
     with acting(as_user, workspace) as (unit, actor):
         connection, reauth = edit_connection(
             unit,
@@ -290,12 +417,18 @@ def connections_delete(
     """Delete a connection. Refused, listing them, while app components reference it."""
     from plugboard.usecases.connections import delete_connection
 
-    with acting(as_user, workspace) as (unit, actor):
-        connection = delete_connection(unit, actor, link_name, workspace=workspace)
-    if json_:
-        print_json({"deleted": connection.link_name})
+    remote = remote_client(as_user, workspace)
+    if remote is not None:
+        with remote:
+            remote.connections.delete(link_name)
+        deleted = link_name
     else:
-        out.print(f"Deleted connection {connection.link_name}", markup=False)
+        with acting(as_user, workspace) as (unit, actor):
+            deleted = delete_connection(unit, actor, link_name, workspace=workspace).link_name
+    if json_:
+        print_json({"deleted": deleted})
+    else:
+        out.print(f"Deleted connection {deleted}", markup=False)
 
 
 @connections_app.command("references")
@@ -308,6 +441,7 @@ def connections_references(
     """List the app components that use a connection."""
     from plugboard.usecases.connections import list_references
 
+    refuse_remote("connections references")
     with acting(as_user, workspace) as (unit, actor):
         references = list_references(unit, actor, link_name, workspace=workspace)
     rows = [

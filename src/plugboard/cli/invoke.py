@@ -1,4 +1,5 @@
-"""`plugboard invoke LINK METHOD URL`: send one request with a connection's credential.
+"""`plugboard invoke LINK METHOD URL`: send one request with a connection's credential (with
+``--server``: on that Plugboard server, through its REST API).
 
 Prints the body on stdout (``-i``: the status line and headers first, as curl does; without it
 the status line goes to stderr). Exit status: 0 when a response arrived (whatever its status),
@@ -15,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from plugboard.cli.common import AsOption, WorkspaceOption
+from plugboard.cli.common import AsOption, WorkspaceOption, remote_client
 from plugboard.cli.output import err
 
 EXIT_AUTHORIZATION_REQUIRED = 3
@@ -101,8 +102,10 @@ def invoke(
             json_value = _json.loads(json_body)
         except ValueError:
             raise ValidationError("--json-body", "must be valid JSON") from None
+    remote = remote_client(as_user, workspace)
     try:
-        with connect(settings=Settings(), as_member=as_user, workspace=workspace) as pb:
+        client = remote or connect(settings=Settings(), as_member=as_user, workspace=workspace)
+        with client as pb:
             response = pb.invoke_url(
                 url,
                 method,

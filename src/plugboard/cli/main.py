@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from plugboard._version import __version__
-from plugboard.cli import admin, authorize, connections, identity, invoke, services
+from plugboard.cli import admin, authorize, common, connections, identity, invoke, services
 
 app = typer.Typer(
     name="plugboard",
@@ -39,14 +39,49 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+# Commands that set up or run the server itself: never through --server.
+ADMINISTRATIVE = frozenset({"init", "serve", "db", "keys", "workspaces", "users", "tokens"})
+
+
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            envvar="PLUGBOARD_SERVER",
+            help="Run app-developer commands (invoke, connections, services, authorize, "
+            "authorizations) against this Plugboard server's REST API instead of the local "
+            "store, e.g. https://plugboard.example.com.",
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="PLUGBOARD_TOKEN",
+            help="API token for --server (the token decides who acts; --as is local only).",
+        ),
+    ] = None,
 ) -> None:
-    pass
+    common.set_remote(None)
+    if not server:
+        return
+    command = ctx.invoked_subcommand or ""
+    if command in ADMINISTRATIVE:
+        common.set_remote(common.RemoteTarget(server, token or ""))
+        common.refuse_remote(command, administrative=True)
+    if not token:
+        from plugboard.cli.output import err
+
+        err.print("error: --server needs --token (or PLUGBOARD_TOKEN)", markup=False)
+        sys.exit(2)
+    common.set_remote(common.RemoteTarget(server, token))
 
 
 def run() -> None:

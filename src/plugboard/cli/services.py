@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from plugboard.cli.common import AsOption, JsonOption, WorkspaceOption, acting
+from plugboard.cli.common import (
+    AsOption,
+    JsonOption,
+    WorkspaceOption,
+    acting,
+    refuse_remote,
+    remote_client,
+)
 from plugboard.cli.output import out, print_json, print_table, when
 
 if TYPE_CHECKING:
@@ -60,6 +67,29 @@ def services_list(
     """List services: built-in ones and the workspace's custom ones."""
     from plugboard.usecases.services import list_services
 
+    remote = remote_client(as_user, workspace)
+    if remote is not None:
+        with remote:
+            infos = remote.services.list(category=category, search=search, custom=custom)
+        if json_:
+            print_json([{"builtin": i.builtin, "definition": i.definition} for i in infos])
+            return
+        print_table(
+            f"Services ({len(infos)})",
+            ["link name", "name", "category", "auth", "user level", "kind"],
+            [
+                (
+                    i.link_name,
+                    i.name,
+                    i.category,
+                    i.auth_type,
+                    "yes" if i.allow_user_level else "",
+                    "built-in" if i.builtin else "custom",
+                )
+                for i in infos
+            ],  # fmt: skip
+        )
+        return
     with acting(as_user, workspace) as (unit, actor):
         entries = list_services(
             unit, actor, workspace=workspace, category=category, search=search, custom_only=custom
@@ -96,6 +126,16 @@ def services_show(
 
     from plugboard.usecases.services import show_service
 
+    remote = remote_client(as_user, workspace)
+    if remote is not None:
+        with remote:
+            info = remote.services.get(link_name)
+        if json_:
+            print_json({"builtin": info.builtin, "definition": info.definition})
+            return
+        out.print(f"[bold]{info.name}[/] ({'built-in' if info.builtin else 'custom'})")
+        out.print(yaml.safe_dump(info.definition, sort_keys=False).rstrip(), markup=False)
+        return
     with acting(as_user, workspace) as (unit, actor):
         entry = show_service(unit, actor, link_name, workspace=workspace)
     if json_:
@@ -116,6 +156,7 @@ def services_create(
     json_: JsonOption = False,
 ) -> None:
     """Create a custom service from a service file."""
+    refuse_remote("services create")
     from plugboard.settings import Settings
     from plugboard.usecases.services import create_custom_service
 
@@ -139,6 +180,7 @@ def services_edit(
     json_: JsonOption = False,
 ) -> None:
     """Edit a custom service (creator only). Every authorization of its connections is revoked."""
+    refuse_remote("services edit")
     from plugboard.settings import Settings
     from plugboard.usecases.services import edit_custom_service
 
@@ -164,6 +206,7 @@ def services_delete(
     json_: JsonOption = False,
 ) -> None:
     """Delete a custom service (creator only). Its connections stay, unauthorized."""
+    refuse_remote("services delete")
     from plugboard.usecases.services import delete_custom_service
 
     with acting(as_user, workspace) as (unit, actor):
@@ -214,6 +257,7 @@ def services_set_client(
 
     Register an app with the provider first, with redirect URI <PLUGBOARD_BASE_URL>/oauth/callback.
     """
+    refuse_remote("services set-client")
     import sys
 
     from plugboard.usecases.service_clients import set_service_client

@@ -8,20 +8,38 @@
 
 from __future__ import annotations
 
+import builtins
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 import httpx2
 
 from plugboard.auth.outbound import Resolver
-from plugboard.client.protocol import InvokeResponse
+from plugboard.client.protocol import (
+    AuthorizationInfo,
+    ConnectionDetails,
+    ConnectionInfo,
+    InvokeResponse,
+    RevokeInfo,
+    ServiceInfo,
+)
+from plugboard.domain.connections import AuthorizationSummary, Connection
+from plugboard.domain.models import ConnectionLevel
 from plugboard.domain.principal import OPERATOR, Principal
+from plugboard.errors import ValidationError
 from plugboard.settings import Settings
+from plugboard.store.authorizations import AuthorizationRow
+from plugboard.usecases import authorizations as authorization_usecases
+from plugboard.usecases import connections as connection_usecases
+from plugboard.usecases import credentials_entry
+from plugboard.usecases import services as service_usecases
+from plugboard.usecases.consent import ConsentFlows
 from plugboard.usecases.identity import principal_for
 from plugboard.usecases.invoke import ConnectionAuth, Invoker
 from plugboard.usecases.runtime import Runtime
+from plugboard.usecases.services import ServiceEntry
 
 __all__ = ["LocalClient", "connect"]
 
@@ -47,6 +65,9 @@ class LocalClient:
         self.workspace = workspace
         self._owns_runtime = owns_runtime
         self._invoker = Invoker(runtime, resolver=resolver, verify=verify)
+        self.connections = LocalConnections(self)
+        self.authorizations = LocalAuthorizations(self)
+        self.services = LocalServices(self)
 
     def __repr__(self) -> str:
         return f"LocalClient(principal={self.principal.label!r}, workspace={self.workspace!r})"
@@ -171,6 +192,182 @@ class LocalClient:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+# --- sub-APIs: the usecases, one transaction per call ----------------------------------------
+
+
+def connection_info(c: Connection) -> ConnectionInfo:
+    return ConnectionInfo(
+        id=c.id, link_name=c.link_name, name=c.name, service=c.service_link_name,
+        level=c.level.value, per_environment=c.per_environment, scopes=tuple(c.scopes),
+        all_scopes=c.all_scopes, params=dict(c.dynamic_values), origin=c.origin,
+        created_by=c.created_by, created_at=c.created_at, modified_by=c.modified_by,
+        modified_at=c.modified_at,
+    )  # fmt: skip
+
+
+def authorization_info(
+    a: AuthorizationSummary, row: AuthorizationRow | None = None
+) -> AuthorizationInfo:
+    return AuthorizationInfo(
+        id=a.id, environment=a.environment, owner_user_id=a.owner_user_id,
+        account_name=a.account_name, status=a.status.value, status_detail=a.status_detail,
+        is_primary=a.is_primary, created_at=a.created_at, updated_at=a.updated_at,
+        owner_email=row.owner_email if row else None,
+        owner_name=row.owner_name if row else None,
+        owner_role=row.owner_role.value if row and row.owner_role else None,
+    )  # fmt: skip
+
+
+def service_info(entry: ServiceEntry) -> ServiceInfo:
+    d = entry.definition
+    return ServiceInfo(
+        link_name=d.link_name, name=d.name, category=d.category, auth_type=d.auth_type.value,
+        allow_user_level=d.allow_user_level, builtin=entry.builtin, definition=d.to_data(),
+    )  # fmt: skip
+
+
+class LocalConnections:
+    def __init__(self, client: LocalClient) -> None:
+        self._c = client
+
+    def list(
+        self, *, service: str | None = None, level: str | None = None, search: str | None = None
+    ) -> builtins.list[ConnectionInfo]:
+        """The connections you may see, by link name (filters as the REST API's)."""
+        c = self._c
+        with c.runtime.unit(write=False) as unit:
+            found = connection_usecases.list_connections(unit, c.principal, workspace=c.workspace)
+        needle = (search or "").casefold()
+        kept = [
+            connection_info(x)
+            for x in found
+            if (service is None or x.service_link_name == service)
+            and (level is None or x.level.value == level)
+            and (not needle or needle in x.name.casefold() or needle in x.link_name)
+        ]
+        return sorted(kept, key=lambda x: x.link_name)
+
+    def get(self, link_name: str) -> ConnectionDetails:
+        c = self._c
+        with c.runtime.unit(write=False) as unit:
+            details = connection_usecases.show_connection(
+                unit, c.principal, link_name, workspace=c.workspace
+            )
+        return ConnectionDetails(
+            connection_info(details.connection),
+            service_missing=details.service is None,
+            authorizations=tuple(authorization_info(a) for a in details.authorizations),
+        )
+
+    def create(
+        self,
+        *,
+        service: str,
+        name: str | None = None,
+        link_name: str | None = None,
+        scopes: Sequence[str] = (),
+        all_scopes: bool = False,
+        level: str = "admin",
+        per_environment: bool = False,
+        params: Mapping[str, str] | None = None,
+    ) -> ConnectionInfo:
+        try:
+            connection_level = ConnectionLevel(level)
+        except ValueError:
+            raise ValidationError("level", "must be admin, system or user") from None
+        c = self._c
+        with c.runtime.unit() as unit:
+            created = connection_usecases.create_connection(
+                unit, c.principal, service=service, name=name, link_name=link_name,
+                scopes=scopes, all_scopes=all_scopes, level=connection_level,
+                per_environment=per_environment, params=params, workspace=c.workspace,
+            )  # fmt: skip
+        return connection_info(created)
+
+    def delete(self, link_name: str) -> None:
+        c = self._c
+        with c.runtime.unit() as unit:
+            connection_usecases.delete_connection(
+                unit, c.principal, link_name, workspace=c.workspace
+            )
+
+
+class LocalAuthorizations:
+    def __init__(self, client: LocalClient) -> None:
+        self._c = client
+
+    def list(
+        self,
+        link_name: str,
+        *,
+        search: str | None = None,
+        user_type: str | None = None,
+        environment: str | None = None,
+    ) -> builtins.list[AuthorizationInfo]:
+        c = self._c
+        with c.runtime.unit(write=False) as unit:
+            rows = authorization_usecases.list_authorizations(
+                unit, c.principal, connection=link_name, search=search, user_type=user_type,
+                environment=environment, workspace=c.workspace,
+            )  # fmt: skip
+        found = [authorization_info(r.summary, r) for r in rows]
+        return sorted(found, key=lambda a: (a.environment, a.owner_email or "", a.id))
+
+    def enter_credential(
+        self,
+        link_name: str,
+        values: Mapping[str, str],
+        *,
+        environments: Sequence[str] = (),
+        owner: str | None = None,
+        account_name: str | None = None,
+        test: bool = True,
+    ) -> builtins.list[AuthorizationInfo]:
+        """Authorize an API key, Basic or AWS connection (the service's test call first)."""
+        c = self._c
+        summaries = credentials_entry.enter_credential(
+            c.runtime, c.principal, connection=link_name, values=values,
+            environments=environments, owner=owner, account_name=account_name, test=test,
+            workspace=c.workspace,
+        )  # fmt: skip
+        return [authorization_info(s) for s in summaries]
+
+    def revoke(
+        self, link_name: str, *, environment: str | None = None, owner: str | None = None
+    ) -> RevokeInfo:
+        c = self._c
+        with ConsentFlows(c.runtime) as flows:
+            outcome = flows.revoke(
+                c.principal, connection=link_name, environment=environment, owner=owner,
+                workspace=c.workspace,
+            )  # fmt: skip
+        return RevokeInfo(outcome.authorization_status, outcome.primary_warning, outcome.provider)
+
+
+class LocalServices:
+    def __init__(self, client: LocalClient) -> None:
+        self._c = client
+
+    def list(
+        self, *, category: str | None = None, search: str | None = None, custom: bool = False
+    ) -> builtins.list[ServiceInfo]:
+        c = self._c
+        with c.runtime.unit(write=False) as unit:
+            entries = service_usecases.list_services(
+                unit, c.principal, workspace=c.workspace, category=category, search=search,
+                custom_only=custom,
+            )  # fmt: skip
+        return sorted((service_info(e) for e in entries), key=lambda s: s.link_name)
+
+    def get(self, link_name: str) -> ServiceInfo:
+        c = self._c
+        with c.runtime.unit(write=False) as unit:
+            entry = service_usecases.show_service(
+                unit, c.principal, link_name, workspace=c.workspace
+            )
+        return service_info(entry)
 
 
 def connect(

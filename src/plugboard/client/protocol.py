@@ -1,18 +1,34 @@
-"""What every Plugboard client offers app code, embedded or (later) remote over REST.
+"""What every Plugboard client offers app code, embedded (local) or remote over REST.
 
-Both satisfy :class:`PlugboardClient`, so app code is the same on a laptop and in a deployment.
+Both satisfy :class:`PlugboardClient`, so app code is the same on a laptop and in a deployment:
+``invoke_url`` / ``invoke_url_async``, ``auth()``, and the ``connections``, ``authorizations``
+and ``services`` sub-APIs, which return the plain records below (never a credential). Both
+raise the same :mod:`plugboard.errors` classes for the same failures.
 """
 
 from __future__ import annotations
 
+import builtins
 import json as _json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 import httpx2
 
-__all__ = ["InvokeResponse", "PlugboardClient"]
+__all__ = [
+    "AuthorizationInfo",
+    "AuthorizationsAPI",
+    "ConnectionDetails",
+    "ConnectionInfo",
+    "ConnectionsAPI",
+    "InvokeResponse",
+    "PlugboardClient",
+    "RevokeInfo",
+    "ServiceInfo",
+    "ServicesAPI",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +71,136 @@ class InvokeResponse:
         return f"<InvokeResponse [{self.status}]>"
 
 
+@dataclass(frozen=True)
+class ConnectionInfo:
+    id: str
+    link_name: str
+    name: str
+    service: str
+    level: str
+    per_environment: bool
+    scopes: tuple[str, ...]
+    all_scopes: bool
+    params: dict[str, str]
+    origin: str
+    created_by: str | None
+    created_at: datetime
+    modified_by: str | None
+    modified_at: datetime
+
+
+@dataclass(frozen=True)
+class AuthorizationInfo:
+    """One authorization: which account serves an environment (and, user level, whose)."""
+
+    id: str
+    environment: str
+    owner_user_id: str | None
+    account_name: str | None
+    status: str
+    status_detail: str | None
+    is_primary: bool
+    created_at: datetime
+    updated_at: datetime
+    # Filled by ``authorizations.list`` (not by ``connections.get``).
+    owner_email: str | None = None
+    owner_name: str | None = None
+    owner_role: str | None = None
+
+
+@dataclass(frozen=True)
+class ConnectionDetails:
+    connection: ConnectionInfo
+    service_missing: bool
+    authorizations: tuple[AuthorizationInfo, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    link_name: str
+    name: str
+    category: str
+    auth_type: str
+    allow_user_level: bool
+    builtin: bool
+    definition: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RevokeInfo:
+    status: str
+    primary_warning: str | None
+    provider: str  # "revoked", "not called: …" or "failed: …"
+
+
+class ConnectionsAPI(Protocol):
+    def list(
+        self, *, service: str | None = None, level: str | None = None, search: str | None = None
+    ) -> builtins.list[ConnectionInfo]: ...
+
+    def get(self, link_name: str) -> ConnectionDetails: ...
+
+    def create(
+        self,
+        *,
+        service: str,
+        name: str | None = None,
+        link_name: str | None = None,
+        scopes: Sequence[str] = (),
+        all_scopes: bool = False,
+        level: str = "admin",
+        per_environment: bool = False,
+        params: Mapping[str, str] | None = None,
+    ) -> ConnectionInfo: ...
+
+    def delete(self, link_name: str) -> None: ...
+
+
+class AuthorizationsAPI(Protocol):
+    def list(
+        self,
+        link_name: str,
+        *,
+        search: str | None = None,
+        user_type: str | None = None,
+        environment: str | None = None,
+    ) -> builtins.list[AuthorizationInfo]: ...
+
+    def enter_credential(
+        self,
+        link_name: str,
+        values: Mapping[str, str],
+        *,
+        environments: Sequence[str] = (),
+        owner: str | None = None,
+        account_name: str | None = None,
+        test: bool = True,
+    ) -> builtins.list[AuthorizationInfo]: ...
+
+    def revoke(
+        self, link_name: str, *, environment: str | None = None, owner: str | None = None
+    ) -> RevokeInfo: ...
+
+
+class ServicesAPI(Protocol):
+    def list(
+        self, *, category: str | None = None, search: str | None = None, custom: bool = False
+    ) -> builtins.list[ServiceInfo]: ...
+
+    def get(self, link_name: str) -> ServiceInfo: ...
+
+
 @runtime_checkable
 class PlugboardClient(Protocol):
+    @property
+    def connections(self) -> ConnectionsAPI: ...
+
+    @property
+    def authorizations(self) -> AuthorizationsAPI: ...
+
+    @property
+    def services(self) -> ServicesAPI: ...
+
     def invoke_url(
         self,
         url: str,

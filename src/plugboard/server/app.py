@@ -16,6 +16,7 @@ from plugboard.errors import PlugboardError
 from plugboard.server.api import router as api_router
 from plugboard.server.errors import http_problem, problem_response, request_validation_problem
 from plugboard.server.oauth import router as oauth_router
+from plugboard.server.proxy import router as proxy_router
 from plugboard.settings import Settings
 from plugboard.usecases.consent import ConsentFlows
 from plugboard.usecases.invoke import Invoker
@@ -68,6 +69,7 @@ def create_app(
     app.include_router(api_router)
     _document_problem_schema(app)
     app.include_router(oauth_router)
+    app.include_router(proxy_router)
     if demo:
         _mount_demo(app, rt)
 

@@ -13,6 +13,15 @@
    timeout, without following redirects; idempotent methods are retried on connection errors,
    429 and 503 (auth.retry).
 
+:meth:`Invoker.astream` is the streaming form the HTTP proxy uses: the request body may be an
+async stream and the response is handed over unread (``async with invoker.astream(...) as r``).
+A request can only be sent again when its body is in memory, so the rule is: a body of at most
+:data:`REPLAY_LIMIT` bytes (64 KiB) is read first (:func:`replayable_body`) and then behaves as
+in :meth:`Invoker.invoke` (OAuth 2 refresh-and-retry on a 401, retries of idempotent methods);
+a larger body is streamed through and sent exactly once -- an OAuth 2 token about to expire is
+still refreshed before the send, but a rejection is returned to the caller as is. (OAuth 1 and
+SigV4 sign the body, and an API key in a form body rewrites it: those read it into memory.)
+
 Every invoke that raises is written to the audit log (action ``connection.invoke``, outcome
 ``failed``) with the connection, environment, method, host and path -- never the query string,
 headers or body, which may carry secrets.
@@ -30,7 +39,8 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import AsyncGenerator, Generator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -92,7 +102,18 @@ from plugboard.usecases.refresh import RefreshCoordinator, RefreshRejected, Refr
 from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.services import resolve_service
 
-__all__ = ["ConnectionAuth", "Invoker", "Resolved", "resolve"]
+__all__ = [
+    "REPLAY_LIMIT",
+    "ConnectionAuth",
+    "Invoker",
+    "Resolved",
+    "replayable_body",
+    "resolve",
+]
+
+# The largest request body that is kept in memory so the request can be sent again (see the
+# module docstring); a larger one is streamed and sent once.
+REPLAY_LIMIT = 64 * 1024
 
 log = logging.getLogger("plugboard.invoke")
 
@@ -585,6 +606,94 @@ class Invoker:
             )
             raise error from exc
 
+    @asynccontextmanager
+    async def astream(
+        self,
+        actor: Principal,
+        url: str,
+        method: str = "GET",
+        *,
+        connection: str,
+        headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
+        content: bytes | AsyncIterator[bytes] | None = None,
+        base_url: str | None = None,
+        environment: str | None = None,
+        as_user: str | None = None,
+        timeout: float | None = None,
+        workspace: str | None = None,
+    ) -> AsyncIterator[httpx2.Response]:
+        """Send a request with the connection's credential and yield the upstream response
+        unread (``aiter_raw``/``aiter_bytes`` it; it is closed when the block ends).
+
+        ``url`` is a full URL or, starting with ``/``, a path (and query) appended verbatim to
+        ``base_url`` or else to the service's base URL with its ``{dynamic}`` placeholders
+        filled. ``content`` is bytes (sent again when needed) or an async stream (sent once;
+        see :func:`replayable_body` and the module docstring). Raises like :meth:`ainvoke`.
+        """
+        method = method.upper()
+        target = url
+        try:
+            found = self._cached(self._key(actor, connection, environment, as_user, workspace))
+            if found is None:
+                found = await anyio.to_thread.run_sync(
+                    lambda: self.entry(
+                        actor,
+                        connection,
+                        environment=environment,
+                        as_user=as_user,
+                        workspace=workspace,
+                    )
+                )
+            target = self._stream_target(found.resolved, url, base_url)
+            replayable = content is None or isinstance(content, bytes)
+            auth = found.auth
+            if replayable:
+                policy = _retry_policy(found.resolved.service, None, None)
+            else:
+                policy = RetryPolicy(max_attempts=1)
+                if isinstance(auth, OAuth2Auth):
+                    auth = auth.without_replay()
+            client = self._async_client()
+            request_timeout = timeout or self._timeout
+
+            async def send() -> httpx2.Response:
+                request = client.build_request(
+                    method, target, headers=headers, content=content, timeout=request_timeout
+                )
+                return await client.send(request, auth=auth, stream=True)
+
+            response = await asend_with_retries(send, method, policy)
+        except PlugboardError as exc:
+            await anyio.to_thread.run_sync(
+                self._failed, actor, connection, environment, workspace, method, target, exc
+            )
+            raise
+        except httpx2.HTTPError as exc:
+            error = UpstreamError(_transport_message(method, target, exc))
+            await anyio.to_thread.run_sync(
+                self._failed, actor, connection, environment, workspace, method, target, error
+            )
+            raise error from exc
+        try:
+            yield response
+        finally:
+            await response.aclose()
+
+    def _stream_target(self, resolved: Resolved, url: str, base_url: str | None) -> str:
+        if not url.startswith("/"):
+            if base_url is not None:
+                raise ValidationError("url", "must be a path (starting with /) with a base URL")
+            return substitute(url, resolved.connection.dynamic_values)
+        if base_url is None:
+            base = resolved.service.base_url
+            if base is None:
+                raise ValidationError(
+                    "base_url",
+                    f"service {resolved.service.link_name!r} has no base URL: send one",
+                )
+            base_url = substitute(base, resolved.connection.dynamic_values)
+        return base_url.rstrip("/") + url
+
     def _target(self, found: _Entry, url: str) -> str:
         target = found.urls.get(url)
         if target is None:
@@ -672,6 +781,31 @@ def _request_options(
     elif data is not None:
         options["data"] = data
     return options
+
+
+async def replayable_body(
+    chunks: AsyncIterator[bytes], limit: int = REPLAY_LIMIT
+) -> bytes | AsyncIterator[bytes]:
+    """The whole body as bytes when it ends within ``limit`` bytes; otherwise a stream of the
+    chunks already read followed by the rest (nothing is read twice, nothing more is kept)."""
+    buffered: list[bytes] = []
+    size = 0
+    while size <= limit:
+        try:
+            chunk = await chunks.__anext__()
+        except StopAsyncIteration:
+            return b"".join(buffered)
+        buffered.append(chunk)
+        size += len(chunk)
+
+    async def rest() -> AsyncIterator[bytes]:
+        for chunk in buffered:
+            yield chunk
+        buffered.clear()
+        async for chunk in chunks:
+            yield chunk
+
+    return rest()
 
 
 def _retry_policy(

@@ -1,0 +1,198 @@
+"""``ANY /proxy/{link_name}/{path}``: an HTTP proxy that adds a connection's credential, for
+callers in any language (SPEC §7) and for the remote SDK's ``auth()``.
+
+The request goes to the service's base URL (``{dynamic}`` placeholders filled) followed by
+``/{path}`` and the query string exactly as received, or to the base the caller names in
+``X-Plugboard-Base-Url`` (an http(s) origin with an optional path prefix). Every target passes
+the outbound guard (``PLUGBOARD_OUTBOUND_ALLOWLIST``); a named base is checked before the
+connection is even looked up, and plain http is allowed only for ``PLUGBOARD_ALLOW_HTTP_HOSTS``
+(the credential would travel in clear text otherwise).
+
+- ``Authorization: Bearer <Plugboard token>`` authenticates the caller and is never forwarded;
+  neither are cookies, ``X-Plugboard-*`` headers, ``Host`` and the hop-by-hop headers
+  (RFC 9110 §7.6.1, and any the ``Connection`` header lists).
+- ``X-Plugboard-Environment`` picks the environment; ``X-Plugboard-User`` (an e-mail) the user
+  whose user-level authorization is used -- only for tokens that act for users (or naming the
+  caller itself), else 403.
+- Bodies stream both ways: a request body up to 64 KiB is read first so the request can be sent
+  again (an OAuth 2 refresh after a 401, a retry of an idempotent method); a larger one is
+  streamed and sent once (see :mod:`plugboard.usecases.invoke`). The response is passed on as
+  it arrives, content-encoded only as the caller's ``Accept-Encoding`` allows (``identity``
+  when it sent none), without the upstream's hop-by-hop headers and without ``Set-Cookie``
+  (the upstream must not set cookies on Plugboard's origin).
+
+Errors are problem+json: 424 no usable authorization (says who must act), 403 blocked target
+or not allowed, 404 no such connection, 502 upstream unreachable. A failure after the response
+started (the upstream drops mid-body) can only end the response early.
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from urllib.parse import urlsplit
+
+import httpx2
+from fastapi import APIRouter, Request
+from starlette.background import BackgroundTask
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from plugboard.errors import ValidationError
+from plugboard.server.deps import CurrentPrincipal
+from plugboard.usecases.invoke import Invoker, replayable_body
+
+router = APIRouter(tags=["proxy"])
+
+PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+BASE_URL_HEADER = "x-plugboard-base-url"
+ENVIRONMENT_HEADER = "x-plugboard-environment"
+USER_HEADER = "x-plugboard-user"
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+# Never forwarded upstream: the caller's own credentials and what the proxy sets itself.
+_REQUEST_DROPPED = HOP_BY_HOP | {"host", "authorization", "cookie", "expect", "content-length"}
+# Never returned: uvicorn sets its own Date; cookies of the upstream do not belong here.
+_RESPONSE_DROPPED = HOP_BY_HOP | {"set-cookie", "date"}
+
+
+def _listed_in_connection(headers: list[tuple[str, str]]) -> set[str]:
+    return {
+        token.strip().lower()
+        for name, value in headers
+        if name.lower() == "connection"
+        for token in value.split(",")
+    }
+
+
+def _request_headers(request: Request, *, streamed: bool) -> list[tuple[str, str]]:
+    pairs = request.headers.items()
+    dropped = _REQUEST_DROPPED | _listed_in_connection(pairs)
+    kept = [
+        (name, value)
+        for name, value in pairs
+        if name not in dropped and not name.startswith("x-plugboard-")
+    ]
+    if "accept-encoding" not in request.headers:
+        # The answer is passed on still encoded: ask for what the caller asked for (nothing),
+        # not for the gzip httpx2 would request by default.
+        kept.append(("accept-encoding", "identity"))
+    length = request.headers.get("content-length")
+    if streamed and length is not None:
+        # A streamed body keeps its declared length (else it goes chunked); a buffered body's
+        # length is set by the client from the bytes (an API key in a form changes them).
+        kept.append(("content-length", length))
+    return kept
+
+
+def _response_headers(upstream: httpx2.Response) -> list[tuple[bytes, bytes]]:
+    pairs = upstream.headers.multi_items()
+    dropped = _RESPONSE_DROPPED | _listed_in_connection(pairs)
+    return [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in pairs
+        if name.lower() not in dropped
+    ]
+
+
+def _forwarded_path(request: Request, link_name: str) -> str:
+    """``/{path}?{query}`` as the caller sent them, percent-encoding untouched."""
+    raw = request.scope.get("raw_path") or request.scope["path"].encode()
+    path = raw.decode("latin-1")
+    prefix = f"/proxy/{link_name}"
+    rest = path[len(prefix) :] if path.startswith(prefix) else "/" + request.path_params["path"]
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return (rest or "/") + (f"?{query}" if query else "")
+
+
+def _base_url(value: str, http_hosts: list[str]) -> str:
+    field = "X-Plugboard-Base-Url"
+    try:
+        parts = urlsplit(value.strip())
+        host = parts.hostname
+        parts.port  # noqa: B018 -- raises ValueError on a bad port
+    except ValueError:
+        raise ValidationError(field, "must be an http(s) URL") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise ValidationError(field, "must be an http(s) URL with a host")
+    if parts.username is not None or parts.password is not None:
+        raise ValidationError(field, "must not carry user info")
+    if parts.query or parts.fragment:
+        raise ValidationError(field, "must not have a query or fragment")
+    if parts.scheme == "http" and host not in http_hosts:
+        raise ValidationError(field, "must use https (plain http only for allowed hosts)")
+    return value.strip().rstrip("/")
+
+
+class _UpstreamResponse(Response):
+    """Passes the upstream response on chunk by chunk, then closes it (also when the caller
+    goes away mid-body)."""
+
+    def __init__(self, upstream: httpx2.Response, resources: AsyncExitStack) -> None:
+        self.status_code = upstream.status_code
+        self.raw_headers = _response_headers(upstream)
+        self.background: BackgroundTask | None = None
+        self._upstream = upstream
+        self._resources = resources
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": self.status_code,
+                    "headers": self.raw_headers,
+                }
+            )
+            if scope.get("method") != "HEAD":
+                async for chunk in self._upstream.aiter_raw():
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            await self._resources.aclose()
+
+
+@router.api_route("/proxy/{link_name}/{path:path}", methods=PROXY_METHODS, include_in_schema=False)
+async def proxy(
+    link_name: str, path: str, request: Request, principal: CurrentPrincipal
+) -> Response:
+    """Forward the request with the connection's credential; stream the answer back."""
+    invoker: Invoker = request.app.state.invoker
+    base = request.headers.get(BASE_URL_HEADER)
+    if base is not None:
+        base = _base_url(base, request.app.state.runtime.settings.allow_http_host_entries)
+        # Refused before the connection is looked up: the credential is not even unsealed.
+        await invoker.policy.acheck_url(base)
+    body = await replayable_body(request.stream().__aiter__())
+    streamed = not isinstance(body, bytes)
+    resources = AsyncExitStack()
+    try:
+        upstream = await resources.enter_async_context(
+            invoker.astream(
+                principal,
+                _forwarded_path(request, link_name),
+                request.method,
+                connection=link_name,
+                headers=_request_headers(request, streamed=streamed),
+                content=body if streamed or body else None,
+                base_url=base,
+                environment=request.headers.get(ENVIRONMENT_HEADER),
+                as_user=request.headers.get(USER_HEADER),
+            )
+        )
+    except BaseException:
+        await resources.aclose()
+        raise
+    return _UpstreamResponse(upstream, resources)
