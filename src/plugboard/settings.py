@@ -41,6 +41,13 @@ class Settings(BaseSettings):
         description="Comma-separated hosts and CIDRs invoke may reach although they are "
         "loopback, private, link-local or metadata addresses (e.g. `127.0.0.1,10.0.0.0/8`).",
     )
+    auth_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="How long a server process reuses a checked API token. A token revoked "
+        "through another process stops working within this time; 0 checks every request.",
+    )
     session_hours: float = Field(
         default=12, gt=0, le=24 * 30, description="How long a console login lasts."
     )

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from starlette.testclient import TestClient
 
+from plugboard.domain.principal import Principal
 from plugboard.server.app import create_app
 from plugboard.usecases import identity
 from plugboard.usecases.runtime import Runtime
@@ -150,3 +151,27 @@ def test_a_user_cannot_read_the_audit_log(api: Client) -> None:
 def test_the_openapi_schema_is_served(api: Client) -> None:
     schema = api().get("/api/v1/openapi.json").json()
     assert "/api/v1/connections" in schema["paths"]
+
+
+def test_a_tokens_last_use_is_recorded_at_most_once_a_minute(api: Client, runtime: Runtime) -> None:
+    runtime.settings = runtime.settings.model_copy(update={"auth_cache_seconds": 0})
+    client = api("dev")
+
+    def last_used() -> str | None:
+        with runtime.unit(write=False) as unit:
+            [token] = unit.tokens.of_workspace(identity.workspace_for(unit, _dev(runtime), None).id)
+            return token.last_used_at.isoformat() if token.last_used_at else None
+
+    client.get("/api/v1/me")
+    first = last_used()
+    runtime.clock.advance(30)  # type: ignore[attr-defined]
+    client.get("/api/v1/me")
+    assert first is not None and last_used() == first
+    runtime.clock.advance(31)  # type: ignore[attr-defined]
+    client.get("/api/v1/me")
+    assert last_used() != first
+
+
+def _dev(runtime: Runtime) -> Principal:
+    with runtime.unit(write=False) as unit:
+        return identity.principal_for(unit, "dev@acme.test", "acme", via="test")

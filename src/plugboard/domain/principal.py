@@ -7,6 +7,7 @@ every secret anyway, so the CLI without `--as` acts with every permission, and i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from plugboard.domain.models import Role, WorkspaceKind
 
@@ -20,6 +21,8 @@ class Principal:
     role: Role | None
     acts_for_users: bool = False
     via: str = "cli"
+    token_id: str | None = None  # the API token used, if any
+    token_last_used_at: datetime | None = None
 
     @property
     def is_operator(self) -> bool:
@@ -47,5 +50,17 @@ def user_principal(
     *,
     via: str,
     acts_for_users: bool = False,
+    token_id: str | None = None,
+    token_last_used_at: datetime | None = None,
 ) -> Principal:
-    return Principal(user_id, email, workspace_id, workspace_kind, role, acts_for_users, via)
+    return Principal(
+        user_id,
+        email,
+        workspace_id,
+        workspace_kind,
+        role,
+        acts_for_users,
+        via,
+        token_id,
+        token_last_used_at,
+    )

@@ -16,6 +16,7 @@ from plugboard.errors import PlugboardError
 from plugboard.server.api import router as api_router
 from plugboard.server.errors import http_problem, problem_response, request_validation_problem
 from plugboard.server.oauth import router as oauth_router
+from plugboard.server.principal_cache import PrincipalCache
 from plugboard.server.proxy import router as proxy_router
 from plugboard.settings import Settings
 from plugboard.usecases.consent import ConsentFlows
@@ -53,6 +54,7 @@ def create_app(
     app.state.runtime = rt
     app.state.consent_flows = consent_flows
     app.state.invoker = invoker
+    app.state.principal_cache = PrincipalCache(rt.settings.auth_cache_seconds)
 
     @app.exception_handler(PlugboardError)
     async def _plugboard_error(_request: Request, exc: PlugboardError) -> JSONResponse:

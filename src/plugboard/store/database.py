@@ -24,6 +24,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL never corrupts the database; a power cut may lose the last commits.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
@@ -69,6 +71,7 @@ class Database:
     def __init__(self, url: str, *, engine: Engine | None = None) -> None:
         self.url = normalize_database_url(url)
         self.engine = engine or make_engine(self.url)
+        self._head: str | None = None
 
     @property
     def backend(self) -> str:
@@ -114,9 +117,12 @@ class Database:
             command.downgrade(self.alembic_config(conn), revision)
 
     def head_revision(self) -> str:
-        head = ScriptDirectory.from_config(self.alembic_config()).get_current_head()
-        assert head is not None
-        return head
+        """The newest migration; read once (parsing the scripts costs milliseconds)."""
+        if self._head is None:
+            head = ScriptDirectory.from_config(self.alembic_config()).get_current_head()
+            assert head is not None
+            self._head = head
+        return self._head
 
     def state(self) -> DatabaseState:
         head = self.head_revision()

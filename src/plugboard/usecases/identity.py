@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from plugboard.crypto.passwords import hash_password
 from plugboard.domain.models import ApiToken, Membership, Role, Workspace, WorkspaceKind
@@ -194,7 +195,11 @@ def revoke_token(unit: Unit, actor: Principal, token_id: str) -> ApiToken:
 
 
 def authenticate_token(unit: Unit, secret: str, *, via: str = "api") -> Principal:
-    """The principal behind a bearer token; one message for every failure so nothing leaks."""
+    """The principal behind a bearer token; one message for every failure so nothing leaks.
+
+    Reads only: `unit` may be a read transaction. Stamping the token's last use is
+    `note_token_use`, done by the caller at most once a minute (a write per request would
+    serialize every API call on SQLite's write lock)."""
     token = unit.tokens.by_hash(hash_token(secret)) if secret.startswith("pbt_") else None
     if token is None or not token.active:
         raise AuthenticationFailed("invalid or revoked API token")
@@ -202,7 +207,6 @@ def authenticate_token(unit: Unit, secret: str, *, via: str = "api") -> Principa
     membership = unit.memberships.find(token.workspace_id, token.user_id)
     if membership is None:
         raise AuthenticationFailed("invalid or revoked API token")
-    unit.tokens.touch(token.id, unit.now())
     return user_principal(
         user.id,
         user.email,
@@ -211,4 +215,19 @@ def authenticate_token(unit: Unit, secret: str, *, via: str = "api") -> Principa
         membership.role,
         via=via,
         acts_for_users=token.acts_for_users,
+        token_id=token.id,
+        token_last_used_at=token.last_used_at,
     )
+
+
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
+def token_use_is_stale(principal: Principal, now: datetime) -> bool:
+    last = principal.token_last_used_at
+    return principal.token_id is not None and (last is None or now - last >= TOKEN_USE_RESOLUTION)
+
+
+def note_token_use(unit: Unit, principal: Principal) -> None:
+    if principal.token_id is not None:
+        unit.tokens.touch(principal.token_id, unit.now())

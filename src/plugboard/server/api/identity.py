@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
 from plugboard.server.deps import CurrentPrincipal, RuntimeDep
 from plugboard.server.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paginate
@@ -121,6 +121,10 @@ def create_token(
 
 
 @router.delete("/tokens/{token_id}")
-def revoke_token(token_id: str, runtime: RuntimeDep, principal: CurrentPrincipal) -> TokenPublic:
+def revoke_token(
+    token_id: str, request: Request, runtime: RuntimeDep, principal: CurrentPrincipal
+) -> TokenPublic:
     with runtime.unit() as unit:
-        return TokenPublic.of(identity.revoke_token(unit, principal, token_id))
+        revoked = TokenPublic.of(identity.revoke_token(unit, principal, token_id))
+    request.app.state.principal_cache.forget_token(token_id)
+    return revoked
