@@ -513,13 +513,28 @@ class World:
     def state(self) -> ProviderState:
         return self.provider.state
 
-    def service(self, kind: str, *, link: str | None = None, user_level: bool = False) -> str:
+    def service(
+        self,
+        kind: str,
+        *,
+        link: str | None = None,
+        user_level: bool = False,
+        base_url: str | None = None,
+    ) -> str:
+        """A custom service for the provider; `base_url` (plain http on 127.0.0.1 allowed)
+        replaces its API root for tests that call another listener: a credential is only ever
+        sent to its service's own host."""
+        import re
+
         from plugboard.domain.principal import OPERATOR
         from plugboard.usecases.services import create_custom_service
 
         text = service_yaml(kind, self.provider.port, self.state, link=link, user_level=user_level)
+        if base_url is not None:
+            text = re.sub(r"(?m)^base_url: .*$", f"base_url: {base_url}", text)
         with self.runtime.unit() as unit:
-            return str(create_custom_service(unit, OPERATOR, text).link_name)
+            service = create_custom_service(unit, OPERATOR, text, http_hosts=["127.0.0.1"])
+            return str(service.link_name)
 
     def connection(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import textwrap
 
+import httpx2
 import yaml
 
 from plugboard.testing.provider_state import DEMO_API_KEY
@@ -87,3 +88,31 @@ def test_invoke_refuses_two_bodies(stack: Stack) -> None:
         "/invoke", json={"connection": link, "url": "/x", "json": {}, "text": "a"}
     )
     assert refused.status_code == 422 and refused.json()["field"] == "body"
+
+
+def test_invoke_never_sends_the_credential_to_another_host(stack: Stack) -> None:
+    link = _api_key_connection(stack)
+    api = stack.api("dev")
+    api.post(f"/connections/{link}/credentials", json={"values": {"X-Api-Key": DEMO_API_KEY}})
+    hits_before = dict(stack.provider.state.hits)
+    # Same listener, another host name: the credential must not go there.
+    elsewhere = stack.provider.base_url.replace("127.0.0.1", "localhost") + "/api/apikey/steal"
+    refused = api.post("/invoke", json={"connection": link, "url": elsewhere})
+    assert refused.status_code == 403, refused.text
+    assert "not a host of service" in refused.json()["detail"]
+    assert dict(stack.provider.state.hits) == hits_before
+
+
+def test_the_proxy_never_sends_the_credential_to_another_host(stack: Stack) -> None:
+    link = _api_key_connection(stack)
+    api = stack.api("dev")
+    api.post(f"/connections/{link}/credentials", json={"values": {"X-Api-Key": DEMO_API_KEY}})
+    # https on a host the outbound guard allows: only the credential rule stands in the way.
+    elsewhere = stack.provider.base_url.replace("http://127.0.0.1", "https://localhost")
+    refused = httpx2.get(
+        f"{stack.base_url}/proxy/{link}/steal",
+        headers={"Authorization": api.headers["Authorization"], "X-Plugboard-Base-Url": elsewhere},
+        timeout=10,
+    )
+    assert refused.status_code == 403, refused.text
+    assert "not a host of service" in refused.json()["detail"]

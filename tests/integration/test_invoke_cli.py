@@ -52,9 +52,10 @@ def _run(
     )
 
 
-def _connection(world: World, upstream: Provider) -> str:
+def _connection(world: World, upstream: Provider, port: int) -> str:
     upstream.state = world.state  # same expected key on both servers
-    link = world.connection(world.service("apikey"), link="keys")
+    service = world.service("apikey", base_url=f"http://127.0.0.1:{port}/api/apikey")
+    link = world.connection(service, link="keys")
     world.store(
         link,
         ApiKeyCredential({"X-Api-Key": world.state.api_key, "account": world.state.api_account}),
@@ -70,7 +71,7 @@ def test_invoke_prints_the_status_headers_and_body(
     tmp_path: Path,
 ) -> None:
     upstream, port = plain_upstream
-    link = _connection(world, upstream)
+    link = _connection(world, upstream, port)
     url = f"http://127.0.0.1:{port}/api/apikey/items"
     result = _run(database, keyring, tmp_path, link, "POST", url, "-i", "--json-body", '{"a": 1}')
     assert result.returncode == 0, result.stderr
@@ -102,7 +103,7 @@ def test_invoke_exits_4_when_the_host_cannot_be_reached(
     keyring: Keyring,
     tmp_path: Path,
 ) -> None:
-    link = _connection(world, plain_upstream[0])
+    link = _connection(world, plain_upstream[0], plain_upstream[1])
     result = _run(database, keyring, tmp_path, link, "GET", "http://10.0.0.1/x")
     assert result.returncode == 4
     assert "outbound_blocked" in result.stderr

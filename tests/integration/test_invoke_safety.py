@@ -145,12 +145,13 @@ def test_a_request_that_gets_no_answer_times_out(
     silent.bind(("127.0.0.1", 0))
     silent.listen()  # accepts into the backlog, never answers
     try:
-        link = _apikey_connection(world)
+        base = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        service = world.service("apikey", link="silent_api", base_url=base)
+        link = world.connection(service, link="silent")
+        world.store(link, ApiKeyCredential({"X-Api-Key": "k", "account": "a"}))
         started = time.monotonic()
         with pytest.raises(UpstreamError) as raised:
-            world.client().invoke_url(
-                f"http://127.0.0.1:{silent.getsockname()[1]}/slow", connection=link, timeout=0.3
-            )
+            world.client().invoke_url(f"{base}/slow", connection=link, timeout=0.3)
         assert time.monotonic() - started < 2
         assert "ReadTimeout" in raised.value.message
     finally:

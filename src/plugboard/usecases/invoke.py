@@ -82,6 +82,7 @@ from plugboard.domain.credentials import (
     auth_type_of,
     credential_from_data,
 )
+from plugboard.domain.hosts import check_credential_target
 from plugboard.domain.models import ConnectionLevel, Environment, Role, Workspace
 from plugboard.domain.naming import check_email
 from plugboard.domain.principal import Principal
@@ -692,7 +693,9 @@ class Invoker:
                     f"service {resolved.service.link_name!r} has no base URL: send one",
                 )
             base_url = substitute(base, resolved.connection.dynamic_values)
-        return base_url.rstrip("/") + url
+        target = base_url.rstrip("/") + url
+        check_credential_target(resolved.service, resolved.connection.dynamic_values, target)
+        return target
 
     def _target(self, found: _Entry, url: str) -> str:
         target = found.urls.get(url)
@@ -710,7 +713,9 @@ class Invoker:
                     "url", f"service {resolved.service.link_name!r} has no base URL: use a full URL"
                 )
             url = base.rstrip("/") + url
-        return substitute(url, resolved.connection.dynamic_values)
+        target = substitute(url, resolved.connection.dynamic_values)
+        check_credential_target(resolved.service, resolved.connection.dynamic_values, target)
+        return target
 
     def _failed(
         self,
@@ -865,24 +870,29 @@ class ConnectionAuth(httpx2.Auth):
     def __repr__(self) -> str:
         return f"ConnectionAuth(link_name={self.link_name!r}, environment={self.environment!r})"
 
-    def _inner(self) -> httpx2.Auth:
-        return self._invoker.entry(
+    def _inner(self, request: httpx2.Request) -> httpx2.Auth:
+        entry = self._invoker.entry(
             self._actor,
             self.link_name,
             environment=self.environment,
             as_user=self._as_user,
             workspace=self._workspace,
-        ).auth
+        )
+        resolved = entry.resolved
+        check_credential_target(
+            resolved.service, resolved.connection.dynamic_values, str(request.url)
+        )
+        return entry.auth
 
     def sync_auth_flow(
         self, request: httpx2.Request
     ) -> Generator[httpx2.Request, httpx2.Response, None]:
-        yield from self._inner().sync_auth_flow(request)
+        yield from self._inner(request).sync_auth_flow(request)
 
     async def async_auth_flow(
         self, request: httpx2.Request
     ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
-        inner = await anyio.to_thread.run_sync(self._inner)
+        inner = await anyio.to_thread.run_sync(self._inner, request)
         flow = inner.async_auth_flow(request)
         step = await flow.__anext__()
         while True:
