@@ -20,8 +20,8 @@ run: $(STAMP)  ## initialize ~/.plugboard if new (printing the first login), the
 	$(BIN)/plugboard init --if-new
 	$(BIN)/plugboard serve --demo
 
-test: lint interop-deps  ## lint, then the whole suite on SQLite and PostgreSQL
-	$(BIN)/python -m pytest
+test: lint interop-deps  ## lint, then the whole suite on SQLite and PostgreSQL (one worker per core)
+	$(BIN)/python -m pytest -n auto
 
 # oauth2-mock-server (npm), the independent OAuth 2 server of the interop tests, pinned by its
 # package-lock.json and installed into a local folder.

@@ -140,13 +140,29 @@ def runtime(
     return Runtime(settings=settings, database=database, sealer=Sealer(keyring), clock=clock)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # Under pytest-xdist each worker reports its count to the controller, which prints.
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["secret_scan_responses"] = _SCAN["responses"]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    _SCAN["responses"] += int(getattr(node, "workeroutput", {}).get("secret_scan_responses", 0))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _SCAN["responses"]:
         terminalreporter.write_line(
             f"Secret scan: {_SCAN['responses']} API response parts, none holding a stored secret",
             green=True,
         )
-    if "problem" not in _pg_status:
+    if getattr(terminalreporter.config, "workerinput", None) is not None:
+        return  # a pytest-xdist worker: the controller reports
+    reports = [r for key in ("passed", "failed", "skipped", "error")
+               for r in terminalreporter.stats.get(key, [])]  # fmt: skip
+    if not any("postgresql" in getattr(r, "nodeid", "") for r in reports):
         return
     problem = _pg_problem()
     if problem:
