@@ -11,7 +11,6 @@ from __future__ import annotations
 import builtins
 import ssl
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 from typing import Any
 
 import httpx2
@@ -19,6 +18,7 @@ import httpx2
 from plugboard.auth.outbound import Resolver
 from plugboard.client.protocol import (
     AuthorizationInfo,
+    ClientLifecycle,
     ConnectionDetails,
     ConnectionInfo,
     InvokeResponse,
@@ -44,7 +44,7 @@ from plugboard.usecases.services import ServiceEntry
 __all__ = ["LocalClient", "connect"]
 
 
-class LocalClient:
+class LocalClient(ClientLifecycle):
     """Invoke connections of one workspace as one principal."""
 
     def __init__(
@@ -170,28 +170,6 @@ class LocalClient:
     async def aclose(self) -> None:
         await self._invoker.aclose()
         self.close()
-
-    def __enter__(self) -> LocalClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> LocalClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 # --- sub-APIs: the usecases, one transaction per call ----------------------------------------

@@ -8,12 +8,13 @@ raise the same :mod:`plugboard.errors` classes for the same failures.
 
 from __future__ import annotations
 
+import abc
 import builtins
 import json as _json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 import httpx2
 
@@ -188,6 +189,28 @@ class ServicesAPI(Protocol):
     ) -> builtins.list[ServiceInfo]: ...
 
     def get(self, link_name: str) -> ServiceInfo: ...
+
+
+class ClientLifecycle(abc.ABC):
+    """`with` and `async with` for a client: leaving closes it."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    @abc.abstractmethod
+    async def aclose(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
 
 @runtime_checkable

@@ -29,7 +29,6 @@ import builtins
 import re
 from collections.abc import Generator, Mapping, Sequence
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -38,6 +37,7 @@ import httpx2
 from plugboard import errors
 from plugboard.client.protocol import (
     AuthorizationInfo,
+    ClientLifecycle,
     ConnectionDetails,
     ConnectionInfo,
     InvokeResponse,
@@ -314,7 +314,7 @@ class ConsentStarted:
         return f"ConsentStarted(flow_id={self.flow_id!r}, expires_at={self.expires_at!r})"
 
 
-class RemoteClient:
+class RemoteClient(ClientLifecycle):
     """A Plugboard server's REST API as the embedded client's interface."""
 
     def __init__(
@@ -460,28 +460,6 @@ class RemoteClient:
         if client is not None:
             await client.aclose()
         self.close()
-
-    def __enter__(self) -> RemoteClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> RemoteClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 class RemoteConnections:
