@@ -53,6 +53,13 @@ def _revoke_own(c: TestClient, w: World, name: str) -> Any:
     return c.post("/api/v1/connections/c_user/authorizations/revoke", json={})
 
 
+def _consent_status(c: TestClient, w: World, name: str) -> Any:
+    started = c.post("/api/v1/connections/c_user/consents", json={})
+    if started.status_code != 201:
+        return started  # refused already (e.g. anonymous)
+    return c.get(f"/api/v1/consents/{started.json()['flow_id']}")
+
+
 def _service_body(w: World) -> dict[str, Any]:
     import yaml
 
@@ -200,6 +207,9 @@ CASES = [
         Action.INVOKE,
     ),
     Case("read audit log", lambda c, w, n: c.get("/api/v1/audit"), Action.VIEW_AUDIT),
+    Case("proxy", lambda c, w, n: c.get("/proxy/c_admin/ping"), Action.INVOKE),
+    Case("own consent status", _consent_status, Action.AUTHORIZE_OWN),
+    Case("current session", lambda c, w, n: c.get("/api/v1/session"), None),
 ]
 
 

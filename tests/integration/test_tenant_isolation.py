@@ -35,6 +35,7 @@ ADDRESSED: list[tuple[str, str, str, dict[str, object] | None]] = [
     ("post", "/api/v1/connections/c_user/authorizations/primary", "move primary",
      {"owner": "dev2@acme.test"}),
     ("post", "/api/v1/invoke", "invoke", {"connection": "c_admin", "url": "/ping"}),
+    ("get", "/proxy/c_admin/ping", "proxy", None),
 ]  # fmt: skip
 
 
