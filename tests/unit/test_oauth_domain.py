@@ -109,3 +109,19 @@ def test_a_pkce_service_needs_a_challenge() -> None:
 def test_the_fallback_account_name_counts_up() -> None:
     assert fallback_account_name("Slack", []) == "Slack Account 1"
     assert fallback_account_name("Slack", ["Slack Account 1"]) == "Slack Account 2"
+
+
+def test_callback_params_never_show_their_single_use_values() -> None:
+    from plugboard.domain.oauth import CallbackParams
+
+    params = CallbackParams.from_query(
+        {"state": "st-secret", "code": "code-secret", "oauth_verifier": "ver-secret"}
+    )
+    assert not any(v in repr(params) for v in ("st-secret", "code-secret", "ver-secret"))
+
+
+def test_a_revocation_never_shows_the_deleted_credential() -> None:
+    from plugboard.usecases.authorizations import Revocation
+
+    revocation = Revocation(None, None, {"refresh_token": "rt-secret"})  # type: ignore[arg-type]
+    assert "rt-secret" not in repr(revocation)

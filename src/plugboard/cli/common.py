@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from plugboard.client.local import LocalClient
     from plugboard.client.remote import RemoteClient
     from plugboard.domain.principal import Principal
     from plugboard.store.unit import Unit
@@ -101,6 +102,18 @@ def remote_client(as_user: str | None = None, workspace: str | None = None) -> R
             "--workspace", "is local only: with --server the token's workspace is used"
         )
     return RemoteClient(target.server, target.token)
+
+
+def client_for(as_user: str | None, workspace: str | None) -> RemoteClient | LocalClient:
+    """The client a command works through: the server's with ``--server``, else the embedded
+    one on this machine's store (acting as ``--as``, in ``--workspace``)."""
+    remote = remote_client(as_user, workspace)
+    if remote is not None:
+        return remote
+    from plugboard.client.local import connect
+    from plugboard.settings import Settings
+
+    return connect(settings=Settings(), as_member=as_user, workspace=workspace)
 
 
 def refuse_remote(command: str, *, administrative: bool = False) -> None:

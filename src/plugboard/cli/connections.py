@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,14 +13,14 @@ from plugboard.cli.common import (
     JsonOption,
     WorkspaceOption,
     acting,
+    client_for,
     refuse_remote,
-    remote_client,
+    remote_target,
 )
 from plugboard.cli.output import out, print_json, print_table, when
 
 if TYPE_CHECKING:
     from plugboard.client.protocol import ConnectionDetails, ConnectionInfo
-    from plugboard.domain.connections import Connection
 
 connections_app = typer.Typer(
     help="Connections: a service, a link name, scopes and an authorization level.",
@@ -29,27 +30,7 @@ connections_app = typer.Typer(
 LinkName = Annotated[str, typer.Argument(help="The connection's link name.")]
 
 
-def _connection_json(c: Connection) -> dict[str, object]:
-    return {
-        "id": c.id,
-        "link_name": c.link_name,
-        "name": c.name,
-        "service": c.service_link_name,
-        "level": c.level.value,
-        "per_environment": c.per_environment,
-        "scopes": list(c.scopes),
-        "all_scopes": c.all_scopes,
-        "dynamic_values": c.dynamic_values,
-        "origin": c.origin,
-        "created_by": c.created_by,
-        "created_at": c.created_at.isoformat(),
-        "modified_by": c.modified_by,
-        "modified_at": c.modified_at.isoformat(),
-    }
-
-
-def _info_json(c: ConnectionInfo) -> dict[str, object]:
-    """The remote twin of _connection_json: the same keys."""
+def _connection_json(c: ConnectionInfo) -> dict[str, object]:
     return {
         "id": c.id,
         "link_name": c.link_name,
@@ -125,59 +106,29 @@ def connections_create(
     json_: JsonOption = False,
 ) -> None:
     """Create a connection to a service. Missing required parameters are asked for on a terminal."""
-    from plugboard.domain.models import ConnectionLevel
     from plugboard.errors import ValidationError
-    from plugboard.usecases.connections import create_connection
 
-    try:
-        connection_level = ConnectionLevel(level)
-    except ValueError:
-        raise ValidationError("level", "must be admin, system or user") from None
     params = _parse_params(param or [])
-    remote = remote_client(as_user, workspace)
-    if remote is not None:
-        with remote:
-            info = remote.connections.create(
+    if remote_target() is None:
+        _ask_missing_params(service, workspace, as_user, params)
+    try:
+        with client_for(as_user, workspace) as client:
+            info = client.connections.create(
                 service=service, name=name, link_name=link_name, scopes=scope or [],
                 all_scopes=all_scopes, level=level, per_environment=per_environment,
                 params=params,
             )  # fmt: skip
-        if json_:
-            print_json(_info_json(info))
-        else:
-            out.print(
-                f"Created {info.level} connection {info.name!r} (link name {info.link_name}); "
-                "authorize it next",
-                markup=False,
-            )
-        return
-    _ask_missing_params(service, workspace, as_user, params)
-    try:
-        with acting(as_user, workspace) as (unit, actor):
-            connection = create_connection(
-                unit,
-                actor,
-                service=service,
-                name=name,
-                link_name=link_name,
-                scopes=scope or [],
-                all_scopes=all_scopes,
-                level=connection_level,
-                per_environment=per_environment,
-                params=params,
-                workspace=workspace,
-            )
     except ValidationError as exc:
         if exc.field.startswith("dynamic_parameters."):
             key = exc.field.split(".", 1)[1]
             raise ValidationError(exc.field, f"{exc.rule}; pass --param {key}=VALUE") from None
         raise
     if json_:
-        print_json(_connection_json(connection))
+        print_json(_connection_json(info))
     else:
         out.print(
-            f"Created {connection.level.value} connection {connection.name!r} "
-            f"(link name {connection.link_name}); authorize it next",
+            f"Created {info.level} connection {info.name!r} (link name {info.link_name}); "
+            "authorize it next",
             markup=False,
         )
 
@@ -187,50 +138,25 @@ def connections_list(
     workspace: WorkspaceOption = None, as_user: AsOption = None, json_: JsonOption = False
 ) -> None:
     """List the connections you may see."""
-    from plugboard.usecases.connections import list_connections
-
-    remote = remote_client(as_user, workspace)
-    if remote is not None:
-        with remote:
-            infos = remote.connections.list()
-        if json_:
-            print_json([_info_json(c) for c in infos])
-            return
-        print_table(
-            f"Connections ({len(infos)})",
-            ["link name", "name", "service", "level", "per env", "modified"],
-            [
-                (
-                    c.link_name,
-                    c.name,
-                    c.service,
-                    c.level,
-                    "yes" if c.per_environment else "",
-                    when(c.modified_at),
-                )
-                for c in infos
-            ],  # fmt: skip
-        )
-        return
-    with acting(as_user, workspace) as (unit, actor):
-        connections = list_connections(unit, actor, workspace=workspace)
+    with client_for(as_user, workspace) as client:
+        infos = client.connections.list()
     if json_:
-        print_json([_connection_json(c) for c in connections])
+        print_json([_connection_json(c) for c in infos])
         return
     print_table(
-        f"Connections ({len(connections)})",
+        f"Connections ({len(infos)})",
         ["link name", "name", "service", "level", "per env", "modified"],
         [
             (
                 c.link_name,
                 c.name,
-                c.service_link_name,
-                c.level.value,
+                c.service,
+                c.level,
                 "yes" if c.per_environment else "",
                 when(c.modified_at),
             )
-            for c in connections
-        ],
+            for c in infos
+        ],  # fmt: skip
     )
 
 
@@ -242,85 +168,11 @@ def connections_show(
     json_: JsonOption = False,
 ) -> None:
     """Show a connection with its authorizations and references (never a credential)."""
-    from plugboard.usecases.connections import show_connection
-
-    remote = remote_client(as_user, workspace)
-    if remote is not None:
-        with remote:
-            _show_remote(remote.connections.get(link_name), json_)
-        return
-    with acting(as_user, workspace) as (unit, actor):
-        details = show_connection(unit, actor, link_name, workspace=workspace)
-    c = details.connection
-    authorizations = [
-        {
-            "environment": a.environment,
-            "owner_user_id": a.owner_user_id,
-            "account": a.account_name,
-            "status": a.status.value,
-            "detail": a.status_detail,
-            "primary": a.is_primary,
-            "updated_at": a.updated_at.isoformat(),
-        }
-        for a in details.authorizations
-    ]
-    references = [
-        {
-            "app": r.app_link_name,
-            "component_type": r.component_type.value,
-            "component_name": r.component_name,
-            "environment": r.environment.value,
-        }
-        for r in details.references
-    ]
-    if json_:
-        print_json(
-            {
-                **_connection_json(c),
-                "service_missing": details.service is None,
-                "authorizations": authorizations,
-                "references": references,
-            }
-        )
-        return
-    service = details.service.definition.name if details.service else "(service deleted)"
-    out.print(f"[bold]{c.name}[/] — {c.link_name}")
-    for label, value in [
-        ("service", f"{service} ({c.service_link_name})"),
-        ("level", c.level.value),
-        ("per environment", "yes" if c.per_environment else "no"),
-        ("scopes", "all" if c.all_scopes else " ".join(c.scopes) or "-"),
-        ("parameters", " ".join(f"{k}={v}" for k, v in c.dynamic_values.items()) or "-"),
-        ("created", f"{when(c.created_at)} by {c.created_by or 'operator'}"),
-        ("modified", f"{when(c.modified_at)} by {c.modified_by or 'operator'}"),
-    ]:
-        out.print(f"  {label:16} {value}", markup=False)
-    if not authorizations:
-        out.print("  not authorized yet", markup=False)
-    else:
-        print_table(
-            "Authorizations",
-            ["environment", "account", "status", "primary", "updated"],
-            [
-                (
-                    a["environment"],
-                    a["account"],
-                    a["status"],
-                    "yes" if a["primary"] else "",
-                    a["updated_at"],
-                )
-                for a in authorizations
-            ],
-        )
-    if references:
-        print_table(
-            "References",
-            ["app", "component", "name", "environment"],
-            [tuple(r.values()) for r in references],
-        )
+    with client_for(as_user, workspace) as client:
+        _show(client.connections.get(link_name), json_)
 
 
-def _show_remote(details: ConnectionDetails, json_: bool) -> None:
+def _show(details: ConnectionDetails, json_: bool) -> None:
     c = details.connection
     authorizations = [
         {
@@ -337,9 +189,10 @@ def _show_remote(details: ConnectionDetails, json_: bool) -> None:
     if json_:
         print_json(
             {
-                **_info_json(c),
+                **_connection_json(c),
                 "service_missing": details.service_missing,
                 "authorizations": authorizations,
+                "references": [dataclasses.asdict(r) for r in details.references],
             }
         )
         return
@@ -354,6 +207,15 @@ def _show_remote(details: ConnectionDetails, json_: bool) -> None:
         ("modified", f"{when(c.modified_at)} by {c.modified_by or 'operator'}"),
     ]:
         out.print(f"  {label:16} {value}", markup=False)
+    if details.references:
+        print_table(
+            "References",
+            ["app", "component", "name", "environment"],
+            [
+                (r.app, r.component_type, r.component_name, r.environment)
+                for r in details.references
+            ],
+        )
     if not authorizations:
         out.print("  not authorized yet", markup=False)
         return
@@ -387,6 +249,7 @@ def connections_edit(
     json_: JsonOption = False,
 ) -> None:
     """Rename a connection or change its scopes (its authorizations then need re-authorizing)."""
+    from plugboard.client.local import connection_info
     from plugboard.usecases.connections import edit_connection
 
     refuse_remote("connections edit")
@@ -401,7 +264,7 @@ def connections_edit(
             workspace=workspace,
         )
     if json_:
-        print_json({**_connection_json(connection), "needs_reauth": reauth})
+        print_json({**_connection_json(connection_info(connection)), "needs_reauth": reauth})
     else:
         extra = f"; {reauth} authorization(s) now need re-authorizing" if reauth else ""
         out.print(f"Updated {connection.link_name}{extra}", markup=False)
@@ -415,20 +278,12 @@ def connections_delete(
     json_: JsonOption = False,
 ) -> None:
     """Delete a connection. Refused, listing them, while app components reference it."""
-    from plugboard.usecases.connections import delete_connection
-
-    remote = remote_client(as_user, workspace)
-    if remote is not None:
-        with remote:
-            remote.connections.delete(link_name)
-        deleted = link_name
-    else:
-        with acting(as_user, workspace) as (unit, actor):
-            deleted = delete_connection(unit, actor, link_name, workspace=workspace).link_name
+    with client_for(as_user, workspace) as client:
+        client.connections.delete(link_name)
     if json_:
-        print_json({"deleted": deleted})
+        print_json({"deleted": link_name})
     else:
-        out.print(f"Deleted connection {deleted}", markup=False)
+        out.print(f"Deleted connection {link_name}", markup=False)
 
 
 @connections_app.command("references")

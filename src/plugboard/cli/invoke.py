@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from plugboard.cli.common import AsOption, WorkspaceOption, remote_client
+from plugboard.cli.common import AsOption, WorkspaceOption, client_for
 from plugboard.cli.output import err
 
 EXIT_AUTHORIZATION_REQUIRED = 3
@@ -86,9 +86,7 @@ def invoke(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Send METHOD URL with the credential of connection LINK and print the response."""
-    from plugboard.client.local import connect
     from plugboard.errors import AuthorizationRequired, OutboundError, ValidationError
-    from plugboard.settings import Settings
 
     headers = dict(_pairs(header or [], ":", "--header"))
     params: dict[str, Any] = {}
@@ -102,10 +100,8 @@ def invoke(
             json_value = _json.loads(json_body)
         except ValueError:
             raise ValidationError("--json-body", "must be valid JSON") from None
-    remote = remote_client(as_user, workspace)
     try:
-        client = remote or connect(settings=Settings(), as_member=as_user, workspace=workspace)
-        with client as pb:
+        with client_for(as_user, workspace) as pb:
             response = pb.invoke_url(
                 url,
                 method,

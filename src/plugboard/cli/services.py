@@ -12,13 +12,13 @@ from plugboard.cli.common import (
     JsonOption,
     WorkspaceOption,
     acting,
+    client_for,
     refuse_remote,
-    remote_client,
 )
-from plugboard.cli.output import out, print_json, print_table, when
+from plugboard.cli.output import out, print_json, print_table
 
 if TYPE_CHECKING:
-    from plugboard.usecases.services import ServiceEntry
+    pass
 
 services_app = typer.Typer(
     help="The service catalog (built-in and custom) and custom service files.",
@@ -38,21 +38,6 @@ FileOption = Annotated[
 ]
 
 
-def _entry_json(entry: ServiceEntry) -> dict[str, object]:
-    data: dict[str, object] = {
-        "builtin": entry.builtin,
-        "definition": entry.definition.to_data(),
-    }
-    if entry.custom is not None:
-        data.update(
-            id=entry.custom.id,
-            created_by=entry.custom.created_by,
-            created_at=entry.custom.created_at.isoformat(),
-            modified_at=entry.custom.modified_at.isoformat(),
-        )
-    return data
-
-
 @services_app.command("list")
 def services_list(
     category: Annotated[str | None, typer.Option(help="Only this category, e.g. CRM.")] = None,
@@ -65,52 +50,25 @@ def services_list(
     json_: JsonOption = False,
 ) -> None:
     """List services: built-in ones and the workspace's custom ones."""
-    from plugboard.usecases.services import list_services
-
-    remote = remote_client(as_user, workspace)
-    if remote is not None:
-        with remote:
-            infos = remote.services.list(category=category, search=search, custom=custom)
-        if json_:
-            print_json([{"builtin": i.builtin, "definition": i.definition} for i in infos])
-            return
-        print_table(
-            f"Services ({len(infos)})",
-            ["link name", "name", "category", "auth", "user level", "kind"],
-            [
-                (
-                    i.link_name,
-                    i.name,
-                    i.category,
-                    i.auth_type,
-                    "yes" if i.allow_user_level else "",
-                    "built-in" if i.builtin else "custom",
-                )
-                for i in infos
-            ],  # fmt: skip
-        )
-        return
-    with acting(as_user, workspace) as (unit, actor):
-        entries = list_services(
-            unit, actor, workspace=workspace, category=category, search=search, custom_only=custom
-        )
+    with client_for(as_user, workspace) as client:
+        infos = client.services.list(category=category, search=search, custom=custom)
     if json_:
-        print_json([_entry_json(e) for e in entries])
+        print_json([{"builtin": i.builtin, "definition": i.definition} for i in infos])
         return
     print_table(
-        f"Services ({len(entries)})",
+        f"Services ({len(infos)})",
         ["link name", "name", "category", "auth", "user level", "kind"],
         [
             (
-                e.definition.link_name,
-                e.definition.name,
-                e.definition.category,
-                e.definition.auth_type.value,
-                "yes" if e.definition.allow_user_level else "",
-                "built-in" if e.builtin else "custom",
+                i.link_name,
+                i.name,
+                i.category,
+                i.auth_type,
+                "yes" if i.allow_user_level else "",
+                "built-in" if i.builtin else "custom",
             )
-            for e in entries
-        ],
+            for i in infos
+        ],  # fmt: skip
     )
 
 
@@ -124,28 +82,13 @@ def services_show(
     """Show one service's definition (secrets are never shown)."""
     import yaml
 
-    from plugboard.usecases.services import show_service
-
-    remote = remote_client(as_user, workspace)
-    if remote is not None:
-        with remote:
-            info = remote.services.get(link_name)
-        if json_:
-            print_json({"builtin": info.builtin, "definition": info.definition})
-            return
-        out.print(f"[bold]{info.name}[/] ({'built-in' if info.builtin else 'custom'})")
-        out.print(yaml.safe_dump(info.definition, sort_keys=False).rstrip(), markup=False)
-        return
-    with acting(as_user, workspace) as (unit, actor):
-        entry = show_service(unit, actor, link_name, workspace=workspace)
+    with client_for(as_user, workspace) as client:
+        info = client.services.get(link_name)
     if json_:
-        print_json(_entry_json(entry))
+        print_json({"builtin": info.builtin, "definition": info.definition})
         return
-    kind = "built-in" if entry.builtin else "custom"
-    out.print(f"[bold]{entry.definition.name}[/] ({kind})")
-    if entry.custom is not None:
-        out.print(f"modified {when(entry.custom.modified_at)}", markup=False)
-    out.print(yaml.safe_dump(entry.definition.to_data(), sort_keys=False).rstrip(), markup=False)
+    out.print(f"[bold]{info.name}[/] ({'built-in' if info.builtin else 'custom'})")
+    out.print(yaml.safe_dump(info.definition, sort_keys=False).rstrip(), markup=False)
 
 
 @services_app.command("create")

@@ -22,6 +22,7 @@ from plugboard.client.protocol import (
     ConnectionDetails,
     ConnectionInfo,
     InvokeResponse,
+    ReferenceInfo,
     RevokeInfo,
     ServiceInfo,
 )
@@ -237,6 +238,12 @@ class LocalConnections:
             connection_info(details.connection),
             service_missing=details.service is None,
             authorizations=tuple(authorization_info(a) for a in details.authorizations),
+            references=tuple(
+                ReferenceInfo(
+                    r.app_link_name, r.component_type.value, r.component_name, r.environment.value
+                )
+                for r in details.references
+            ),
         )
 
     def create(

@@ -110,10 +110,21 @@ class AuthorizationInfo:
 
 
 @dataclass(frozen=True)
+class ReferenceInfo:
+    """An app component that uses a connection."""
+
+    app: str
+    component_type: str
+    component_name: str
+    environment: str
+
+
+@dataclass(frozen=True)
 class ConnectionDetails:
     connection: ConnectionInfo
     service_missing: bool
     authorizations: tuple[AuthorizationInfo, ...] = field(default=())
+    references: tuple[ReferenceInfo, ...] = field(default=())
 
 
 @dataclass(frozen=True)

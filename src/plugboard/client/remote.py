@@ -41,6 +41,7 @@ from plugboard.client.protocol import (
     ConnectionDetails,
     ConnectionInfo,
     InvokeResponse,
+    ReferenceInfo,
     RevokeInfo,
     ServiceInfo,
 )
@@ -478,6 +479,10 @@ class RemoteConnections:
             connection_from(d),
             service_missing=d["service_missing"],
             authorizations=tuple(authorization_from(a) for a in d["authorizations"]),
+            references=tuple(
+                ReferenceInfo(r["app"], r["component_type"], r["component_name"], r["environment"])
+                for r in d.get("references", [])
+            ),
         )
 
     def create(

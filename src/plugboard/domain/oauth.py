@@ -81,12 +81,13 @@ def expiry(now: datetime, window_seconds: float = CONSENT_WINDOW_SECONDS) -> dat
 class CallbackParams:
     """What the provider sent back to the callback."""
 
-    state: str | None
-    code: str | None = None
+    # The single-use values stay out of repr: a log line or traceback must not replay a consent.
+    state: str | None = field(repr=False)
+    code: str | None = field(default=None, repr=False)
     error: str | None = None
     error_description: str | None = None
-    oauth_token: str | None = None
-    oauth_verifier: str | None = None
+    oauth_token: str | None = field(default=None, repr=False)
+    oauth_verifier: str | None = field(default=None, repr=False)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod

@@ -11,7 +11,7 @@ Who may do what:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -36,7 +36,8 @@ ACCOUNT_NAME_MAX = 100
 class Revocation:
     authorization: AuthorizationSummary
     primary_warning: str | None
-    provider_call: dict[str, Any] | None  # what to send to the provider's revoke endpoint, if any
+    # The deleted credential, to revoke at the provider (None: nothing to call). Never shown.
+    provider_call: dict[str, Any] | None = field(repr=False)
 
 
 def _slot(connection: Connection, environment: str | None) -> str:
