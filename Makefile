@@ -47,8 +47,9 @@ bench: $(STAMP)  ## benchmarks against a baseline measured in the same run
 	@ls bench/[!_]*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }
 	@for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-docs: $(STAMP)  ## regenerate docs/permissions.md from the permission matrix
+docs: $(STAMP)  ## regenerate docs/permissions.md and the README's configuration table
 	$(BIN)/python -c "from plugboard.domain.permissions import render_markdown as r; print(r(), end='')" > docs/permissions.md
+	$(BIN)/python -m plugboard.settings_doc README.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info $(INTEROP)/node_modules
