@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from plugboard._version import __version__
 from plugboard.errors import PlugboardError
 from plugboard.server.api import router as api_router
+from plugboard.server.docs_ui import install_docs
 from plugboard.server.errors import http_problem, problem_response, request_validation_problem
 from plugboard.server.oauth import router as oauth_router
 from plugboard.server.principal_cache import PrincipalCache
@@ -49,7 +50,8 @@ def create_app(
         version=__version__,
         lifespan=lifespan,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by install_docs, with Swagger UI's files from this server
+        redoc_url=None,
     )
     app.state.runtime = rt
     app.state.consent_flows = consent_flows
@@ -72,6 +74,7 @@ def create_app(
     _document_problem_schema(app)
     app.include_router(oauth_router)
     app.include_router(proxy_router)
+    install_docs(app)
     if demo:
         _mount_demo(app, rt)
 
