@@ -105,8 +105,13 @@ def _mount_demo(app: FastAPI, runtime: Runtime) -> None:
     from plugboard.testing.provider_state import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, ProviderState
     from plugboard.usecases.demo import DEMO_PATH, ensure_demo_service
 
+    from plugboard.testing.provider_store import DEMO_STATE_FILE, ProviderStateFile, persisting
+
     state = ProviderState(redirect_uris=(callback_url(runtime.settings.base_url),))
-    app.mount(DEMO_PATH, create_provider_app(state))
+    # Issued tokens live in the home, so a restarted demo keeps its authorized connections.
+    saved = ProviderStateFile(runtime.settings.home / DEMO_STATE_FILE)
+    saved.load(state)
+    app.mount(DEMO_PATH, persisting(create_provider_app(state), state, saved))
     app.state.demo_provider = state
     ensure_demo_service(runtime, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
 
