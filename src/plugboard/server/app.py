@@ -103,9 +103,8 @@ def _mount_demo(app: FastAPI, runtime: Runtime) -> None:
     from plugboard.domain.oauth import callback_url
     from plugboard.testing.provider import create_provider_app
     from plugboard.testing.provider_state import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, ProviderState
-    from plugboard.usecases.demo import DEMO_PATH, ensure_demo_service
-
     from plugboard.testing.provider_store import DEMO_STATE_FILE, ProviderStateFile, persisting
+    from plugboard.usecases.demo import DEMO_PATH, ensure_demo_service
 
     state = ProviderState(redirect_uris=(callback_url(runtime.settings.base_url),))
     # Issued tokens live in the home, so a restarted demo keeps its authorized connections.
