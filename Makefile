@@ -4,24 +4,44 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
+# Swagger UI for /docs (npm swagger-ui-dist, pinned by web-assets/package-lock.json), copied into
+# the package's static folder; built, never committed, never loaded from a CDN.
+WEB_ASSETS := web-assets
+SWAGGER_UI := src/plugboard/server/web/static/swagger-ui
+SWAGGER_STAMP := $(SWAGGER_UI)/.built-stamp
+SWAGGER_FILES := swagger-ui-bundle.js swagger-ui.css favicon-32x32.png LICENSE NOTICE
+
 INTEROP := tests/interop/oauth2_mock_server
 INTEROP_STAMP := $(INTEROP)/node_modules/.installed-stamp
 
-.PHONY: install run test lint format bench clean interop-deps docs
+.PHONY: install run test lint format bench clean interop-deps docs web-assets
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[server,postgres,dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install Plugboard with every extra
+install: $(STAMP) web-assets  ## create .venv and install Plugboard with every extra
 
-run: $(STAMP)  ## initialize ~/.plugboard if new (printing the first login), then serve with the demo provider
+run: $(STAMP) web-assets  ## initialize ~/.plugboard if new (printing the first login), then serve with the demo provider
 	$(BIN)/plugboard init --if-new
 	$(BIN)/plugboard serve --demo
 
-test: lint interop-deps  ## lint, then the whole suite on SQLite and PostgreSQL (one worker per core)
+test: lint interop-deps web-assets  ## lint, then the whole suite on SQLite and PostgreSQL (one worker per core)
 	$(BIN)/python -m pytest -n auto
+
+web-assets: $(SWAGGER_STAMP)
+
+# --ignore-scripts: the package's dependency would phone home from an install script.
+$(SWAGGER_STAMP): $(WEB_ASSETS)/package.json $(WEB_ASSETS)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(WEB_ASSETS) --ignore-scripts --no-audit --no-fund --loglevel=error && \
+		mkdir -p $(SWAGGER_UI) && \
+		for f in $(SWAGGER_FILES); do cp $(WEB_ASSETS)/node_modules/swagger-ui-dist/$$f $(SWAGGER_UI)/ || exit 1; done && \
+		touch $@; \
+	else \
+		echo "npm not found: /docs will say Swagger UI is not built (its test fails under CI=true)"; \
+	fi
 
 # oauth2-mock-server (npm), the independent OAuth 2 server of the interop tests, pinned by its
 # package-lock.json and installed into a local folder.
@@ -47,8 +67,10 @@ bench: $(STAMP)  ## benchmarks against a baseline measured in the same run
 	@ls bench/[!_]*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }
 	@for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-docs: $(STAMP)  ## regenerate docs/permissions.md from the permission matrix
+docs: $(STAMP)  ## regenerate docs/permissions.md and the README's configuration table
 	$(BIN)/python -c "from plugboard.domain.permissions import render_markdown as r; print(r(), end='')" > docs/permissions.md
+	$(BIN)/python -m plugboard.settings_doc README.md
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info $(INTEROP)/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info $(INTEROP)/node_modules \
+		$(WEB_ASSETS)/node_modules src/plugboard/server/web/static

@@ -2,14 +2,15 @@
 
 ``pb = plugboard.connect()`` opens the local store; ``pb = plugboard.connect(url, token=...)``
 talks to a Plugboard server, with the same interface. ``pb.invoke_url(url, connection="crm")``
-sends a request with the connection's credential; ``pb.auth("crm")`` is an ``httpx2.Auth`` for
-any httpx2 client; ``pb.connections``, ``pb.authorizations`` and ``pb.services`` manage them.
+sends a request with the connection's credential; ``pb.auth("crm")`` injects it into any httpx2,
+httpx or requests client; ``pb.connections``, ``pb.authorizations`` and ``pb.services`` manage them.
 """
 
 from plugboard._version import __version__
 from plugboard.client import (
     InvokeResponse,
     LocalClient,
+    PlugboardAuth,
     PlugboardClient,
     RemoteClient,
     connect,
@@ -32,6 +33,7 @@ __all__ = [
     "NotFound",
     "OutboundBlocked",
     "PermissionDenied",
+    "PlugboardAuth",
     "PlugboardClient",
     "PlugboardError",
     "RemoteClient",

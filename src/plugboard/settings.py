@@ -17,25 +17,32 @@ class Settings(BaseSettings):
 
     home: Path = Field(
         default_factory=lambda: Path.home() / ".plugboard",
-        description="Folder for the key file and the embedded SQLite database.",
+        description="Folder for the key file, the embedded SQLite database and the demo "
+        "provider's state (`serve --demo`).",
+        json_schema_extra={"doc_default": "`~/.plugboard`"},
     )
     database_url: str | None = Field(
         default=None,
-        description="SQLAlchemy URL; default sqlite:///<home>/plugboard.db. "
-        "postgresql://user@host/db uses the psycopg driver.",
+        description="SQLAlchemy URL of the store; `postgresql://user@host/db` uses the psycopg "
+        "driver.",
+        json_schema_extra={"doc_default": "`sqlite:///$PLUGBOARD_HOME/plugboard.db`"},
     )
     base_url: str = Field(
         default="http://127.0.0.1:8000",
-        description="Public URL of the server, used to build OAuth callback URLs.",
+        description="Public URL of the server, used to build OAuth callback URLs "
+        "(`<base URL>/oauth/callback`).",
     )
     master_keys: SecretStr | None = Field(
         default=None,
-        description="Comma-separated `key_id:base64key` AES-256 keys; the last one encrypts. "
-        "Without it the key file <home>/master.keys is used.",
+        description="Comma-separated `key_id:base64key` AES-256 keys; the last one encrypts, "
+        "all decrypt.",
+        json_schema_extra={"doc_default": "unset: the key file `$PLUGBOARD_HOME/master.keys`"},
     )
     host: str = Field(default="127.0.0.1", description="Address `plugboard serve` binds to.")
     port: int = Field(default=8000, description="Port `plugboard serve` listens on.")
-    log_level: str = Field(default="info", description="Log level of the server.")
+    log_level: str = Field(
+        default="info", description="Log level of the server (`debug`, `info`, `warning` …)."
+    )
     outbound_allowlist: str = Field(
         default="",
         description="Comma-separated hosts and CIDRs invoke may reach although they are "

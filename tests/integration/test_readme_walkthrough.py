@@ -27,6 +27,13 @@ def walkthrough() -> list[str]:
     return [line for line in block.group(1).splitlines() if line.strip()]
 
 
+def sdk_snippet() -> str:
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- sdk:start -->\n```python\n(.*?)```", readme, re.S)
+    assert block, "README.md has no sdk block"
+    return block.group(1)
+
+
 def make_run_commands() -> list[str]:
     makefile = (ROOT / "Makefile").read_text()
     recipe = re.search(r"^run:.*\n((?:\t.*\n)+)", makefile, re.M)
@@ -40,8 +47,45 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class Served:
+    """`plugboard serve --demo` as `make run` starts it, in its own process (stopped by pid)."""
+
+    def __init__(self, command: str, environment: dict[str, str], port: int) -> None:
+        self.command, self.environment, self.port = command, environment, port
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            shlex.split(self.command), env=_with_bin(self.environment),
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                url = f"http://127.0.0.1:{self.port}/demo/health"
+                if httpx2.get(url, timeout=1).status_code == 200:
+                    return
+            except httpx2.TransportError:
+                assert self.process.poll() is None, self._stderr()
+                time.sleep(0.1)
+        raise AssertionError("the server did not start in 30 s")
+
+    def _stderr(self) -> str:
+        assert self.process is not None and self.process.stderr is not None
+        return self.process.stderr.read()
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        if self.process.stderr:
+            self.process.stderr.close()
+        self.process = None
+
+
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[dict[str, str]]:
+def served(tmp_path: Path) -> Iterator[Served]:
     port = _free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PLUGBOARD_")}
     environment.update(
@@ -57,33 +101,21 @@ def env(tmp_path: Path) -> Iterator[dict[str, str]]:
         shlex.split(init), env=_with_bin(environment), capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0 and "API token" in done.stdout, done.stderr
-    server = subprocess.Popen(
-        shlex.split(serve), env=_with_bin(environment), stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    server = Served(serve, environment, port)
+    server.start()
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx2.get(f"http://127.0.0.1:{port}/demo/health", timeout=1).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                assert server.poll() is None, server.stderr.read() if server.stderr else ""
-                time.sleep(0.1)
-        yield environment
+        yield server
     finally:
-        server.terminate()
-        server.wait(timeout=10)
-        if server.stderr:
-            server.stderr.close()
+        server.stop()
 
 
 def _with_bin(environment: dict[str, str]) -> dict[str, str]:
     return {**environment, "PATH": f"{BIN}{os.pathsep}{environment.get('PATH', '')}"}
 
 
-def test_the_readme_walkthrough_authorizes_and_invokes(env: dict[str, str]) -> None:
-    environment = dict(env)
+def run_walkthrough(served: Served) -> tuple[dict[str, str], list[str]]:
+    """Every walkthrough command; returns the environment it exported and each output."""
+    environment = dict(served.environment)
     outputs: list[str] = []
     for line in walkthrough():
         command = line.split("  #")[0].strip()
@@ -99,14 +131,47 @@ def test_the_readme_walkthrough_authorizes_and_invokes(env: dict[str, str]) -> N
         if args[:2] == ["plugboard", "authorize"]:
             outputs.append(_authorize_like_a_person(args, environment))
             continue
-        done = subprocess.run(
-            args, env=environment, capture_output=True, text=True, timeout=60, cwd=ROOT
-        )
-        assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
-        outputs.append(done.stdout)
-    assert '"ok":true' in outputs[-1].replace(" ", "") and '"auth":"oauth2"' in outputs[-1].replace(
-        " ", ""
+        outputs.append(_run(args, environment))
+    return environment, outputs
+
+
+def _run(args: list[str], environment: dict[str, str]) -> str:
+    done = subprocess.run(
+        args, env=environment, capture_output=True, text=True, timeout=60, cwd=ROOT
     )
+    assert done.returncode == 0, f"{shlex.join(args)}\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def _invoked_ok(output: str) -> bool:
+    compact = output.replace(" ", "")
+    return '"ok":true' in compact and '"auth":"oauth2"' in compact
+
+
+def test_the_readme_walkthrough_authorizes_and_invokes(served: Served) -> None:
+    _, outputs = run_walkthrough(served)
+    assert _invoked_ok(outputs[-1])
+
+
+def test_the_readme_sdk_snippet_runs_as_written_after_the_walkthrough(served: Served) -> None:
+    environment, _ = run_walkthrough(served)
+    # As written, but on this test's port instead of 8000 (as the commands above).
+    code = sdk_snippet().replace("127.0.0.1:8000", f"127.0.0.1:{served.port}")
+    lines = _run(["python", "-c", code], environment).splitlines()
+    assert len(lines) == 4 and lines[0].startswith("200 "), lines
+    # Each line is a printed dict: the demo API's answer to the request with the credential.
+    assert all("'ok': True" in line and "'auth': 'oauth2'" in line for line in lines), lines
+
+
+def test_a_restarted_demo_server_keeps_the_authorized_connection_working(
+    served: Served,
+) -> None:
+    environment, outputs = run_walkthrough(served)
+    assert _invoked_ok(outputs[-1])
+    served.stop()
+    served.start()
+    # The demo provider remembers the tokens it issued: no new consent is needed.
+    assert _invoked_ok(_run(shlex.split("plugboard invoke demo GET /hello"), environment))
 
 
 def _authorize_like_a_person(args: list[str], environment: dict[str, str]) -> str:

@@ -10,6 +10,7 @@ import os
 from typing import TYPE_CHECKING, overload
 
 from plugboard.client import local
+from plugboard.client.auth_bridge import PlugboardAuth
 from plugboard.client.local import LocalClient
 from plugboard.client.protocol import (
     AuthorizationInfo,
@@ -33,6 +34,7 @@ __all__ = [
     "ConnectionInfo",
     "InvokeResponse",
     "LocalClient",
+    "PlugboardAuth",
     "PlugboardClient",
     "RemoteClient",
     "RevokeInfo",

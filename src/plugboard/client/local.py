@@ -13,9 +13,8 @@ import ssl
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx2
-
 from plugboard.auth.outbound import Resolver
+from plugboard.client.auth_bridge import PlugboardAuth, plugboard_auth
 from plugboard.client.protocol import (
     AuthorizationInfo,
     ClientLifecycle,
@@ -152,15 +151,17 @@ class LocalClient(ClientLifecycle):
 
     def auth(
         self, link_name: str, *, environment: str | None = None, as_user: str | None = None
-    ) -> httpx2.Auth:
-        """An httpx2.Auth injecting the connection's credential into any httpx2 client."""
-        return ConnectionAuth(
-            self._invoker,
-            self.principal,
-            link_name,
-            environment=environment,
-            as_user=as_user,
-            workspace=self.workspace,
+    ) -> PlugboardAuth:
+        """The connection's credential for any httpx2, httpx or requests client."""
+        return plugboard_auth(
+            ConnectionAuth(
+                self._invoker,
+                self.principal,
+                link_name,
+                environment=environment,
+                as_user=as_user,
+                workspace=self.workspace,
+            )
         )
 
     def close(self) -> None:

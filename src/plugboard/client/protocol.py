@@ -18,6 +18,8 @@ from typing import Any, Protocol, Self, runtime_checkable
 
 import httpx2
 
+from plugboard.client.auth_bridge import PlugboardAuth
+
 __all__ = [
     "AuthorizationInfo",
     "AuthorizationsAPI",
@@ -267,7 +269,7 @@ class PlugboardClient(Protocol):
 
     def auth(
         self, link_name: str, *, environment: str | None = None, as_user: str | None = None
-    ) -> httpx2.Auth: ...
+    ) -> PlugboardAuth: ...
 
     def close(self) -> None: ...
 

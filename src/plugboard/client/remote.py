@@ -35,6 +35,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx2
 
 from plugboard import errors
+from plugboard.client.auth_bridge import PlugboardAuth, plugboard_auth
 from plugboard.client.protocol import (
     AuthorizationInfo,
     ClientLifecycle,
@@ -441,10 +442,13 @@ class RemoteClient(ClientLifecycle):
 
     def auth(
         self, link_name: str, *, environment: str | None = None, as_user: str | None = None
-    ) -> httpx2.Auth:
-        """An httpx2.Auth that routes requests through the server's proxy (see module doc)."""
-        return ProxyAuth(
-            self.base_url, self._token, link_name, environment=environment, as_user=as_user
+    ) -> PlugboardAuth:
+        """Routes requests of any httpx2, httpx or requests client through the server's proxy
+        (see module doc)."""
+        return plugboard_auth(
+            ProxyAuth(
+                self.base_url, self._token, link_name, environment=environment, as_user=as_user
+            )
         )
 
     # -- lifecycle --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from plugboard._version import __version__
 from plugboard.errors import PlugboardError
 from plugboard.server.api import router as api_router
+from plugboard.server.docs_ui import install_docs
 from plugboard.server.errors import http_problem, problem_response, request_validation_problem
 from plugboard.server.oauth import router as oauth_router
 from plugboard.server.principal_cache import PrincipalCache
@@ -49,7 +50,8 @@ def create_app(
         version=__version__,
         lifespan=lifespan,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by install_docs, with Swagger UI's files from this server
+        redoc_url=None,
     )
     app.state.runtime = rt
     app.state.consent_flows = consent_flows
@@ -72,6 +74,7 @@ def create_app(
     _document_problem_schema(app)
     app.include_router(oauth_router)
     app.include_router(proxy_router)
+    install_docs(app)
     if demo:
         _mount_demo(app, rt)
 
@@ -100,10 +103,14 @@ def _mount_demo(app: FastAPI, runtime: Runtime) -> None:
     from plugboard.domain.oauth import callback_url
     from plugboard.testing.provider import create_provider_app
     from plugboard.testing.provider_state import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, ProviderState
+    from plugboard.testing.provider_store import DEMO_STATE_FILE, ProviderStateFile, persisting
     from plugboard.usecases.demo import DEMO_PATH, ensure_demo_service
 
     state = ProviderState(redirect_uris=(callback_url(runtime.settings.base_url),))
-    app.mount(DEMO_PATH, create_provider_app(state))
+    # Issued tokens live in the home, so a restarted demo keeps its authorized connections.
+    saved = ProviderStateFile(runtime.settings.home / DEMO_STATE_FILE)
+    saved.load(state)
+    app.mount(DEMO_PATH, persisting(create_provider_app(state), state, saved))
     app.state.demo_provider = state
     ensure_demo_service(runtime, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
 
