@@ -3,6 +3,9 @@
 Sources, in order: `PLUGBOARD_MASTER_KEYS` (`id:base64,id:base64`, the last one newest), else the
 key file `<home>/master.keys` (JSON, mode 0600, created by `plugboard init`). With neither, every
 command but `init` refuses to start: there is no plaintext fallback.
+
+A keyring read from the key file remembers the file (`KeyFile`), so a running process can read it
+again when another process (`plugboard keys rotate`) has added a key: see `Sealer`.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class Keyring:
 
     keys: tuple[MasterKey, ...]
     source: str  # "environment" or the key file's path, for messages
+    file: KeyFile | None = None  # where the keys were read from, to read again after a rotation
 
     def __post_init__(self) -> None:
         if not self.keys:
@@ -64,7 +68,7 @@ class Keyring:
         return None
 
     def with_new_key(self, key: MasterKey) -> Keyring:
-        return Keyring(keys=(*self.keys, key), source=self.source)
+        return Keyring(keys=(*self.keys, key), source=self.source, file=self.file)
 
 
 def generate_key(existing_ids: Sequence[str] = ()) -> MasterKey:
@@ -137,17 +141,47 @@ def write_key_file(path: Path, keys: Sequence[MasterKey]) -> None:
     os.replace(tmp, path)
 
 
+@dataclass(frozen=True, slots=True)
+class KeyFile:
+    """The key file a keyring came from, and the version of it that was read."""
+
+    path: Path
+    version: tuple[int, int, int] = (0, 0, 0)  # inode, size, mtime in ns
+
+    def changed(self) -> bool:
+        return _version(self.path) != self.version
+
+    def load(self) -> Keyring:
+        """Read the file again (same checks as at start-up)."""
+        return _read_checked(self.path)
+
+
+def _version(path: Path) -> tuple[int, int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (0, 0, 0)
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _read_checked(key_file: Path) -> Keyring:
+    mode = key_file.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise ConfigurationError(
+            f"key file {key_file} is readable by others (mode {mode:o}); run chmod 600 on it"
+        )
+    version = _version(key_file)
+    return Keyring(
+        keys=read_key_file(key_file), source=str(key_file), file=KeyFile(key_file, version)
+    )
+
+
 def load_keyring(master_keys: str | None, key_file: Path) -> Keyring:
     """The keyring from the environment value, else the key file; raise when there is none."""
     if master_keys:
         return Keyring(keys=parse_key_list(master_keys), source="environment")
     if key_file.exists():
-        mode = key_file.stat().st_mode & 0o777
-        if mode & 0o077:
-            raise ConfigurationError(
-                f"key file {key_file} is readable by others (mode {mode:o}); run chmod 600 on it"
-            )
-        return Keyring(keys=read_key_file(key_file), source=str(key_file))
+        return _read_checked(key_file)
     raise MasterKeyMissing(
         "no master key: set PLUGBOARD_MASTER_KEYS or run `plugboard init` to create "
         f"{key_file}; Plugboard never stores credentials unencrypted"

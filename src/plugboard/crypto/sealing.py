@@ -3,18 +3,26 @@
 A sealed value is text: `pbs1.<key id>.<base64url(nonce ‖ ciphertext ‖ tag)>`. The associated
 data is `<table>.<column>:<row id>`, so a ciphertext copied into another row or column fails to
 open. A fresh 96-bit random nonce per seal.
+
+A keyring read from the key file is read again when the file has changed: before sealing (so a
+running process encrypts with the key another process's `plugboard keys rotate` added) and when a
+value names a key the keyring does not know. Keys from the environment never change while running.
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 import os
+import threading
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from plugboard.crypto.keyring import Keyring
-from plugboard.errors import DecryptionFailed
+from plugboard.errors import ConfigurationError, DecryptionFailed
+
+log = logging.getLogger("plugboard.keys")
 
 PREFIX = "pbs1"
 NONCE_BYTES = 12
@@ -32,19 +40,53 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+_Ciphers = dict[str, AESGCM]
+
+
+def _ciphers(keyring: Keyring) -> _Ciphers:
+    return {key.id: AESGCM(key.material) for key in keyring.keys}
+
+
 class Sealer:
     def __init__(self, keyring: Keyring) -> None:
-        self._keyring = keyring
-        self._ciphers = {key.id: AESGCM(key.material) for key in keyring.keys}
+        # One attribute holds the keyring and its ciphers, so a reload swaps both at once.
+        self._state: tuple[Keyring, _Ciphers] = (keyring, _ciphers(keyring))
+        self._reload_lock = threading.Lock()
 
     @property
     def keyring(self) -> Keyring:
-        return self._keyring
+        return self._state[0]
+
+    def _refresh(self) -> tuple[Keyring, _Ciphers]:
+        """The state, after reading the key file again if it changed since it was read."""
+        state = self._state
+        file = state[0].file
+        if file is None or not file.changed():
+            return state
+        with self._reload_lock:
+            state = self._state
+            file = state[0].file
+            if file is None or not file.changed():
+                return state
+            try:
+                keyring = file.load()
+            except (ConfigurationError, OSError) as exc:
+                log.warning("key file %s changed but cannot be read: %s", file.path, exc)
+                return state
+            self._state = state = (keyring, _ciphers(keyring))
+            log.info(
+                "key file %s read again: keys %s, encrypting with %s",
+                file.path,
+                ", ".join(k.id for k in keyring.keys),
+                keyring.current.id,
+            )
+            return state
 
     def seal(self, plaintext: bytes, context: bytes) -> str:
-        key = self._keyring.current
+        keyring, ciphers = self._refresh()
+        key = keyring.current
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self._ciphers[key.id].encrypt(nonce, plaintext, context)
+        sealed = ciphers[key.id].encrypt(nonce, plaintext, context)
         return f"{PREFIX}.{key.id}.{_b64(nonce + sealed)}"
 
     def open(self, sealed: str, context: bytes) -> bytes:
@@ -52,10 +94,14 @@ class Sealer:
         key_id, _, body = rest.partition(".")
         if prefix != PREFIX or not key_id or not body:
             raise DecryptionFailed("sealed value is malformed")
-        cipher = self._ciphers.get(key_id)
+        keyring, ciphers = self._state
+        cipher = ciphers.get(key_id)
+        if cipher is None:
+            keyring, ciphers = self._refresh()
+            cipher = ciphers.get(key_id)
         if cipher is None:
             raise DecryptionFailed(
-                f"sealed with key {key_id!r}, which is not in the keyring ({self._keyring.source})"
+                f"sealed with key {key_id!r}, which is not in the keyring ({keyring.source})"
             )
         try:
             raw = _unb64(body)
@@ -70,4 +116,4 @@ class Sealer:
         return sealed.split(".", 2)[1]
 
     def needs_reseal(self, sealed: str) -> bool:
-        return self.key_id_of(sealed) != self._keyring.current.id
+        return self.key_id_of(sealed) != self._refresh()[0].current.id

@@ -55,9 +55,10 @@ def rotate(
     keyring = runtime.sealer.keyring
     if keyring.source == "environment":
         raise ConfigurationError(
-            "keys come from PLUGBOARD_MASTER_KEYS: run `plugboard keys generate`, append its "
-            "output to that variable (the last key encrypts), restart, then run "
-            "`plugboard keys reencrypt`"
+            "keys come from PLUGBOARD_MASTER_KEYS: run `plugboard keys generate`, put its output "
+            "first in that variable and restart every process, then move it last (the last key "
+            "encrypts) and restart every process, then run `plugboard keys reencrypt` "
+            "(docs/deployment.md, Keys)"
         )
     new_key = generate_key([k.id for k in keyring.keys])
     rotated = keyring.with_new_key(new_key)

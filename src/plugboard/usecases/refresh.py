@@ -14,6 +14,10 @@ Three layers keep a stampede down to one token request:
    stale -- its stored token is about to expire, or it is the very token the provider rejected.
    Otherwise the stored (newer) token is returned without calling the provider.
 
+A token this process refreshed itself is reused without a transaction only for a token that is
+about to expire. After a rejection the stored token is always compared under the lock: another
+process may have refreshed since, and this process's own older token may be revoked by then.
+
 The refreshed access token and a rotated refresh token are written in the same transaction; a
 response without a refresh token keeps the old one. ``invalid_grant`` marks every authorization
 using the account ``expired`` and raises :class:`RefreshRejected`; a network error, a 5xx or any
@@ -134,7 +138,7 @@ class RefreshCoordinator:
         self, target: RefreshTarget, seen: AccessToken, reason: RefreshReason
     ) -> AccessToken:
         """A token to use instead of ``seen``; see the module docstring."""
-        future, leader = self._join(target.account_id, seen)
+        future, leader = self._join(target.account_id, seen, reason)
         if isinstance(future, AccessToken):
             return future
         if leader:
@@ -149,7 +153,7 @@ class RefreshCoordinator:
     async def arefresh(
         self, target: RefreshTarget, seen: AccessToken, reason: RefreshReason
     ) -> AccessToken:
-        future, leader = self._join(target.account_id, seen)
+        future, leader = self._join(target.account_id, seen, reason)
         if isinstance(future, AccessToken):
             return future
         if leader:
@@ -164,12 +168,13 @@ class RefreshCoordinator:
     # -- flights -------------------------------------------------------------------------------
 
     def _join(
-        self, account_id: str, seen: AccessToken
+        self, account_id: str, seen: AccessToken, reason: RefreshReason
     ) -> tuple[Future[AccessToken] | AccessToken, bool]:
         with self._guard:
             recent = self._recent.get(account_id)
             if (
-                recent is not None
+                reason == "expiring"  # after a rejection only the stored token counts
+                and recent is not None
                 and recent.value != seen.value
                 and not is_stale(recent.expires_at, self._runtime.clock.now(), self._skew)
             ):
