@@ -93,6 +93,7 @@ class Stack:
         return textwrap.dedent(f"""
             name: Test Provider
             link_name: {link_name}
+            base_url: {p}
             auth_type: oauth2
             allow_user_level: true
             oauth2:
@@ -156,6 +157,7 @@ def key_service(provider_url: str, link: str = "ksvc") -> str:
 OAUTH_SERVICE = """
 name: OAuth svc
 link_name: osvc
+base_url: https://api.matrix-test.net
 auth_type: oauth2
 allow_user_level: true
 oauth2:

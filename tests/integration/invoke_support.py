@@ -609,7 +609,12 @@ class World:
 
 
 def invoke_settings(settings: Any, **changes: Any) -> Any:
-    values = {"outbound_allowlist": "127.0.0.0/8", "invoke_cache_seconds": 0.0, **changes}
+    values = {
+        "outbound_allowlist": "127.0.0.0/8",
+        "allow_http_hosts": "127.0.0.1",
+        "invoke_cache_seconds": 0.0,
+        **changes,
+    }
     return settings.model_copy(update=values)
 
 

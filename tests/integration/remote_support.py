@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import textwrap
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import httpx2
@@ -28,8 +28,9 @@ CHUNK = 64 * 1024
 BIG = 5 * 1024 * 1024
 
 
-def key_service(stack: Stack, *, user_level: bool = False) -> str:
-    """A custom API key service on the test provider (X-Api-Key header)."""
+def key_service(stack: Stack, *, user_level: bool = False, hosts: Sequence[str] = ()) -> str:
+    """A custom API key service on the test provider (X-Api-Key header); `hosts` are further
+    origins that may receive the key (e.g. an upstream of a test, on another port)."""
     p = stack.provider.base_url
     return textwrap.dedent(f"""
         name: Key Service
@@ -40,6 +41,7 @@ def key_service(stack: Stack, *, user_level: bool = False) -> str:
         api_key:
           parameters: [{{param_type: header, name: X-Api-Key, display_name: API key}}]
         test_url: {p}/api/apikey/me
+        hosts: [{", ".join(hosts)}]
     """)
 
 
@@ -50,10 +52,11 @@ def key_connection(
     level: str = "admin",
     link: str = "keys",
     new_service: bool = True,
+    hosts: Sequence[str] = (),
 ) -> str:
     api = stack.api("dev")
     if new_service:
-        service = yaml.safe_load(key_service(stack, user_level=level == "user"))
+        service = yaml.safe_load(key_service(stack, user_level=level == "user", hosts=hosts))
         assert api.post("/services", json=service).status_code == 201
     created = api.post(
         "/connections", json={"service": "keysvc", "link_name": link, "level": level}

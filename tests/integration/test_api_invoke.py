@@ -9,7 +9,9 @@ import httpx2
 import yaml
 
 from plugboard.testing.provider_state import DEMO_API_KEY
+from tests.integration.remote_support import Upstream, upstream  # noqa: F401
 from tests.stack import Stack
+from tests.support import snapshot
 
 
 def _api_key_connection(stack: Stack) -> str:
@@ -99,8 +101,39 @@ def test_invoke_never_sends_the_credential_to_another_host(stack: Stack) -> None
     elsewhere = stack.provider.base_url.replace("127.0.0.1", "localhost") + "/api/apikey/steal"
     refused = api.post("/invoke", json={"connection": link, "url": elsewhere})
     assert refused.status_code == 403, refused.text
-    assert "not a host of service" in refused.json()["detail"]
+    assert "not an origin of service" in refused.json()["detail"]
     assert dict(stack.provider.state.hits) == hits_before
+
+
+def test_invoke_never_sends_the_credential_to_another_port_of_the_same_host(
+    stack: Stack,
+    upstream: Upstream,  # noqa: F811
+) -> None:
+    link = _api_key_connection(stack)
+    api = stack.api("dev")
+    api.post(f"/connections/{link}/credentials", json={"values": {"X-Api-Key": DEMO_API_KEY}})
+    # The receiver listens on 127.0.0.1 like the provider, on another port.
+    assert upstream.base_url.startswith("http://127.0.0.1:")
+    assert upstream.base_url != stack.provider.base_url
+    before = snapshot(stack.runtime.database)
+    refused = api.post("/invoke", json={"connection": link, "url": f"{upstream.base_url}/steal"})
+    assert refused.status_code == 403, refused.text
+    assert "not an origin of service" in refused.json()["detail"]
+    proxied = httpx2.get(
+        f"{stack.base_url}/proxy/{link}/steal",
+        headers={
+            "Authorization": api.headers["Authorization"],
+            "X-Plugboard-Base-Url": upstream.base_url,
+        },
+        timeout=10,
+    )
+    assert proxied.status_code == 403, proxied.text
+    assert "not an origin of service" in proxied.json()["detail"]
+    assert upstream.headers == []  # nothing, and so no credential, reached the other port
+    after = snapshot(stack.runtime.database)
+    assert {k: v for k, v in after.items() if k != "audit_events"} == {
+        k: v for k, v in before.items() if k != "audit_events"
+    }
 
 
 def test_the_proxy_never_sends_the_credential_to_another_host(stack: Stack) -> None:
@@ -115,4 +148,4 @@ def test_the_proxy_never_sends_the_credential_to_another_host(stack: Stack) -> N
         timeout=10,
     )
     assert refused.status_code == 403, refused.text
-    assert "not a host of service" in refused.json()["detail"]
+    assert "not an origin of service" in refused.json()["detail"]

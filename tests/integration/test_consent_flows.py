@@ -213,6 +213,7 @@ def _oauth1_service(stack: Stack) -> str:
     return textwrap.dedent(f"""
         name: Test Provider One
         link_name: tp1
+        base_url: {p}
         auth_type: oauth1
         oauth1:
           consumer_key: {consumer.key}

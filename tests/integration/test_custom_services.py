@@ -26,6 +26,7 @@ SERVICE_FILES = {
     "api_key": """
         name: Acme CRM
         link_name: acme_crm
+        base_url: https://api.acme-crm.io
         category: CRM
         auth_type: api_key
         api_key:
@@ -35,11 +36,13 @@ SERVICE_FILES = {
     "basic": """
         name: Acme Basic
         link_name: acme_basic
+        base_url: https://api.acme-basic.io
         auth_type: basic
     """,
     "oauth1": """
         name: Acme OAuth1
         link_name: acme_oauth1
+        base_url: https://api.acme-oauth1.io
         auth_type: oauth1
         oauth1:
           consumer_key: ck
@@ -52,6 +55,7 @@ SERVICE_FILES = {
     "oauth2": """
         name: Acme OAuth2
         link_name: acme_oauth2
+        base_url: https://api.acme-oauth2.io
         auth_type: oauth2
         allow_user_level: true
         oauth2:
@@ -66,6 +70,7 @@ SERVICE_FILES = {
     "aws_sigv4": """
         name: Acme Queue
         link_name: acme_queue
+        base_url: https://api.acme-queue.io
         auth_type: aws_sigv4
         aws_sigv4: {aws_service: sqs, region: eu-west-1}
     """,

@@ -49,7 +49,7 @@ def test_the_proxy_forwards_method_path_query_and_body(stack: Stack) -> None:
 
 
 def test_the_proxy_keeps_the_callers_percent_encoding(stack: Stack, upstream: Upstream) -> None:
-    link = key_connection(stack)
+    link = key_connection(stack, hosts=[upstream.base_url])
     answer = proxy_client(stack).get(
         f"/proxy/{link}/files/a%2Fb?q=%20x", headers={"X-Plugboard-Base-Url": upstream.base_url}
     )
@@ -61,7 +61,7 @@ def test_the_proxy_keeps_the_callers_percent_encoding(stack: Stack, upstream: Up
 def test_the_proxy_never_forwards_the_callers_credentials_or_plugboard_headers(
     stack: Stack, upstream: Upstream
 ) -> None:
-    link = key_connection(stack)
+    link = key_connection(stack, hosts=[upstream.base_url])
     client = proxy_client(stack)
     plugboard_token = client.headers["Authorization"]
     client.post(
@@ -88,7 +88,7 @@ def test_the_proxy_never_forwards_the_callers_credentials_or_plugboard_headers(
 def test_the_proxy_returns_no_hop_by_hop_or_cookie_headers_of_the_upstream(
     stack: Stack, upstream: Upstream
 ) -> None:
-    link = key_connection(stack)
+    link = key_connection(stack, hosts=[upstream.base_url])
     answer = proxy_client(stack).get(
         f"/proxy/{link}/x", headers={"X-Plugboard-Base-Url": upstream.base_url}
     )
@@ -98,7 +98,7 @@ def test_the_proxy_returns_no_hop_by_hop_or_cookie_headers_of_the_upstream(
 
 
 def test_the_proxy_streams_a_large_response(stack: Stack, upstream: Upstream) -> None:
-    link = key_connection(stack)
+    link = key_connection(stack, hosts=[upstream.base_url])
     client = proxy_client(stack)
     digest, size, first = hashlib.sha256(), 0, True
     headers = {"X-Plugboard-Base-Url": upstream.base_url}
@@ -117,7 +117,7 @@ def test_the_proxy_streams_a_large_response(stack: Stack, upstream: Upstream) ->
 
 
 def test_the_proxy_streams_a_large_request_body(stack: Stack, upstream: Upstream) -> None:
-    link = key_connection(stack)
+    link = key_connection(stack, hosts=[upstream.base_url])
     data = big_body()
     early = threading.Event()
 
@@ -205,10 +205,10 @@ def test_the_proxy_without_an_authorization_is_424_saying_who_must_act(stack: St
 
 
 def test_an_unreachable_upstream_is_502(stack: Stack) -> None:
-    link = key_connection(stack)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # bound, never listening: refused
+        link = key_connection(stack, hosts=[f"http://127.0.0.1:{port}"])
         answer = proxy_client(stack).get(
             f"/proxy/{link}/x", headers={"X-Plugboard-Base-Url": f"http://127.0.0.1:{port}"}
         )
@@ -225,7 +225,7 @@ def test_the_proxy_requires_a_plugboard_token(stack: Stack) -> None:
 def test_a_caller_that_accepts_no_encoding_gets_the_body_unencoded(
     stack: Stack, upstream: Upstream
 ) -> None:
-    link = key_connection(stack)
+    link = key_connection(stack, hosts=[upstream.base_url])
     client = proxy_client(stack)
     client.headers.pop("Accept-Encoding", None)
     client.get(f"/proxy/{link}/x", headers={"X-Plugboard-Base-Url": upstream.base_url})

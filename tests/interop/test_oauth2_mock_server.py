@@ -80,6 +80,7 @@ def _service(server: MockServer, method: ClientAuth) -> str:
     return textwrap.dedent(f"""
         name: Mock OAuth
         link_name: mock_oauth
+        base_url: {u}
         auth_type: oauth2
         oauth2:
           client_id: plugboard-interop

@@ -25,6 +25,7 @@ def oauth2_data(**changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": "Acme CRM",
         "link_name": "acme_crm",
+        "base_url": "https://api.acme-crm.io",
         "auth_type": "oauth2",
         "oauth2": {
             "client_id": "client-1",
@@ -68,6 +69,7 @@ def test_custom_api_key_service_parses() -> None:
         {
             "name": "Weather",
             "link_name": "weather",
+            "base_url": "https://api.weather.io",
             "auth_type": "api_key",
             "api_key": {
                 "parameters": [{"param_type": "query", "name": "appid", "display_name": "Key"}]
@@ -81,7 +83,13 @@ def test_custom_api_key_service_parses() -> None:
 
 def test_custom_basic_service_needs_no_configuration_block() -> None:
     service = parse_service(
-        {"name": "Intranet", "link_name": "intranet", "auth_type": "basic"}, builtin=False
+        {
+            "name": "Intranet",
+            "link_name": "intranet",
+            "base_url": "https://api.intranet.io",
+            "auth_type": "basic",
+        },
+        builtin=False,
     )
     assert service.basic is None
 
@@ -91,6 +99,7 @@ def test_custom_oauth1_service_parses() -> None:
         {
             "name": "Boards",
             "link_name": "boards",
+            "base_url": "https://api.boards.io",
             "auth_type": "oauth1",
             "oauth1": {
                 "consumer_key": "ck",
@@ -111,6 +120,7 @@ def test_custom_aws_service_with_a_literal_region_parses() -> None:
         {
             "name": "Queue",
             "link_name": "queue",
+            "base_url": "https://api.queue.io",
             "auth_type": "aws_sigv4",
             "aws_sigv4": {"aws_service": "sqs", "region": "eu-west-1"},
         },
@@ -132,6 +142,7 @@ def test_api_key_prefix_keeps_its_trailing_space() -> None:
     data = {
         "name": "W",
         "link_name": "w",
+        "base_url": "https://api.w.io",
         "auth_type": "api_key",
         "api_key": {"parameters": params},
     }
@@ -204,7 +215,13 @@ def test_unknown_auth_type_is_rejected() -> None:
 
 
 def test_api_key_service_without_parameters_is_rejected() -> None:
-    data = {"name": "W", "link_name": "w", "auth_type": "api_key", "api_key": {"parameters": []}}
+    data = {
+        "name": "W",
+        "link_name": "w",
+        "base_url": "https://api.w.io",
+        "auth_type": "api_key",
+        "api_key": {"parameters": []},
+    }
     assert rejected(data).field == "api_key.parameters"
 
 
@@ -216,6 +233,7 @@ def test_duplicate_api_key_parameter_names_are_rejected_at_the_duplicate() -> No
     data = {
         "name": "W",
         "link_name": "w",
+        "base_url": "https://api.w.io",
         "auth_type": "api_key",
         "api_key": {"parameters": params},
     }
@@ -231,6 +249,7 @@ def test_api_key_parameter_name_with_a_newline_is_rejected() -> None:
     data = {
         "name": "W",
         "link_name": "w",
+        "base_url": "https://api.w.io",
         "auth_type": "api_key",
         "api_key": {"parameters": params},
     }
@@ -390,6 +409,7 @@ def test_custom_oauth1_service_without_consumer_secret_is_rejected() -> None:
     data = {
         "name": "Boards",
         "link_name": "boards",
+        "base_url": "https://api.boards.io",
         "auth_type": "oauth1",
         "oauth1": {
             "consumer_key": "ck",
@@ -442,6 +462,7 @@ def test_consumer_secret_is_not_in_repr() -> None:
     data = {
         "name": "Boards",
         "link_name": "boards",
+        "base_url": "https://api.boards.io",
         "auth_type": "oauth1",
         "oauth1": {
             "consumer_key": "ck",
@@ -486,6 +507,7 @@ def test_yaml_service_file_loads() -> None:
     text = """
 name: Intranet
 link_name: intranet
+base_url: https://intranet.corp.io
 auth_type: basic
 basic: {username_label: Employee number}
 """
@@ -501,6 +523,7 @@ def aws_data(region: str, **changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": "Queue",
         "link_name": "queue",
+        "base_url": "https://api.queue.io",
         "auth_type": "aws_sigv4",
         "aws_sigv4": {"aws_service": "sqs", "region": region},
     }

@@ -23,10 +23,16 @@ from plugboard.errors import ValidationError
 SECRET = "edit-secret-never-shown"
 
 BASE: dict[AuthType, dict[str, Any]] = {
-    AuthType.BASIC: {"name": "Intranet", "link_name": "intranet", "auth_type": "basic"},
+    AuthType.BASIC: {
+        "name": "Intranet",
+        "link_name": "intranet",
+        "base_url": "https://api.intranet.io",
+        "auth_type": "basic",
+    },
     AuthType.API_KEY: {
         "name": "Weather",
         "link_name": "weather",
+        "base_url": "https://api.weather.io",
         "auth_type": "api_key",
         "api_key": {
             "parameters": [
@@ -38,8 +44,8 @@ BASE: dict[AuthType, dict[str, Any]] = {
     AuthType.OAUTH1: {
         "name": "Boards",
         "link_name": "boards",
-        "auth_type": "oauth1",
         "base_url": "https://api.boards.io",
+        "auth_type": "oauth1",
         "oauth1": {
             "consumer_key": "ck",
             "consumer_secret": SECRET,
@@ -51,6 +57,7 @@ BASE: dict[AuthType, dict[str, Any]] = {
     AuthType.OAUTH2: {
         "name": "Acme CRM",
         "link_name": "acme_crm",
+        "base_url": "https://api.acme-crm.io",
         "auth_type": "oauth2",
         "oauth2": {
             "client_id": "client-1",
@@ -67,6 +74,7 @@ BASE: dict[AuthType, dict[str, Any]] = {
     AuthType.AWS_SIGV4: {
         "name": "Queue",
         "link_name": "queue",
+        "base_url": "https://api.queue.io",
         "auth_type": "aws_sigv4",
         "aws_sigv4": {"aws_service": "sqs", "region": "eu-west-1"},
     },
@@ -359,3 +367,15 @@ def test_aws_region_is_editable() -> None:
 def test_aws_session_token_setting_is_not_editable() -> None:
     new = block_changed(AuthType.AWS_SIGV4, session_token="required")
     assert refused(service(AuthType.AWS_SIGV4), new).field == "aws_sigv4.session_token"
+
+
+def test_hosts_are_not_editable() -> None:
+    old = service(AuthType.BASIC)
+    error = refused(old, service(AuthType.BASIC, hosts=["https://evil.intranet.io"]))
+    assert error.field == "hosts"
+
+
+def test_a_stored_service_without_a_base_url_may_be_given_one() -> None:
+    legacy = {k: v for k, v in BASE[AuthType.BASIC].items() if k != "base_url"}
+    old = parse_service(legacy, builtin=False, stored=True)
+    assert check_service_edit(old, service(AuthType.BASIC)) == ["base_url"]

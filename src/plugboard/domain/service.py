@@ -37,6 +37,7 @@ from pydantic_core import PydanticCustomError
 
 from plugboard.domain.models import AuthType
 from plugboard.domain.naming import DISPLAY_NAME_MAX, LINK_NAME_PATTERN
+from plugboard.domain.origins import origin_pattern_problem
 from plugboard.errors import ValidationError
 
 __all__ = [
@@ -214,6 +215,15 @@ ParamType = Literal["query", "form", "header"]
 
 def _is_builtin(info: ValidationInfo) -> bool:
     return bool(info.context and info.context.get("builtin"))
+
+
+def _is_stored(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("stored"))
+
+
+# One entry of ``hosts``: an https URL here; the service model then checks it is an origin
+# pattern (see plugboard.domain.origins) once its dynamic parameters are known.
+HostPattern = Annotated[str, Field(max_length=300), AfterValidator(_https_url)]
 
 
 def _valid_regex(value: str | None) -> str | None:
@@ -508,6 +518,9 @@ class ServiceDefinition(_Model):
     category: DisplayName = "Other"
     description: Annotated[str, Field(max_length=1000)] = ""
     base_url: HttpsUrl | None = None
+    # Origins besides base_url's that receive the credential (`https://uploads.github.com`);
+    # a leading `{placeholder}` label stands for one DNS label (`https://{bucket}.s3...`).
+    hosts: Annotated[list[HostPattern], Field(max_length=50)] = []
     auth_type: AuthType
     api_key: ApiKeyConfig | None = None
     basic: BasicConfig | None = None
@@ -521,7 +534,7 @@ class ServiceDefinition(_Model):
     retry: RetrySettings | None = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> ServiceDefinition:
+    def _consistent(self, info: ValidationInfo) -> ServiceDefinition:
         block = _BLOCKS[self.auth_type]
         for other in _BLOCKS.values():
             if other != block and getattr(self, other) is not None:
@@ -538,6 +551,19 @@ class ServiceDefinition(_Model):
             for key in placeholders_in(template):
                 if key not in keys:
                     raise _fail(path, f"uses {{{key}}}, which is not a declared dynamic parameter")
+        for i, entry in enumerate(self.hosts):
+            # Dynamic parameters are filled in per connection; what is left are wildcards.
+            probe = _BRACES.sub(
+                lambda m: _PLACEHOLDER_PROBE if m.group(1) in keys else m.group(0), entry
+            )
+            problem = origin_pattern_problem(probe)
+            if problem:
+                raise _fail(f"hosts.{i}", problem)
+        if self.base_url is None and not _is_builtin(info) and not _is_stored(info):
+            raise _fail(
+                "base_url",
+                "is required for a custom service (its credential is only sent to this origin)",
+            )
 
         if self.account_name is not None:
             source = self.account_name.source
@@ -668,16 +694,21 @@ def from_pydantic(exc: pydantic.ValidationError) -> ValidationError:
 
 
 def parse_service(
-    data: Mapping[str, Any], *, builtin: bool, http_hosts: Collection[str] = ()
+    data: Mapping[str, Any],
+    *,
+    builtin: bool,
+    http_hosts: Collection[str] = (),
+    stored: bool = False,
 ) -> ServiceDefinition:
     """Validate a decoded service file. ``builtin`` allows leaving the OAuth client out;
-    ``http_hosts`` are hosts the operator allows over plain http (see check_https_url)."""
+    ``http_hosts`` are hosts the operator allows over plain http (see check_https_url);
+    ``stored`` reads a custom service from the store, which may predate a required
+    ``base_url`` (such a service loads, but no credential of it is sent anywhere)."""
     if not isinstance(data, Mapping):
         raise ValidationError("file", "must be a mapping of service fields")
+    context = {"builtin": builtin, "http_hosts": frozenset(http_hosts), "stored": stored}
     try:
-        return ServiceDefinition.model_validate(
-            dict(data), context={"builtin": builtin, "http_hosts": frozenset(http_hosts)}
-        )
+        return ServiceDefinition.model_validate(dict(data), context=context)
     except pydantic.ValidationError as exc:
         raise from_pydantic(exc) from None
 

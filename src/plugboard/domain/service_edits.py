@@ -69,7 +69,11 @@ _COMMON: dict[str, FieldRule] = {
     "category": _editable(),
     "description": _editable(),
     # Where credentials are sent. Not in the SPEC's editable list, so it stays as created.
+    # A service stored before base_url was required may be given one: until then no origin
+    # receives its credential (see check_service_edit).
     "base_url": _fixed("the base URL"),
+    # The other origins that receive the credential: fixed like the base URL.
+    "hosts": _fixed("the hosts that receive the credential"),
     "dynamic_parameters": FieldRule(
         EditKind.ADD_OPTIONAL,
         "existing dynamic parameters may not be deleted and only their display name and "
@@ -215,6 +219,9 @@ def check_service_edit(old: ServiceDefinition, new: ServiceDefinition) -> list[s
     for field, rule in table.items():
         before, after = _value(old, field), _value(new, field)
         if before == after:
+            continue
+        if field == "base_url" and before is None:
+            changed.append(field)
             continue
         if rule.kind in (EditKind.NEVER, EditKind.FIXED):
             raise ValidationError(field, rule.rule)

@@ -128,8 +128,9 @@ class CustomServiceRepository:
         return CustomService(
             id=row.id,
             workspace_id=row.workspace_id,
-            # Validated when written; a later, narrower http allowance must not make it unreadable.
-            definition=parse_service(data, builtin=False, http_hosts=(ANY_HOST,)),
+            # Validated when written; a later, narrower http allowance must not make it unreadable,
+            # nor must a row stored before base_url was required (it gets no credential sent).
+            definition=parse_service(data, builtin=False, http_hosts=(ANY_HOST,), stored=True),
             created_by=row.created_by,
             created_at=row.created_at,
             modified_by=row.modified_by,

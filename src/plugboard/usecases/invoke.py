@@ -694,7 +694,7 @@ class Invoker:
                 )
             base_url = substitute(base, resolved.connection.dynamic_values)
         target = base_url.rstrip("/") + url
-        check_credential_target(resolved.service, resolved.connection.dynamic_values, target)
+        self.check_target(resolved, target)
         return target
 
     def _target(self, found: _Entry, url: str) -> str:
@@ -710,12 +710,23 @@ class Invoker:
             base = resolved.service.base_url
             if base is None:
                 raise ValidationError(
-                    "url", f"service {resolved.service.link_name!r} has no base URL: use a full URL"
+                    "url",
+                    f"service {resolved.service.link_name!r} has no base URL: give the service "
+                    "one (its credential is only sent to that origin)",
                 )
             url = base.rstrip("/") + url
         target = substitute(url, resolved.connection.dynamic_values)
-        check_credential_target(resolved.service, resolved.connection.dynamic_values, target)
+        self.check_target(resolved, target)
         return target
+
+    def check_target(self, resolved: Resolved, target: str) -> None:
+        """Refuse (OutboundBlocked) a target that is not an origin of the service."""
+        check_credential_target(
+            resolved.service,
+            resolved.connection.dynamic_values,
+            target,
+            self.runtime.settings.allow_http_host_entries,
+        )
 
     def _failed(
         self,
@@ -879,9 +890,7 @@ class ConnectionAuth(httpx2.Auth):
             workspace=self._workspace,
         )
         resolved = entry.resolved
-        check_credential_target(
-            resolved.service, resolved.connection.dynamic_values, str(request.url)
-        )
+        self._invoker.check_target(resolved, str(request.url))
         return entry.auth
 
     def sync_auth_flow(
