@@ -3,7 +3,9 @@
 1. :func:`resolve` finds the connection in the caller's workspace and the authorization that
    serves the environment: the shared one for admin and system connections; for user-level
    connections the calling user's own, or the primary account when no user is present. No
-   usable authorization raises AuthorizationRequired saying who must act.
+   usable authorization raises AuthorizationRequired saying who must act. The permission
+   matrix decides first: an admin or system connection hidden from the role is NotFound (as
+   on GET), and another user's authorization (or the primary) takes ``invoke_for_users``.
 2. ``{dynamic}`` placeholders in the URL are replaced by the connection's values
    (:func:`plugboard.domain.urls.substitute`, which never lets a value change the host). A URL
    that starts with ``/`` is taken relative to the service's base URL.
@@ -85,6 +87,7 @@ from plugboard.domain.credentials import (
 from plugboard.domain.hosts import check_credential_target
 from plugboard.domain.models import ConnectionLevel, Environment, Role, Workspace
 from plugboard.domain.naming import check_email
+from plugboard.domain.permissions import Action, allowed, invoke_action, require
 from plugboard.domain.principal import Principal
 from plugboard.domain.service import RetrySettings, ServiceDefinition
 from plugboard.domain.urls import substitute
@@ -207,12 +210,17 @@ def resolve(
     """SPEC §7 step 1. Raises NotFound, PermissionDenied or AuthorizationRequired."""
     ws = workspace_for(unit, actor, workspace)
     connection = unit.connections.get(ws.id, link_name)
+    if connection.level is not ConnectionLevel.USER and not allowed(actor, Action.INVOKE_SHARED):
+        raise NotFound("connection", link_name)  # hidden from the role, as on GET
     env = (
         check_environment(ws.kind, environment)
         if environment is not None
         else default_environment(ws.kind)
     )
     user_id, role = _calling_user(unit, actor, ws, as_user)
+    if connection.level is ConnectionLevel.USER:
+        for_self = user_id is not None and user_id == actor.user_id
+        require(actor, invoke_action(connection.level, for_self=for_self))
     who = who_must_act(
         connection.level,
         role=role,
