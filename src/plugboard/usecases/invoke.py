@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import ssl
 import threading
 import time
@@ -90,10 +91,11 @@ from plugboard.domain.naming import check_email
 from plugboard.domain.permissions import Action, allowed, invoke_action, require
 from plugboard.domain.principal import Principal
 from plugboard.domain.service import RetrySettings, ServiceDefinition
-from plugboard.domain.urls import substitute
+from plugboard.domain.urls import MAX_URL_LENGTH, check_request_url, substitute, url_too_long
 from plugboard.errors import (
     AuthorizationRequired,
     ConfigurationError,
+    InvalidURL,
     NotFound,
     PermissionDenied,
     PlugboardError,
@@ -120,6 +122,8 @@ __all__ = [
 REPLAY_LIMIT = 64 * 1024
 
 log = logging.getLogger("plugboard.invoke")
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class _QueryRedactingFilter(logging.Filter):
@@ -538,6 +542,7 @@ class Invoker:
         method = method.upper()
         target = url
         try:
+            check_request_url(url)
             found = self.entry(
                 actor, connection, environment=environment, as_user=as_user, workspace=workspace
             )
@@ -547,7 +552,7 @@ class Invoker:
             client = self._client
 
             def send() -> httpx2.Response:
-                request = client.build_request(method, target, **options)
+                request = _build_request(client, method, target, options)
                 return client.send(request, auth=found.auth)
 
             return send_with_retries(send, method, policy)
@@ -581,6 +586,7 @@ class Invoker:
         method = method.upper()
         target = url
         try:
+            check_request_url(url)
             found = self._cached(self._key(actor, connection, environment, as_user, workspace))
             if found is None:
                 found = await anyio.to_thread.run_sync(
@@ -599,7 +605,7 @@ class Invoker:
             auth = found.auth
 
             async def send() -> httpx2.Response:
-                request = client.build_request(method, target, **options)
+                request = _build_request(client, method, target, options)
                 return await client.send(request, auth=auth)
 
             return await asend_with_retries(send, method, policy)
@@ -642,6 +648,7 @@ class Invoker:
         method = method.upper()
         target = url
         try:
+            check_request_url(url)
             found = self._cached(self._key(actor, connection, environment, as_user, workspace))
             if found is None:
                 found = await anyio.to_thread.run_sync(
@@ -665,10 +672,10 @@ class Invoker:
             client = self._async_client()
             request_timeout = timeout or self._timeout
 
+            options = {"headers": headers, "content": content, "timeout": request_timeout}
+
             async def send() -> httpx2.Response:
-                request = client.build_request(
-                    method, target, headers=headers, content=content, timeout=request_timeout
-                )
+                request = _build_request(client, method, target, options)
                 return await client.send(request, auth=auth, stream=True)
 
             response = await asend_with_retries(send, method, policy)
@@ -692,7 +699,7 @@ class Invoker:
         if not url.startswith("/"):
             if base_url is not None:
                 raise ValidationError("url", "must be a path (starting with /) with a base URL")
-            return substitute(url, resolved.connection.dynamic_values)
+            return check_request_url(substitute(url, resolved.connection.dynamic_values))
         if base_url is None:
             base = resolved.service.base_url
             if base is None:
@@ -701,7 +708,7 @@ class Invoker:
                     f"service {resolved.service.link_name!r} has no base URL: send one",
                 )
             base_url = substitute(base, resolved.connection.dynamic_values)
-        target = base_url.rstrip("/") + url
+        target = check_request_url(base_url.rstrip("/") + url)
         check_credential_target(resolved.service, resolved.connection.dynamic_values, target)
         return target
 
@@ -721,7 +728,7 @@ class Invoker:
                     "url", f"service {resolved.service.link_name!r} has no base URL: use a full URL"
                 )
             url = base.rstrip("/") + url
-        target = substitute(url, resolved.connection.dynamic_values)
+        target = check_request_url(substitute(url, resolved.connection.dynamic_values))
         check_credential_target(resolved.service, resolved.connection.dynamic_values, target)
         return target
 
@@ -738,7 +745,8 @@ class Invoker:
         """Audit a failed invoke in its own transaction; an audit failure is logged, never
         raised over the invoke's own error."""
         try:
-            parts = urlsplit(target)
+            # A malformed URL runs on past a control character: only what precedes is a URL.
+            parts = urlsplit(_CONTROL.split(target, maxsplit=1)[0])
             host, path = parts.hostname or "", parts.path
         except ValueError:
             host, path = "", ""
@@ -775,6 +783,23 @@ class Invoker:
         except PlugboardError as exc:
             log.warning("could not audit a failed invoke of %r: %s", connection, exc.code)
         log.info("invoke of connection %r failed: %s", connection, error.code)
+
+
+def _build_request(
+    client: httpx2.Client | httpx2.AsyncClient, method: str, target: str, options: dict[str, Any]
+) -> httpx2.Request:
+    """The request to send; a URL httpx2 cannot build (or too long once the parameters are
+    added) is InvalidURL, without httpx2's message (it may quote the URL)."""
+    params = options.get("params") or {}
+    # The query is at least as long as its names and values: refuse before httpx2 builds it.
+    if len(target) + sum(len(str(k)) + len(str(v)) for k, v in params.items()) > MAX_URL_LENGTH:
+        raise url_too_long()
+    try:
+        request = client.build_request(method, target, **options)
+    except httpx2.InvalidURL:
+        raise InvalidURL("url", "invalid", "url: is not a valid URL") from None
+    check_request_url(str(request.url))
+    return request
 
 
 def _request_options(
