@@ -17,6 +17,7 @@ from plugboard.client import (
 )
 from plugboard.errors import (
     AuthorizationRequired,
+    InvalidURL,
     NotFound,
     OutboundBlocked,
     PermissionDenied,
@@ -28,6 +29,7 @@ from plugboard.errors import (
 
 __all__ = [
     "AuthorizationRequired",
+    "InvalidURL",
     "InvokeResponse",
     "LocalClient",
     "NotFound",

@@ -38,6 +38,7 @@ __all__ = [
     "Conflict",
     "CryptoError",
     "DecryptionFailed",
+    "InvalidURL",
     "MasterKeyMissing",
     "NotFound",
     "OutboundBlocked",
@@ -108,6 +109,13 @@ class ValidationError(PlugboardError):
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "field": self.field, "rule": self.rule}
+
+
+class InvalidURL(ValidationError):
+    """A request URL that cannot be sent (control characters, too long, unparsable). The
+    message names the field and the rule, never the URL (its query may hold a secret)."""
+
+    code = "invalid_url"
 
 
 class NotFound(PlugboardError):

@@ -9,7 +9,7 @@ import httpx2
 import yaml
 
 from plugboard.testing.provider_state import DEMO_API_KEY
-from tests.integration.remote_support import Upstream, upstream  # noqa: F401
+from tests.integration.remote_support import Upstream, key_connection, upstream  # noqa: F401
 from tests.stack import Stack
 from tests.support import snapshot
 
@@ -61,12 +61,12 @@ def test_invoke_over_the_api_injects_the_credential(stack: Stack) -> None:
 
 
 def test_invoke_without_an_authorization_is_424_saying_who_must_act(stack: Stack) -> None:
-    link = _api_key_connection(stack)
+    link = key_connection(stack, authorized=False, level="user")
     refused = stack.api("user").post("/invoke", json={"connection": link, "url": "/x"})
     assert refused.status_code == 424
     problem = refused.json()
     assert problem["type"].endswith("/authorization_required")
-    assert "contact your admin" in problem["who_must_act"]
+    assert "authorize this connection for yourself" in problem["who_must_act"]
 
 
 def test_invoke_passes_a_binary_body_through(stack: Stack) -> None:

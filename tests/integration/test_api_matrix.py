@@ -60,6 +60,11 @@ def _consent_status(c: TestClient, w: World, name: str) -> Any:
     return c.get(f"/api/v1/consents/{started.json()['flow_id']}")
 
 
+def _invoke_own(c: TestClient, w: World, name: str) -> Any:
+    w.authorize_own(name)
+    return c.post("/api/v1/invoke", json={"connection": "c_user", "url": "/ping"})
+
+
 def _service_body(w: World) -> dict[str, Any]:
     import yaml
 
@@ -204,10 +209,17 @@ CASES = [
     Case(
         "invoke",
         lambda c, w, n: c.post("/api/v1/invoke", json={"connection": "c_admin", "url": "/ping"}),
-        Action.INVOKE,
+        Action.INVOKE_SHARED,
+        hidden_from_users=True,
     ),
+    Case("invoke own", _invoke_own, Action.INVOKE_OWN),
     Case("read audit log", lambda c, w, n: c.get("/api/v1/audit"), Action.VIEW_AUDIT),
-    Case("proxy", lambda c, w, n: c.get("/proxy/c_admin/ping"), Action.INVOKE),
+    Case(
+        "proxy",
+        lambda c, w, n: c.get("/proxy/c_admin/ping"),
+        Action.INVOKE_SHARED,
+        hidden_from_users=True,
+    ),
     Case("own consent status", _consent_status, Action.AUTHORIZE_OWN),
     Case("current session", lambda c, w, n: c.get("/api/v1/session"), None),
 ]

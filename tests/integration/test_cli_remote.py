@@ -48,10 +48,10 @@ def test_invoke_with_server_runs_on_the_server(stack: Stack, tmp_path: Path) -> 
 def test_invoke_with_server_exits_3_when_an_authorization_is_required(
     stack: Stack, tmp_path: Path
 ) -> None:
-    link = key_connection(stack, authorized=False)
+    link = key_connection(stack, authorized=False, level="user")
     done = _cli(stack, tmp_path, "invoke", link, "GET", "/orders", member="user")
     assert done.returncode == 3
-    assert "contact your admin" in done.stderr
+    assert "authorize this connection for yourself" in done.stderr
 
 
 def test_authorize_with_a_credential_through_the_server(stack: Stack, tmp_path: Path) -> None:

@@ -37,8 +37,8 @@ def test_without_an_authorization_an_admin_is_told_to_authorize(world: World) ->
 
 def test_without_an_authorization_a_user_is_told_to_contact_their_admin(world: World) -> None:
     link = _admin_connection(world)
-    with pytest.raises(AuthorizationRequired) as raised:
-        world.client(as_member=world.members.user).invoke_url("/x", connection=link)
+    with pytest.raises(AuthorizationRequired) as raised:  # the operator acting for the user
+        world.client().invoke_url("/x", connection=link, as_user=world.members.user)
     assert (
         raised.value.who_must_act == "contact your admin: an admin must authorize this connection"
     )
@@ -47,8 +47,11 @@ def test_without_an_authorization_a_user_is_told_to_contact_their_admin(world: W
 def test_an_admin_authorization_serves_every_user(world: World) -> None:
     link = _admin_connection(world)
     world.store(link, _basic(world))
-    response = world.client(as_member=world.members.user).invoke_url("/x", connection=link)
-    assert response.status == 200
+    for_a_user = world.client().invoke_url("/x", connection=link, as_user=world.members.user)
+    by_a_developer = world.client(as_member=world.members.developer).invoke_url(
+        "/x", connection=link
+    )
+    assert for_a_user.status == by_a_developer.status == 200
 
 
 def test_one_authorization_serves_every_environment_by_default(world: World) -> None:

@@ -198,7 +198,8 @@ def test_a_plain_http_base_url_is_refused_for_hosts_not_allowed_http(stack: Stac
 
 def test_the_proxy_without_an_authorization_is_424_saying_who_must_act(stack: Stack) -> None:
     link = key_connection(stack, authorized=False)
-    refused = proxy_client(stack, "user").get(f"/proxy/{link}/x")
+    agent = proxy_client(stack, "admin", acts_for_users=True)
+    refused = agent.get(f"/proxy/{link}/x", headers={"X-Plugboard-User": "user@acme.test"})
     assert refused.status_code == 424
     assert refused.headers["content-type"] == "application/problem+json"
     assert "contact your admin" in refused.json()["who_must_act"]

@@ -90,11 +90,11 @@ def test_app_code_invokes_with_an_api_key_credential(
 def test_app_code_gets_authorization_required_saying_who_must_act(
     stack: Stack, clients: dict[str, Client], kind: str
 ) -> None:
-    key_connection(stack, authorized=False)
+    key_connection(stack, authorized=False, level="user")
     with pytest.raises(AuthorizationRequired) as caught:
         place_order(clients[kind]("user"))
     assert caught.value.connection == "keys"
-    assert "contact your admin" in caught.value.who_must_act
+    assert "authorize this connection for yourself" in caught.value.who_must_act
 
 
 @KINDS
@@ -165,7 +165,7 @@ def test_app_code_invokes_asynchronously(
 def test_remote_errors_are_the_local_error_classes_with_the_same_messages(
     stack: Stack, clients: dict[str, Client]
 ) -> None:
-    key_connection(stack, authorized=False)
+    key_connection(stack, authorized=False, level="user")
     local, remote = clients["local"]("user"), clients["remote"]("user")
     cases: list[Callable[[PlugboardClient], object]] = [
         lambda pb: pb.invoke_url("/x", connection="keys"),

@@ -86,9 +86,9 @@ def error_from_problem(status: int, problem: Mapping[str, Any]) -> errors.Plugbo
     cls = _CLASSES.get(code)
     if cls is None:
         return errors.PlugboardError(detail)
-    if cls is errors.ValidationError:
+    if issubclass(cls, errors.ValidationError):
         field = str(problem.get("field", "body"))
-        return errors.ValidationError(field, str(problem.get("rule", "is invalid")), detail)
+        return cls(field, str(problem.get("rule", "is invalid")), detail)
     exc = _bare(cls, detail)
     if isinstance(exc, errors.AuthorizationRequired):
         reason = _REASON.search(detail)

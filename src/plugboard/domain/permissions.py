@@ -37,7 +37,9 @@ class Action(enum.StrEnum):
     MANAGE_SHARED_AUTHORIZATIONS = "manage_shared_authorizations"
     MANAGE_OWN_AUTHORIZATION = "manage_own_authorization"
     MOVE_PRIMARY = "move_primary"
-    INVOKE = "invoke"
+    INVOKE_SHARED = "invoke_shared"
+    INVOKE_OWN = "invoke_own"
+    INVOKE_FOR_USERS = "invoke_for_users"
     VIEW_AUDIT = "view_audit"
 
 
@@ -135,7 +137,28 @@ PERMISSIONS: tuple[Permission, ...] = (
         _same(frozenset({Role.SUPER_ADMIN})),
         levels=(ConnectionLevel.USER,),
     ),
-    Permission(Action.INVOKE, "invoke a connection they can see", _same(_ALL)),
+    # Until apps have their own identity, a `user` invokes only what is theirs: admin and
+    # system connections are hidden from them (404, as for GET), and acting for other users
+    # (or for no user: the primary account) takes a builder or an admin.
+    Permission(
+        Action.INVOKE_SHARED,
+        "invoke with the shared authorization",
+        _same(_ADMINS | {Role.DEVELOPER}),
+        levels=_SHARED,
+    ),
+    Permission(
+        Action.INVOKE_OWN,
+        "invoke with their own authorization",
+        _same(_ALL),
+        levels=(ConnectionLevel.USER,),
+        own_only=True,
+    ),
+    Permission(
+        Action.INVOKE_FOR_USERS,
+        "invoke for other users (a token that acts for users)",
+        _same(_ADMINS | {Role.DEVELOPER}),
+        levels=(ConnectionLevel.USER,),
+    ),
     Permission(Action.VIEW_AUDIT, "read the audit log", _same(_ADMINS | {Role.DEVELOPER})),
 )
 
@@ -165,6 +188,14 @@ def manage_authorization_action(level: ConnectionLevel) -> Action:
     if level is ConnectionLevel.USER:
         return Action.MANAGE_OWN_AUTHORIZATION
     return Action.MANAGE_SHARED_AUTHORIZATIONS
+
+
+def invoke_action(level: ConnectionLevel, *, for_self: bool) -> Action:
+    """The action an invoke needs: the shared authorization of an admin or system connection,
+    the caller's own authorization of a user-level one, or another user's (or the primary)."""
+    if level is not ConnectionLevel.USER:
+        return Action.INVOKE_SHARED
+    return Action.INVOKE_OWN if for_self else Action.INVOKE_FOR_USERS
 
 
 def render_markdown() -> str:

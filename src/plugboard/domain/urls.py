@@ -33,21 +33,50 @@ from urllib.parse import quote, unquote, urlsplit
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from plugboard.errors import ValidationError
+from plugboard.errors import InvalidURL, ValidationError
 
 __all__ = [
+    "MAX_URL_LENGTH",
     "PKCE_VERIFIER_ALPHABET",
+    "check_request_url",
+    "url_too_long",
     "pkce_challenge",
     "pkce_pair",
     "placeholders",
     "substitute",
 ]
 
+# The longest request URL (with its query) an invoke sends; servers commonly refuse longer ones.
+MAX_URL_LENGTH = 16384
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 # Characters that may stay literal inside one path segment (RFC 3986 pchar minus "%").
 _PATH_SAFE = "-._~!$&'()*+,;=:@"
 _QUERY_SAFE = "-._~"
+
+
+def check_request_url(url: str, field: str = "url") -> str:
+    """``url`` when it can be sent as the target of a request; otherwise InvalidURL naming
+    ``field`` and the rule (``control_characters``, ``max_length``) -- never the URL, whose
+    query may hold a secret."""
+    if _CONTROL.search(url):
+        raise InvalidURL(
+            field,
+            "control_characters",
+            f"{field}: must not contain control characters (tab, newline, ...); "
+            "percent-encode them",
+        )
+    if len(url) > MAX_URL_LENGTH:
+        raise url_too_long(field)
+    return url
+
+
+def url_too_long(field: str = "url") -> InvalidURL:
+    return InvalidURL(
+        field, "max_length", f"{field}: must be at most {MAX_URL_LENGTH} characters, query included"
+    )
 
 
 def placeholders(template: str) -> set[str]:

@@ -13,6 +13,7 @@ from plugboard import errors
 PROBLEM_BASE = "https://plugboard.dev/problems/"
 
 STATUS: dict[type[errors.PlugboardError], int] = {
+    errors.InvalidURL: 400,
     errors.ValidationError: 422,
     errors.NotFound: 404,
     errors.AlreadyExists: 409,

@@ -37,6 +37,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from plugboard.domain.urls import check_request_url
 from plugboard.errors import ValidationError
 from plugboard.server.deps import CurrentPrincipal
 from plugboard.usecases.invoke import Invoker, replayable_body
@@ -119,6 +120,7 @@ def _forwarded_path(request: Request, link_name: str) -> str:
 
 def _base_url(value: str, http_hosts: list[str]) -> str:
     field = "X-Plugboard-Base-Url"
+    check_request_url(value.strip(), field)
     try:
         parts = urlsplit(value.strip())
         host = parts.hostname

@@ -3,7 +3,9 @@
 1. :func:`resolve` finds the connection in the caller's workspace and the authorization that
    serves the environment: the shared one for admin and system connections; for user-level
    connections the calling user's own, or the primary account when no user is present. No
-   usable authorization raises AuthorizationRequired saying who must act.
+   usable authorization raises AuthorizationRequired saying who must act. The permission
+   matrix decides first: an admin or system connection hidden from the role is NotFound (as
+   on GET), and another user's authorization (or the primary) takes ``invoke_for_users``.
 2. ``{dynamic}`` placeholders in the URL are replaced by the connection's values
    (:func:`plugboard.domain.urls.substitute`, which never lets a value change the host). A URL
    that starts with ``/`` is taken relative to the service's base URL.
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import ssl
 import threading
 import time
@@ -85,12 +88,14 @@ from plugboard.domain.credentials import (
 from plugboard.domain.hosts import check_credential_target
 from plugboard.domain.models import ConnectionLevel, Environment, Role, Workspace
 from plugboard.domain.naming import check_email
+from plugboard.domain.permissions import Action, allowed, invoke_action, require
 from plugboard.domain.principal import Principal
 from plugboard.domain.service import RetrySettings, ServiceDefinition
-from plugboard.domain.urls import substitute
+from plugboard.domain.urls import MAX_URL_LENGTH, check_request_url, substitute, url_too_long
 from plugboard.errors import (
     AuthorizationRequired,
     ConfigurationError,
+    InvalidURL,
     NotFound,
     PermissionDenied,
     PlugboardError,
@@ -117,6 +122,8 @@ __all__ = [
 REPLAY_LIMIT = 64 * 1024
 
 log = logging.getLogger("plugboard.invoke")
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class _QueryRedactingFilter(logging.Filter):
@@ -207,12 +214,17 @@ def resolve(
     """SPEC §7 step 1. Raises NotFound, PermissionDenied or AuthorizationRequired."""
     ws = workspace_for(unit, actor, workspace)
     connection = unit.connections.get(ws.id, link_name)
+    if connection.level is not ConnectionLevel.USER and not allowed(actor, Action.INVOKE_SHARED):
+        raise NotFound("connection", link_name)  # hidden from the role, as on GET
     env = (
         check_environment(ws.kind, environment)
         if environment is not None
         else default_environment(ws.kind)
     )
     user_id, role = _calling_user(unit, actor, ws, as_user)
+    if connection.level is ConnectionLevel.USER:
+        for_self = user_id is not None and user_id == actor.user_id
+        require(actor, invoke_action(connection.level, for_self=for_self))
     who = who_must_act(
         connection.level,
         role=role,
@@ -530,6 +542,7 @@ class Invoker:
         method = method.upper()
         target = url
         try:
+            check_request_url(url)
             found = self.entry(
                 actor, connection, environment=environment, as_user=as_user, workspace=workspace
             )
@@ -539,7 +552,7 @@ class Invoker:
             client = self._client
 
             def send() -> httpx2.Response:
-                request = client.build_request(method, target, **options)
+                request = _build_request(client, method, target, options)
                 return client.send(request, auth=found.auth)
 
             return send_with_retries(send, method, policy)
@@ -573,6 +586,7 @@ class Invoker:
         method = method.upper()
         target = url
         try:
+            check_request_url(url)
             found = self._cached(self._key(actor, connection, environment, as_user, workspace))
             if found is None:
                 found = await anyio.to_thread.run_sync(
@@ -591,7 +605,7 @@ class Invoker:
             auth = found.auth
 
             async def send() -> httpx2.Response:
-                request = client.build_request(method, target, **options)
+                request = _build_request(client, method, target, options)
                 return await client.send(request, auth=auth)
 
             return await asend_with_retries(send, method, policy)
@@ -634,6 +648,7 @@ class Invoker:
         method = method.upper()
         target = url
         try:
+            check_request_url(url)
             found = self._cached(self._key(actor, connection, environment, as_user, workspace))
             if found is None:
                 found = await anyio.to_thread.run_sync(
@@ -657,10 +672,10 @@ class Invoker:
             client = self._async_client()
             request_timeout = timeout or self._timeout
 
+            options = {"headers": headers, "content": content, "timeout": request_timeout}
+
             async def send() -> httpx2.Response:
-                request = client.build_request(
-                    method, target, headers=headers, content=content, timeout=request_timeout
-                )
+                request = _build_request(client, method, target, options)
                 return await client.send(request, auth=auth, stream=True)
 
             response = await asend_with_retries(send, method, policy)
@@ -684,7 +699,7 @@ class Invoker:
         if not url.startswith("/"):
             if base_url is not None:
                 raise ValidationError("url", "must be a path (starting with /) with a base URL")
-            return substitute(url, resolved.connection.dynamic_values)
+            return check_request_url(substitute(url, resolved.connection.dynamic_values))
         if base_url is None:
             base = resolved.service.base_url
             if base is None:
@@ -693,7 +708,7 @@ class Invoker:
                     f"service {resolved.service.link_name!r} has no base URL: send one",
                 )
             base_url = substitute(base, resolved.connection.dynamic_values)
-        target = base_url.rstrip("/") + url
+        target = check_request_url(base_url.rstrip("/") + url)
         self.check_target(resolved, target)
         return target
 
@@ -715,7 +730,7 @@ class Invoker:
                     "one (its credential is only sent to that origin)",
                 )
             url = base.rstrip("/") + url
-        target = substitute(url, resolved.connection.dynamic_values)
+        target = check_request_url(substitute(url, resolved.connection.dynamic_values))
         self.check_target(resolved, target)
         return target
 
@@ -741,7 +756,8 @@ class Invoker:
         """Audit a failed invoke in its own transaction; an audit failure is logged, never
         raised over the invoke's own error."""
         try:
-            parts = urlsplit(target)
+            # A malformed URL runs on past a control character: only what precedes is a URL.
+            parts = urlsplit(_CONTROL.split(target, maxsplit=1)[0])
             host, path = parts.hostname or "", parts.path
         except ValueError:
             host, path = "", ""
@@ -778,6 +794,23 @@ class Invoker:
         except PlugboardError as exc:
             log.warning("could not audit a failed invoke of %r: %s", connection, exc.code)
         log.info("invoke of connection %r failed: %s", connection, error.code)
+
+
+def _build_request(
+    client: httpx2.Client | httpx2.AsyncClient, method: str, target: str, options: dict[str, Any]
+) -> httpx2.Request:
+    """The request to send; a URL httpx2 cannot build (or too long once the parameters are
+    added) is InvalidURL, without httpx2's message (it may quote the URL)."""
+    params = options.get("params") or {}
+    # The query is at least as long as its names and values: refuse before httpx2 builds it.
+    if len(target) + sum(len(str(k)) + len(str(v)) for k, v in params.items()) > MAX_URL_LENGTH:
+        raise url_too_long()
+    try:
+        request = client.build_request(method, target, **options)
+    except httpx2.InvalidURL:
+        raise InvalidURL("url", "invalid", "url: is not a valid URL") from None
+    check_request_url(str(request.url))
+    return request
 
 
 def _request_options(
