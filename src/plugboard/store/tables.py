@@ -216,6 +216,23 @@ accounts = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# A refresh of an account that was started and whose answer is not stored yet (at most one per
+# account; store/refresh_journal.py). The refresh token it sent is sealed, bound to the row id.
+refresh_attempts = Table(
+    "refresh_attempts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "account_id",
+        ID,
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("refresh_token_sealed", Text, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+)
+
 authorizations = Table(
     "authorizations",
     metadata,
@@ -346,5 +363,6 @@ SEALED_COLUMNS: tuple[tuple[Table, str], ...] = (
     (custom_services, "secrets_sealed"),
     (service_clients, "secrets_sealed"),
     (accounts, "credential_sealed"),
+    (refresh_attempts, "refresh_token_sealed"),
     (oauth_flows, "secrets_sealed"),
 )

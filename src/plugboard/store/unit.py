@@ -24,6 +24,7 @@ from plugboard.store.identity import (
     WorkspaceRepository,
 )
 from plugboard.store.oauth_flows import FlowRepository
+from plugboard.store.refresh_journal import RefreshJournal
 from plugboard.store.service_clients import ServiceClientRepository
 from plugboard.store.sessions import SessionRepository
 
@@ -45,6 +46,7 @@ class Unit:
         self.authorizations = AuthorizationRepository(conn)
         self.sessions = SessionRepository(conn)
         self.accounts = AccountRepository(conn, sealer)
+        self.refresh_journal = RefreshJournal(conn, sealer)
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -412,12 +412,35 @@ class _Provider:
         return _oauth_error("invalid_client", description, 401, headers)
 
     async def oauth2_token(self, request: Request, note: Note) -> Response:
+        body = await request.body()  # read first: a client that goes away is still served
+        form = _form(request, body)
+        presented = _single(form, "refresh_token") if form is not None else None
+        state = self.state
+        with state.lock:
+            if presented and state.refuse_refresh_in_use:
+                if state.refreshes_in_progress[presented]:
+                    raise self._invalid_grant("the refresh token is in use by another request")
+            if presented:
+                state.refreshes_in_progress[presented] += 1
+        try:
+            response = await self._oauth2_token(request, form, note)
+            if state.token_answer_delay > 0:
+                await anyio.sleep(state.token_answer_delay)  # issued; the answer is on its way
+            return response
+        finally:
+            if presented:
+                with state.lock:
+                    state.refreshes_in_progress[presented] -= 1
+                    if state.refreshes_in_progress[presented] <= 0:
+                        del state.refreshes_in_progress[presented]
+
+    async def _oauth2_token(
+        self, request: Request, form: list[tuple[str, str]] | None, note: Note
+    ) -> Response:
         delay = self.state.token_endpoint_delay
         if delay > 0:
             await anyio.sleep(delay)
         failure = self.state.fail_token_endpoint_with
-        body = await request.body()
-        form = _form(request, body)
         if form is not None:
             # Recorded even for a simulated outage, so tests can count attempts per grant type.
             note.grant_type = next((v for k, v in form if k == "grant_type"), None)
@@ -494,8 +517,12 @@ class _Provider:
             if state.reject_refresh:
                 raise self._invalid_grant("the refresh token was revoked or expired")
             refresh = state.refresh_tokens.get(value or "")
-            if refresh is None or refresh.client_id != client.client_id or not refresh.active:
+            if refresh is None or refresh.client_id != client.client_id:
                 raise self._invalid_grant("invalid refresh token")
+            if not refresh.active:
+                if not state.reusable(refresh):
+                    raise self._invalid_grant("invalid refresh token")
+                refresh.reused = True  # within the reuse grace period: once
             if scope is not None and not set(scope.split()) <= set(refresh.scope.split()):
                 raise Refusal(
                     _oauth_error("invalid_scope", "scope exceeds the original grant"),

@@ -229,6 +229,8 @@ class RefreshToken:
     scope: str
     grant_id: str
     active: bool = True
+    rotated_at: datetime | None = None  # when a rotation replaced it
+    reused: bool = False  # accepted once more within refresh_reuse_grace
 
 
 @dataclass(slots=True)
@@ -297,6 +299,9 @@ class ProviderState:
         self.reject_refresh: bool = False
         self.fail_token_endpoint_with: int | None = None
         self.token_endpoint_delay: float = 0.0
+        self.token_answer_delay: float = 0.0
+        self.refresh_reuse_grace: float = 0.0
+        self.refuse_refresh_in_use: bool = False
         self.access_token_ttl: int = 3600
         self.code_ttl: int = 600
         self.expiry_signal: ExpirySignal = ExpirySignal.UNAUTHORIZED
@@ -318,6 +323,7 @@ class ProviderState:
         self.codes: dict[str, AuthCode] = {}
         self.access_tokens: dict[str, AccessToken] = {}
         self.refresh_tokens: dict[str, RefreshToken] = {}
+        self.refreshes_in_progress: Counter[str] = Counter()  # refresh token -> requests
         self.consent_tickets: dict[str, ConsentTicket] = {}
         self.request_tokens: dict[str, RequestToken] = {}
         self.oauth1_tokens: dict[str, OAuth1Token] = {}
@@ -509,12 +515,25 @@ class ProviderState:
                 return body
             if self.rotate_refresh_tokens:
                 old.active = False
-                fresh = replace(old, token=new_token("rt"), active=True)
+                old.rotated_at = old.rotated_at or self.now()
+                fresh = replace(
+                    old, token=new_token("rt"), active=True, rotated_at=None, reused=False
+                )
                 self.refresh_tokens[fresh.token] = fresh
                 body["refresh_token"] = fresh.token
             else:
                 body["refresh_token"] = old.token
             return body
+
+    def reusable(self, old: RefreshToken) -> bool:
+        """Whether a rotated-away ``old`` is still accepted (once) within the reuse grace."""
+        with self.lock:
+            return (
+                not old.active
+                and not old.reused
+                and old.rotated_at is not None
+                and (self.now() - old.rotated_at).total_seconds() <= self.refresh_reuse_grace
+            )
 
     def revoke_grant(self, grant_id: str) -> None:
         """Revoke every access and refresh token that came from one consent."""
@@ -525,6 +544,7 @@ class ProviderState:
             for refresh in self.refresh_tokens.values():
                 if refresh.grant_id == grant_id:
                     refresh.active = False
+                    refresh.reused = True  # a revoked token gets no reuse grace
 
     # --- the call log -------------------------------------------------------------------------
 

@@ -6,10 +6,10 @@ Three layers keep a stampede down to one token request:
    ``concurrent.futures.Future``); every other thread or task that needs the same account while
    it is open waits on that future instead of starting its own. Async waiters await it without
    holding a worker thread; the async leader runs the flight in one.
-2. **Across processes**: the flight runs in one write transaction that locks the account row
-   (``SELECT … FOR UPDATE`` on PostgreSQL with ``lock_timeout`` set to
-   ``refresh_lock_timeout_seconds``, which is longer than the token request's timeout; on SQLite
-   the ``BEGIN IMMEDIATE`` write lock). The token request is made while the lock is held.
+2. **Across processes**: the flight locks the account row (``SELECT … FOR UPDATE`` on
+   PostgreSQL with ``lock_timeout`` set to ``refresh_lock_timeout_seconds``, which is longer than
+   the token request's timeout; on SQLite the ``BEGIN IMMEDIATE`` write lock) in two short
+   transactions (below). The token request is made while the lock is held.
 3. **Re-read under the lock**: the account is read again and refreshed only if it is still
    stale -- its stored token is about to expire, or it is the very token the provider rejected.
    Otherwise the stored (newer) token is returned without calling the provider.
@@ -18,12 +18,25 @@ A token this process refreshed itself is reused without a transaction only for a
 about to expire. After a rejection the stored token is always compared under the lock: another
 process may have refreshed since, and this process's own older token may be revoked by then.
 
-The refreshed access token and a rotated refresh token are written in the same transaction; a
-response without a refresh token keeps the old one. ``invalid_grant`` marks every authorization
-using the account ``expired`` and raises :class:`RefreshRejected`; a network error, a 5xx or any
-other error leaves the authorization as it was and records ``refresh_failed_at`` /
-``refresh_error`` on the account: for ``refresh_cooldown_seconds`` after that no caller (in any
-process) asks the provider again.
+**Durability: the attempt journal** (``store/refresh_journal.py``). Phase 1, one transaction
+under the lock, decides whether to refresh and, if so, records the attempt -- the refresh token
+about to be sent, sealed -- and commits before anything is sent. Phase 2, under the lock again,
+checks the attempt is still this one's, sends it, and stores the provider's answer (access
+token and rotated refresh token together; a response without a refresh token keeps the old one)
+in that same short transaction, deleting the record with it; nothing else runs in between, so a
+rotated refresh token is on disk the moment it arrives. A record left behind means an answer may
+have been lost (the process died while waiting, or the request timed out) and the provider may
+already have rotated the token: a later refresh waits while such an attempt is younger than the
+token request's timeout (plus a margin; it may still be in progress), then takes it over and
+sends the old refresh token; if that is refused with ``invalid_grant`` it waits for the lost
+request's timeout and retries the old token once -- providers with a reuse grace period accept
+it -- and only then marks the authorization expired. Another process that takes the attempt
+over between the two phases makes this one start again (it then finds the refreshed token).
+
+``invalid_grant`` marks every authorization using the account ``expired`` and raises
+:class:`RefreshRejected`; a network error, a 5xx or any other error leaves the authorization as
+it was and records ``refresh_failed_at`` / ``refresh_error`` on the account: for
+``refresh_cooldown_seconds`` after that no caller (in any process) asks the provider again.
 
 The token request is a plain httpx2 POST through the outbound guard; Authlib builds its body
 (``prepare_token_request``) and client authentication (``ClientAuth``, client_secret_basic or
@@ -37,10 +50,12 @@ import asyncio
 import logging
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 import anyio.to_thread
@@ -65,6 +80,7 @@ from plugboard.domain.credentials import (
 )
 from plugboard.domain.models import AuthorizationStatus
 from plugboard.errors import PlugboardError, UpstreamError, ValidationError
+from plugboard.store.refresh_journal import PendingAttempt
 from plugboard.usecases.runtime import Runtime
 
 __all__ = ["RefreshCoordinator", "RefreshRejected", "RefreshTarget"]
@@ -101,6 +117,22 @@ class _Outcome:
     still_valid: AccessToken | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """A refresh recorded in the journal (phase 1), to be sent in phase 2."""
+
+    id: str
+    refresh_token: str = field(repr=False)
+    lost: bool  # an earlier attempt with the same refresh token has no stored answer
+    earlier: PendingAttempt | None
+    still_valid: AccessToken | None
+
+
+_TAKEOVERS = 8  # phase-1/phase-2 rounds before giving up when other processes keep taking over
+_MIN_RETRY_PAUSE = 0.2
+_POLL_SECONDS = 0.05
+
+
 class RefreshCoordinator:
     """One per process (per client): the in-process flights and the token-request client."""
 
@@ -127,6 +159,11 @@ class RefreshCoordinator:
 
     def close(self) -> None:
         self._http.close()
+
+    @property
+    def _lease(self) -> float:
+        """How long a recorded attempt of another process is presumed to be in progress."""
+        return self._token_timeout + min(1.0, self._token_timeout)
 
     @property
     def _wait_timeout(self) -> float:
@@ -213,7 +250,7 @@ class RefreshCoordinator:
         self, target: RefreshTarget, seen: AccessToken, reason: RefreshReason
     ) -> AccessToken:
         try:
-            outcome = self._in_transaction(target, seen, reason)
+            outcome = self._two_phases(target, seen, reason)
         except OperationalError as exc:
             # Most likely PostgreSQL's lock_timeout: another process holds the account too long.
             log.warning(
@@ -239,9 +276,41 @@ class RefreshCoordinator:
             f"connection {target.connection!r}: token refresh failed: {outcome.failed}"
         )
 
-    def _in_transaction(
+    def _two_phases(
         self, target: RefreshTarget, seen: AccessToken, reason: RefreshReason
     ) -> _Outcome:
+        """Record the attempt (committed), then send it and store the answer. An attempt of
+        another process that has just been recorded is waited for (it is about to be sent under
+        the lock, or was); one older than the token request's timeout is taken over."""
+        waiting_since: float | None = None
+        takeovers = 0
+        while True:
+            take_over = (
+                waiting_since is not None and time.monotonic() - waiting_since >= self._lease
+            )
+            started = self._begin(target, seen, reason, take_over=take_over)
+            if started is None:
+                waiting_since = waiting_since or time.monotonic()
+                time.sleep(_POLL_SECONDS)
+                continue
+            if isinstance(started, _Outcome):
+                return started
+            outcome = self._exchange(target, started)
+            if outcome is not None:
+                return outcome
+            takeovers += 1
+            if takeovers >= _TAKEOVERS:
+                raise UpstreamError(
+                    f"connection {target.connection!r}: other refreshes of this account kept "
+                    "taking over this one"
+                )
+
+    def _begin(
+        self, target: RefreshTarget, seen: AccessToken, reason: RefreshReason, *, take_over: bool
+    ) -> _Outcome | _Attempt | None:
+        """Phase 1, one short transaction on the locked account: decide whether to refresh at
+        all and, if so, record the attempt in the journal before anything is sent. None while
+        another process's recent attempt is pending."""
         with self._runtime.unit(write=True) as unit:
             account = unit.accounts.lock(target.account_id, lock_timeout_seconds=self._lock_timeout)
             if account is None:
@@ -270,34 +339,62 @@ class RefreshCoordinator:
                 )
             if credential.refresh_token is None:
                 detail = "the access token expired and there is no refresh token"
-                unit.accounts.mark_authorizations_of(
-                    account.id, AuthorizationStatus.EXPIRED, detail, now
-                )
-                unit.accounts.record_refresh_failure(account.id, "no refresh token", now)
-                self._audit_expired(unit, account.workspace_id, account.connection_id, detail)
+                self._expire(unit, account, detail, "no refresh token", now)
                 return _Outcome(rejected=detail)
+            earlier = unit.refresh_journal.pending(account.id)
+            # An earlier attempt with this very refresh token has no stored answer: the
+            # provider may have rotated it already (the answer was lost).
+            lost = earlier is not None and earlier.refresh_token == credential.refresh_token
+            if lost and earlier is not None and not take_over:
+                if (now - earlier.started_at).total_seconds() < self._lease:
+                    return None
+            attempt = unit.refresh_journal.record(account.id, credential.refresh_token, now)
+            return _Attempt(attempt.id, attempt.refresh_token, lost, earlier, still_valid)
 
-            answer = self._token_request(target, credential.refresh_token)
+    def _exchange(self, target: RefreshTarget, attempt: _Attempt) -> _Outcome | None:
+        """Phase 2 on the locked account: send the recorded attempt and store the answer the
+        moment it arrives, in this short transaction (the journal record goes with it). None
+        when another process took the attempt over since phase 1: start again."""
+        with self._runtime.unit(write=True) as unit:
+            account = unit.accounts.lock(target.account_id, lock_timeout_seconds=self._lock_timeout)
+            if account is None:
+                return _Outcome(rejected="the authorization was revoked")
+            pending = unit.refresh_journal.pending(account.id)
+            credential = credential_from_data(account.credential)
+            if (
+                pending is None
+                or pending.id != attempt.id
+                or not isinstance(credential, OAuth2Credential)
+                or credential.refresh_token != attempt.refresh_token
+            ):
+                return None
+            answer = self._token_request(target, attempt.refresh_token)
+            if attempt.lost and not isinstance(answer, dict) and answer[1] == "invalid_grant":
+                # The lost request may still be in progress at the provider (which may refuse a
+                # token in use) or have rotated the token (a reuse grace period accepts the old
+                # one): wait until that request's own timeout, then retry the old token once.
+                self._pause_for(attempt, unit.now())
+                answer = self._token_request(target, attempt.refresh_token)
+            now = unit.now()
             if isinstance(answer, dict):
                 try:
                     grant = parse_token_response(answer, now)
                 except ValidationError as exc:
+                    unit.refresh_journal.clear(account.id)
                     unit.accounts.record_refresh_failure(account.id, exc.message, now)
-                    return _Outcome(failed=exc.message, still_valid=still_valid)
+                    return _Outcome(failed=exc.message, still_valid=attempt.still_valid)
                 merged = merge_grant(credential, grant)
                 unit.accounts.save_refreshed(
                     account.id, credential_to_data(merged), grant.expires_at, now
                 )
+                unit.refresh_journal.clear(account.id)
                 log.info("refreshed the access token of connection %r", target.connection)
                 return _Outcome(token=AccessToken(merged.access_token, grant.expires_at))
             status, error = answer
             if error == "invalid_grant":
                 detail = "the provider rejected the refresh token (invalid_grant)"
-                unit.accounts.mark_authorizations_of(
-                    account.id, AuthorizationStatus.EXPIRED, detail, now
-                )
-                unit.accounts.record_refresh_failure(account.id, "invalid_grant", now)
-                self._audit_expired(unit, account.workspace_id, account.connection_id, detail)
+                unit.refresh_journal.clear(account.id)
+                self._expire(unit, account, detail, "invalid_grant", now)
                 log.warning("refresh of connection %r: invalid_grant", target.connection)
                 return _Outcome(rejected=detail)
             message = (
@@ -305,9 +402,23 @@ class RefreshCoordinator:
                 if status
                 else f"token endpoint unreachable ({error})"
             )
+            if status:
+                # An answer that issued nothing; without one (a timeout, a reset) the attempt
+                # stays recorded: the provider may have rotated the token all the same.
+                unit.refresh_journal.clear(account.id)
             unit.accounts.record_refresh_failure(account.id, message, now)
             log.warning("refresh of connection %r failed: %s", target.connection, message)
-            return _Outcome(failed=message, still_valid=still_valid)
+            return _Outcome(failed=message, still_valid=attempt.still_valid)
+
+    def _pause_for(self, attempt: _Attempt, now: datetime) -> None:
+        started = attempt.earlier.started_at if attempt.earlier is not None else now
+        left = (started - now).total_seconds() + self._token_timeout
+        time.sleep(min(max(left, _MIN_RETRY_PAUSE), self._token_timeout))
+
+    def _expire(self, unit: Any, account: Any, detail: str, error: str, now: datetime) -> None:
+        unit.accounts.mark_authorizations_of(account.id, AuthorizationStatus.EXPIRED, detail, now)
+        unit.accounts.record_refresh_failure(account.id, error, now)
+        self._audit_expired(unit, account.workspace_id, account.connection_id, detail)
 
     def _audit_expired(self, unit: Any, workspace_id: str, connection_id: str, detail: str) -> None:
         unit.audit.record(
