@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from plugboard.crypto.passwords import hash_password
 from plugboard.domain.models import ApiToken, Membership, Role, Workspace, WorkspaceKind
 from plugboard.domain.naming import check_display_name, check_email, check_workspace_name
-from plugboard.domain.permissions import Action, allowed, require
+from plugboard.domain.permissions import Action, allowed, require, require_rank
 from plugboard.domain.principal import Principal, user_principal
 from plugboard.domain.tokens import display_prefix, hash_token, new_token
 from plugboard.errors import AuthenticationFailed, NotFound, PermissionDenied, ValidationError
@@ -38,6 +38,24 @@ def workspace_for(unit: Unit, actor: Principal, name: str | None) -> Workspace:
     if name is not None and name != workspace.name:
         raise NotFound("workspace", name)
     return workspace
+
+
+def find_member(unit: Unit, workspace: Workspace, email: str) -> Membership:
+    """The member of `workspace` with this (checked) e-mail."""
+    user = unit.users.get(email)
+    membership = unit.memberships.find(workspace.id, user.id)
+    if membership is None:
+        raise NotFound("member", f"{user.email} in workspace {workspace.name}")
+    return membership
+
+
+def member_to_act_as(unit: Unit, actor: Principal, workspace: Workspace, email: str) -> Membership:
+    """The member an invoke runs as (`as_user`, `X-Plugboard-User`): never one who outranks
+    the actor."""
+    membership = find_member(unit, workspace, email)
+    if membership.user.id != actor.user_id:
+        require_rank(actor, membership.role, "act as")
+    return membership
 
 
 def principal_for(unit: Unit, email: str, workspace_name: str | None, *, via: str) -> Principal:
@@ -128,12 +146,13 @@ def create_token(
             raise ValidationError("email", "required: whose token is it?")
         assert actor.email is not None
         email = actor.email
-    user = unit.users.get(check_email(email))
-    if unit.memberships.find(ws.id, user.id) is None:
-        raise NotFound("member", f"{user.email} in workspace {ws.name}")
-    require(
-        actor, Action.MANAGE_OWN_TOKENS if user.id == actor.user_id else Action.MANAGE_OTHERS_TOKENS
-    )
+    address = check_email(email)
+    own = address == actor.email
+    require(actor, Action.MANAGE_OWN_TOKENS if own else Action.MANAGE_OTHERS_TOKENS)
+    target = find_member(unit, ws, address)
+    user = target.user
+    if not own:
+        require_rank(actor, target.role, "create a token for")
     if acts_for_users and not allowed(actor, Action.MANAGE_OTHERS_TOKENS):
         raise PermissionDenied("create a token that acts for other users", actor.role)
     token_name = name.strip()
@@ -179,10 +198,12 @@ def revoke_token(unit: Unit, actor: Principal, token_id: str) -> ApiToken:
         raise NotFound("token", token_id) from None
     if not actor.is_operator and token.workspace_id != actor.workspace_id:
         raise NotFound("token", token_id)
-    require(
-        actor,
-        Action.MANAGE_OWN_TOKENS if token.user_id == actor.user_id else Action.MANAGE_OTHERS_TOKENS,
-    )
+    own = token.user_id == actor.user_id
+    require(actor, Action.MANAGE_OWN_TOKENS if own else Action.MANAGE_OTHERS_TOKENS)
+    owner = unit.memberships.find(token.workspace_id, token.user_id)
+    if not own and owner is not None:
+        # Without a membership the token no longer authenticates anyone.
+        require_rank(actor, owner.role, "revoke a token of")
     unit.tokens.revoke(token.id, unit.now())
     unit.record(
         actor=actor,
