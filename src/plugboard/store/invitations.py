@@ -74,10 +74,9 @@ class InvitationRepository:
         self._conn.execute(delete(invitations).where(invitations.c.id == invitation_id))
 
     @staticmethod
-    def _invitation(row: object) -> Invitation:
-        r: Any = row
+    def _invitation(row: Any) -> Invitation:
         return Invitation(
-            id=r.id, workspace_id=r.workspace_id, workspace_name=r.workspace_name,
-            user_id=r.user_id, role=Role(r.role), invited_by=r.invited_by,
-            created_at=r.created_at,
+            id=row.id, workspace_id=row.workspace_id, workspace_name=row.workspace_name,
+            user_id=row.user_id, role=Role(row.role), invited_by=row.invited_by,
+            created_at=row.created_at,
         )  # fmt: skip
