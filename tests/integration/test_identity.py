@@ -79,8 +79,9 @@ def test_users_and_developers_cannot_add_members(runtime: Runtime, acme: None, e
 def test_an_admin_can_add_members(runtime: Runtime, acme: None) -> None:
     actor = _as(runtime, "admin@acme.test")
     with runtime.unit() as unit:
-        membership = identity.add_user(unit, actor, email="x@acme.test", role=Role.DEVELOPER)
-    assert membership.workspace.name == "acme"
+        added = identity.add_user(unit, actor, email="x@acme.test", role=Role.DEVELOPER)
+    assert (added.workspace, added.status) == ("acme", "member")
+    assert _as(runtime, "x@acme.test").role is Role.DEVELOPER
 
 
 def test_an_admin_cannot_make_a_super_admin(runtime: Runtime, acme: None) -> None:
@@ -211,12 +212,13 @@ def test_a_token_of_another_workspace_is_not_found(runtime: Runtime, acme: None)
 def test_every_change_is_audited_with_actor_and_object(runtime: Runtime, acme: None) -> None:
     actor = _as(runtime, "admin@acme.test")
     with runtime.unit() as unit:
-        membership = identity.add_user(unit, actor, email="x@acme.test", role=Role.DEVELOPER)
+        identity.add_user(unit, actor, email="x@acme.test", role=Role.DEVELOPER)
         issued = identity.create_token(unit, actor, email="x@acme.test", name="ci")
-        events = unit.audit.list(membership.workspace.id, limit=2)
+        added = unit.users.get("x@acme.test")
+        events = unit.audit.list(issued.token.workspace_id, limit=2)
     assert [(e.action, e.actor, e.object_id) for e in events] == [
         ("token.create", "user:admin@acme.test", issued.token.id),
-        ("user.add", "user:admin@acme.test", membership.user.id),
+        ("user.add", "user:admin@acme.test", added.id),
     ]
 
 

@@ -10,7 +10,9 @@ from plugboard.cli.common import AsOption, JsonOption, WorkspaceOption, acting
 from plugboard.cli.output import out, print_json, print_table, when
 
 workspaces_app = typer.Typer(help="Create and list workspaces (tenants).", no_args_is_help=True)
-users_app = typer.Typer(help="Add members to a workspace and list them.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Add members to a workspace, list them, and accept invitations.", no_args_is_help=True
+)
 tokens_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 
 
@@ -72,7 +74,8 @@ def users_add(
     as_user: AsOption = None,
     json_: JsonOption = False,
 ) -> None:
-    """Add a member with one role to a workspace."""
+    """Add a member with one role to a workspace. An address that already has an account is
+    invited instead (when acting `--as` a member): it joins when its owner accepts."""
     import sys
 
     from plugboard.domain.models import Role
@@ -85,7 +88,7 @@ def users_add(
         raise ValidationError("role", "must be super_admin, admin, developer or user") from None
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     with acting(as_user, workspace) as (unit, actor):
-        membership = add_user(
+        added = add_user(
             unit,
             actor,
             email=email,
@@ -95,11 +98,14 @@ def users_add(
             password=password,
         )
     if json_:
-        print_json(membership)
-    else:
+        print_json(added)
+    elif added.status == "invited":
         out.print(
-            f"Added {membership.user.email} to {membership.workspace.name} as {membership.role}"
+            f"Invited {added.email} to {added.workspace} as {added.role}: they become a member "
+            "when they accept (`plugboard users accept`)"
         )
+    else:
+        out.print(f"Added {added.email} to {added.workspace} as {added.role}")
 
 
 @users_app.command("list")
@@ -119,6 +125,46 @@ def users_list(
         ["email", "name", "role", "since"],
         [(m.user.email, m.user.name, m.role, when(m.user.created_at)) for m in members],
     )
+
+
+@users_app.command("invitations")
+def users_invitations(
+    workspace: WorkspaceOption = None, as_user: AsOption = None, json_: JsonOption = False
+) -> None:
+    """List the pending invitations of the `--as` member (any workspace)."""
+    from plugboard.usecases.invitations import list_invitations
+
+    with acting(as_user, workspace) as (unit, actor):
+        pending = list_invitations(unit, actor)
+    if json_:
+        print_json(pending)
+        return
+    print_table(
+        "Pending invitations",
+        ["id", "workspace", "role", "invited by", "since"],
+        [(i.id, i.workspace_name, i.role, i.invited_by, when(i.created_at)) for i in pending],
+    )
+
+
+@users_app.command("accept")
+def users_accept(
+    invitation_id: Annotated[str, typer.Argument(help="The invitation's id (inv_…).")],
+    workspace: WorkspaceOption = None,
+    as_user: AsOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Accept an invitation of the `--as` member: they become a member of that workspace."""
+    from plugboard.usecases.invitations import accept_invitation
+
+    with acting(as_user, workspace) as (unit, actor):
+        membership = accept_invitation(unit, actor, invitation_id)
+    if json_:
+        print_json(membership)
+    else:
+        out.print(
+            f"{membership.user.email} is now a member of {membership.workspace.name} "
+            f"as {membership.role}"
+        )
 
 
 @tokens_app.command("create")

@@ -20,6 +20,14 @@ class Role(enum.StrEnum):
     DEVELOPER = "developer"
     USER = "user"
 
+    @property
+    def rank(self) -> int:
+        """Higher outranks lower: super_admin 3, admin 2, developer 1, user 0."""
+        return _ROLE_RANKS[self]
+
+
+_ROLE_RANKS = {Role.SUPER_ADMIN: 3, Role.ADMIN: 2, Role.DEVELOPER: 1, Role.USER: 0}
+
 
 class Environment(enum.StrEnum):
     DEVELOPMENT = "development"

@@ -180,6 +180,24 @@ def require(principal: Principal, action: Action) -> None:
         raise PermissionDenied(action.value.replace("_", " "), principal.role)
 
 
+def may_act_for(caller_role: Role | None, target_role: Role) -> bool:
+    """A member never acts above their own rank: another member's tokens are made or revoked,
+    and another member is acted as, only when that member's role ranks at or below the
+    caller's. `None` (no role) may act for nobody."""
+    return caller_role is not None and target_role.rank <= caller_role.rank
+
+
+def require_rank(principal: Principal, target_role: Role, action: str) -> None:
+    """Refuse `action` on a member whose role outranks the principal's (the operator may)."""
+    if not principal.is_operator and not may_act_for(principal.role, target_role):
+        raise PermissionDenied(
+            action,
+            principal.role,
+            f"role '{principal.role}' may not {action} a member with the higher role"
+            f" '{target_role}'",
+        )
+
+
 def authorize_action(level: ConnectionLevel) -> Action:
     return Action.AUTHORIZE_OWN if level is ConnectionLevel.USER else Action.AUTHORIZE_SHARED
 
@@ -213,6 +231,11 @@ def render_markdown() -> str:
         "without `--as`) may do everything; anonymous callers may only log in and complete an",
         "OAuth callback. Every member may revoke their own authorization of a user-level",
         "connection they may use.",
+        "",
+        "**Rank**: super_admin > admin > developer > user. Nobody acts above their own rank:",
+        "another member's API token is created or revoked, and another member is acted as",
+        "(`as_user`, `X-Plugboard-User`), only when that member's role ranks at or below the",
+        "caller's; otherwise 403 and nothing changes.",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),

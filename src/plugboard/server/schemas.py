@@ -21,6 +21,8 @@ from plugboard.domain.models import (
     Workspace,
     WorkspaceKind,
 )
+from plugboard.store.invitations import Invitation
+from plugboard.usecases.identity import AddedMember
 from plugboard.usecases.services import ServiceEntry
 
 
@@ -63,6 +65,41 @@ class MemberPublic(BaseModel):
         return cls(
             user_id=m.user.id, email=m.user.email, name=m.user.name, role=m.role,
             since=m.user.created_at,
+        )  # fmt: skip
+
+
+class MemberAdded(BaseModel):
+    """Built from the request only: nothing about an account that already existed."""
+
+    email: str
+    name: str
+    role: Role
+    workspace: str
+    status: str = Field(
+        description="`member`: a new account, a member now. `invited`: the address already "
+        "has an account; it becomes a member when its owner accepts the invitation."
+    )
+
+    @classmethod
+    def of(cls, added: AddedMember) -> MemberAdded:
+        return cls(
+            email=added.email, name=added.name, role=added.role, workspace=added.workspace,
+            status=added.status,
+        )  # fmt: skip
+
+
+class InvitationPublic(BaseModel):
+    id: str
+    workspace: str
+    role: Role
+    invited_by: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, i: Invitation) -> InvitationPublic:
+        return cls(
+            id=i.id, workspace=i.workspace_name, role=i.role, invited_by=i.invited_by,
+            created_at=i.created_at,
         )  # fmt: skip
 
 

@@ -88,6 +88,20 @@ memberships = Table(
     _one_of("role", _values(Role)),
 )
 
+# Adding an account that already exists invites it: it becomes a member when it accepts.
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("role", String(16), nullable=False),
+    Column("invited_by", String(300), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("workspace_id", "user_id", name="uq_invitations_workspace_user"),
+    _one_of("role", _values(Role)),
+)
+
 api_tokens = Table(
     "api_tokens",
     metadata,

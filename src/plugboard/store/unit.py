@@ -23,6 +23,7 @@ from plugboard.store.identity import (
     UserRepository,
     WorkspaceRepository,
 )
+from plugboard.store.invitations import InvitationRepository
 from plugboard.store.oauth_flows import FlowRepository
 from plugboard.store.refresh_journal import RefreshJournal
 from plugboard.store.service_clients import ServiceClientRepository
@@ -38,6 +39,7 @@ class Unit:
         self.users = UserRepository(conn)
         self.memberships = MembershipRepository(conn)
         self.tokens = TokenRepository(conn)
+        self.invitations = InvitationRepository(conn)
         self.audit = AuditRepository(conn)
         self.service_clients = ServiceClientRepository(conn, sealer)
         self.custom_services = CustomServiceRepository(conn, sealer)

@@ -8,10 +8,16 @@ from datetime import datetime, timedelta
 from plugboard.crypto.passwords import hash_password
 from plugboard.domain.models import ApiToken, Membership, Role, Workspace, WorkspaceKind
 from plugboard.domain.naming import check_display_name, check_email, check_workspace_name
-from plugboard.domain.permissions import Action, allowed, require
+from plugboard.domain.permissions import Action, allowed, require, require_rank
 from plugboard.domain.principal import Principal, user_principal
 from plugboard.domain.tokens import display_prefix, hash_token, new_token
-from plugboard.errors import AuthenticationFailed, NotFound, PermissionDenied, ValidationError
+from plugboard.errors import (
+    AlreadyExists,
+    AuthenticationFailed,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from plugboard.store.unit import Unit
 
 DEFAULT_WORKSPACE = "default"
@@ -40,13 +46,31 @@ def workspace_for(unit: Unit, actor: Principal, name: str | None) -> Workspace:
     return workspace
 
 
+def find_member(unit: Unit, workspace: Workspace, email: str) -> Membership:
+    """The member of `workspace` with this (checked) e-mail. An address without an account and
+    an account that is not a member raise the very same NotFound: nothing tells them apart."""
+    user = unit.users.find(email)
+    membership = unit.memberships.find(workspace.id, user.id) if user is not None else None
+    if membership is None:
+        raise NotFound("member", f"{email} in workspace {workspace.name}")
+    return membership
+
+
+def member_to_act_as(unit: Unit, actor: Principal, workspace: Workspace, email: str) -> Membership:
+    """The member an invoke runs as (`as_user`, `X-Plugboard-User`): never one who outranks
+    the actor."""
+    membership = find_member(unit, workspace, email)
+    if membership.user.id != actor.user_id:
+        require_rank(actor, membership.role, "act as")
+    return membership
+
+
 def principal_for(unit: Unit, email: str, workspace_name: str | None, *, via: str) -> Principal:
     """Act as a member (the CLI's `--as`)."""
-    user = unit.users.get(check_email(email, "as"))
+    address = check_email(email, "as")
     workspace = unit.workspaces.get(workspace_name or DEFAULT_WORKSPACE)
-    membership = unit.memberships.find(workspace.id, user.id)
-    if membership is None:
-        raise NotFound("member", f"{user.email} in workspace {workspace.name}")
+    membership = find_member(unit, workspace, address)
+    user = membership.user
     return user_principal(
         user.id, user.email, workspace.id, workspace.kind, membership.role, via=via
     )
@@ -71,6 +95,21 @@ def create_workspace(unit: Unit, actor: Principal, name: str, kind: WorkspaceKin
     return workspace
 
 
+@dataclass(frozen=True, slots=True)
+class AddedMember:
+    """What adding a member answers. Built from the request alone: it says nothing of an
+    account that already existed (neither its id nor its name).
+
+    `status` is "member" (a new account, a member now) or "invited" (the address already has
+    an account: it becomes a member when its owner accepts the invitation)."""
+
+    email: str
+    name: str
+    role: Role
+    workspace: str
+    status: str
+
+
 def add_user(
     unit: Unit,
     actor: Principal,
@@ -80,8 +119,11 @@ def add_user(
     workspace: str | None = None,
     name: str | None = None,
     password: str | None = None,
-) -> Membership:
-    """Add a member with one role. An existing user (same e-mail) joins with that role."""
+) -> AddedMember:
+    """Add a member with one role. An address that already has an account is invited instead:
+    nobody joins a workspace without knowing it. The local operator, who holds every
+    workspace's keys anyway, adds an existing account directly. `password` only ever applies
+    to a new account."""
     ws = workspace_for(unit, actor, workspace)
     require(actor, Action.MANAGE_USERS)
     if role is Role.SUPER_ADMIN:
@@ -89,13 +131,29 @@ def add_user(
     address = check_email(email)
     if password is not None and len(password) < 12:
         raise ValidationError("password", "must be at least 12 characters")
+    display = check_display_name(name or address.split("@")[0], "name")
     user = unit.users.find(address)
+    if user is not None and not actor.is_operator:
+        if unit.memberships.find(ws.id, user.id) is not None:
+            raise AlreadyExists(
+                "member", "email", address,
+                f"email: {address} is already a member of workspace {ws.name}",
+            )  # fmt: skip
+        invitation_id = unit.invitations.invite(ws.id, user.id, role, actor.label, unit.now())
+        unit.record(
+            actor=actor,
+            action="user.invite",
+            object_type="invitation",
+            object_id=invitation_id,
+            workspace_id=ws.id,
+            detail={"email": address, "role": role.value},
+        )
+        return AddedMember(address, display, role, ws.name, "invited")
     if user is None:
-        display = check_display_name(name or address.split("@")[0], "name")
         user = unit.users.add(
             address, display, hash_password(password) if password else None, unit.now()
         )
-    membership = unit.memberships.add(ws, user, role, unit.now())
+    unit.memberships.add(ws, user, role, unit.now())
     unit.record(
         actor=actor,
         action="user.add",
@@ -104,7 +162,7 @@ def add_user(
         workspace_id=ws.id,
         detail={"email": user.email, "role": role.value},
     )
-    return membership
+    return AddedMember(address, display, role, ws.name, "member")
 
 
 def list_members(unit: Unit, actor: Principal, workspace: str | None = None) -> list[Membership]:
@@ -128,12 +186,13 @@ def create_token(
             raise ValidationError("email", "required: whose token is it?")
         assert actor.email is not None
         email = actor.email
-    user = unit.users.get(check_email(email))
-    if unit.memberships.find(ws.id, user.id) is None:
-        raise NotFound("member", f"{user.email} in workspace {ws.name}")
-    require(
-        actor, Action.MANAGE_OWN_TOKENS if user.id == actor.user_id else Action.MANAGE_OTHERS_TOKENS
-    )
+    address = check_email(email)
+    own = address == actor.email
+    require(actor, Action.MANAGE_OWN_TOKENS if own else Action.MANAGE_OTHERS_TOKENS)
+    target = find_member(unit, ws, address)
+    user = target.user
+    if not own:
+        require_rank(actor, target.role, "create a token for")
     if acts_for_users and not allowed(actor, Action.MANAGE_OTHERS_TOKENS):
         raise PermissionDenied("create a token that acts for other users", actor.role)
     token_name = name.strip()
@@ -166,9 +225,10 @@ def list_tokens(
     ws = workspace_for(unit, actor, workspace)
     if email is None and not allowed(actor, Action.MANAGE_OTHERS_TOKENS):
         email = actor.email
-    user_id = unit.users.get(check_email(email)).id if email else None
-    if user_id != actor.user_id:
+    address = check_email(email) if email else None
+    if address is None or address != actor.email:
         require(actor, Action.MANAGE_OTHERS_TOKENS)
+    user_id = find_member(unit, ws, address).user.id if address else None
     return unit.tokens.of_workspace(ws.id, user_id)
 
 
@@ -179,10 +239,12 @@ def revoke_token(unit: Unit, actor: Principal, token_id: str) -> ApiToken:
         raise NotFound("token", token_id) from None
     if not actor.is_operator and token.workspace_id != actor.workspace_id:
         raise NotFound("token", token_id)
-    require(
-        actor,
-        Action.MANAGE_OWN_TOKENS if token.user_id == actor.user_id else Action.MANAGE_OTHERS_TOKENS,
-    )
+    own = token.user_id == actor.user_id
+    require(actor, Action.MANAGE_OWN_TOKENS if own else Action.MANAGE_OTHERS_TOKENS)
+    owner = unit.memberships.find(token.workspace_id, token.user_id)
+    if not own and owner is not None:
+        # Without a membership the token no longer authenticates anyone.
+        require_rank(actor, owner.role, "revoke a token of")
     unit.tokens.revoke(token.id, unit.now())
     unit.record(
         actor=actor,

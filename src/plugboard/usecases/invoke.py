@@ -103,7 +103,7 @@ from plugboard.errors import (
     ValidationError,
 )
 from plugboard.store.unit import Unit
-from plugboard.usecases.identity import workspace_for
+from plugboard.usecases.identity import member_to_act_as, workspace_for
 from plugboard.usecases.refresh import RefreshCoordinator, RefreshRejected, RefreshTarget
 from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.services import resolve_service
@@ -175,11 +175,8 @@ def _calling_user(
         email = check_email(as_user, "as_user")
         if not (actor.is_operator or actor.acts_for_users or email == actor.email):
             raise PermissionDenied("invoke on behalf of another user", actor.role)
-        user = unit.users.get(email)
-        membership = unit.memberships.find(workspace.id, user.id)
-        if membership is None:
-            raise NotFound("member", f"{user.email} in workspace {workspace.name}")
-        return user.id, membership.role
+        membership = member_to_act_as(unit, actor, workspace, email)
+        return membership.user.id, membership.role
     if actor.is_operator or actor.acts_for_users:
         return None, actor.role
     return actor.user_id, actor.role

@@ -1,4 +1,4 @@
-"""/me, /workspaces, /users, /tokens"""
+"""/me, /workspaces, /users, /invitations, /tokens"""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query, Request, status
 from plugboard.server.deps import CurrentPrincipal, RuntimeDep
 from plugboard.server.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paginate
 from plugboard.server.schemas import (
+    InvitationPublic,
+    MemberAdded,
     MemberCreate,
     MemberPublic,
     MePublic,
@@ -18,7 +20,7 @@ from plugboard.server.schemas import (
     WorkspaceCreate,
     WorkspacePublic,
 )
-from plugboard.usecases import identity
+from plugboard.usecases import identity, invitations
 
 router = APIRouter(tags=["identity"])
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page.")]
@@ -79,12 +81,32 @@ def list_users(
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED)
-def add_user(body: MemberCreate, runtime: RuntimeDep, principal: CurrentPrincipal) -> MemberPublic:
+def add_user(body: MemberCreate, runtime: RuntimeDep, principal: CurrentPrincipal) -> MemberAdded:
+    """Add a member. An address that already has an account is invited (`status: invited`):
+    it joins when its owner accepts. The answer repeats the request, nothing of the account."""
     with runtime.unit() as unit:
-        membership = identity.add_user(
+        added = identity.add_user(
             unit, principal, email=body.email, role=body.role, name=body.name,
             password=body.password,
         )  # fmt: skip
+    return MemberAdded.of(added)
+
+
+@router.get("/invitations")
+def list_invitations(runtime: RuntimeDep, principal: CurrentPrincipal) -> Page[InvitationPublic]:
+    """Your pending invitations to other workspaces."""
+    with runtime.unit(write=False) as unit:
+        pending = invitations.list_invitations(unit, principal)
+    return Page(items=[InvitationPublic.of(i) for i in pending])
+
+
+@router.post("/invitations/{invitation_id}/accept")
+def accept_invitation(
+    invitation_id: str, runtime: RuntimeDep, principal: CurrentPrincipal
+) -> MemberPublic:
+    """Accept one of your invitations: you become a member of that workspace."""
+    with runtime.unit() as unit:
+        membership = invitations.accept_invitation(unit, principal, invitation_id)
     return MemberPublic.of(membership)
 
 
