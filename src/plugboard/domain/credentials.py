@@ -5,12 +5,13 @@ A credential travels sealed in ``accounts.credential_sealed`` as the JSON that
 that ends up in a log line or a traceback shows only its type and non-secret fields.
 
 :func:`check_credential` checks a credential against the service it is for (the type matches,
-every API key parameter has a value, the session-token rule of an AWS service); its errors name
-fields, never values.
+every API key parameter has a value, the session-token rule of an AWS service, every entered
+value can be sent: :func:`check_entered_value`); its errors name fields, never values.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,8 @@ __all__ = [
     "OAuth2Credential",
     "auth_type_of",
     "check_credential",
+    "check_entered_value",
+    "check_sendable",
     "credential_from_data",
     "credential_to_data",
 ]
@@ -154,6 +157,50 @@ def credential_from_data(data: Mapping[str, Any]) -> Credential:
     )
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_entered_value(field: str, value: str, *, ascii_only: bool = False) -> str:
+    """``value`` when it can be sent as typed; else ValidationError naming ``field`` and the
+    rule -- never the value. A control character would break (or inject into) the header it
+    travels in; surrounding whitespace is a paste accident that would fail at every call; a
+    header value must be ASCII (``ascii_only``)."""
+    if _CONTROL.search(value):
+        raise ValidationError(
+            field, "control_characters", f"{field}: must not contain control characters"
+        )
+    if value != value.strip():
+        raise ValidationError(
+            field, "surrounding_whitespace", f"{field}: must not start or end with whitespace"
+        )
+    if ascii_only and not value.isascii():
+        raise ValidationError(field, "ascii", f"{field}: must be ASCII (it is sent in a header)")
+    return value
+
+
+def check_sendable(service: ServiceDefinition, credential: Credential) -> None:
+    """Raise ValidationError unless every entered value of ``credential`` can be sent: API key
+    values, Basic username and password, AWS keys (:func:`check_entered_value`)."""
+    if isinstance(credential, ApiKeyCredential):
+        headers = (
+            {p.name for p in service.api_key.parameters if p.param_type == "header"}
+            if service.api_key is not None
+            else set()
+        )
+        for name, value in credential.values.items():
+            check_entered_value(f"credential.api_key.{name}", value, ascii_only=name in headers)
+    elif isinstance(credential, BasicCredential):
+        check_entered_value("credential.username", credential.username)
+        check_entered_value("credential.password", credential.password)
+    elif isinstance(credential, AwsCredential):
+        check_entered_value("credential.access_key", credential.access_key, ascii_only=True)
+        check_entered_value("credential.secret_key", credential.secret_key, ascii_only=True)
+        if credential.session_token is not None:
+            check_entered_value(
+                "credential.session_token", credential.session_token, ascii_only=True
+            )
+
+
 def check_credential(service: ServiceDefinition, credential: Credential) -> None:
     """Raise ValidationError unless ``credential`` can authenticate against ``service``."""
     kind = auth_type_of(credential)
@@ -162,6 +209,7 @@ def check_credential(service: ServiceDefinition, credential: Credential) -> None
             "credential.type",
             f"service {service.link_name!r} uses {service.auth_type.value}, not {kind.value}",
         )
+    check_sendable(service, credential)
     if isinstance(credential, ApiKeyCredential):
         assert service.api_key is not None
         names = {p.name for p in service.api_key.parameters}

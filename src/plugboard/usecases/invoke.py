@@ -83,6 +83,7 @@ from plugboard.domain.credentials import (
     OAuth1Credential,
     OAuth2Credential,
     auth_type_of,
+    check_sendable,
     credential_from_data,
 )
 from plugboard.domain.hosts import check_credential_target
@@ -255,6 +256,15 @@ def resolve(
             who,
             "the stored credential is not for the service's auth type",
         )
+    try:
+        check_sendable(service, credential)
+    except ValidationError as exc:  # stored before values were checked on entry
+        raise AuthorizationRequired(
+            connection.link_name,
+            env.value,
+            who,
+            f"the stored credential cannot be sent ({exc.field}: {exc.rule}): authorize again",
+        ) from None
     client_id, client_secret = _oauth_client(unit, ws.id, service)
     return Resolved(
         workspace=ws,
@@ -669,6 +679,7 @@ class Invoker:
             client = self._async_client()
             request_timeout = timeout or self._timeout
 
+            _check_headers(headers)
             options = {"headers": headers, "content": content, "timeout": request_timeout}
 
             async def send() -> httpx2.Response:
@@ -810,6 +821,26 @@ def _build_request(
     return request
 
 
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_HEADER_VALUE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # a tab is allowed inside
+
+
+def _check_headers(headers: Mapping[str, str] | list[tuple[str, str]] | None) -> None:
+    """ValidationError naming ``headers[i]`` (never the value) for a header that cannot be
+    sent: a name that is not an HTTP token, a value with a control character or non-ASCII."""
+    pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers or [])
+    for i, (name, value) in enumerate(pairs):
+        field = f"headers[{i}]"
+        if not _HEADER_NAME.match(name):
+            raise ValidationError(field, "header_name", f"{field}: the name is not an HTTP token")
+        if _HEADER_VALUE_CONTROL.search(value):
+            raise ValidationError(
+                field, "control_characters", f"{field}: the value has a control character"
+            )
+        if not value.isascii():
+            raise ValidationError(field, "ascii", f"{field}: the value must be ASCII")
+
+
 def _request_options(
     headers: Mapping[str, str] | None,
     params: Mapping[str, Any] | None,
@@ -817,6 +848,7 @@ def _request_options(
     json: Any,
     timeout: float,
 ) -> dict[str, Any]:
+    _check_headers(headers)
     options: dict[str, Any] = {"headers": headers, "params": params, "timeout": timeout}
     if data is not None and json is not None:
         raise ValidationError("data", "give either data or json, not both")
@@ -874,8 +906,13 @@ def _transport_message(method: str, target: str, exc: httpx2.HTTPError) -> str:
     except ValueError:
         host = "?"
     kind = type(exc).__name__
-    # httpx2's messages name the failure ("[Errno 111] Connection refused"), not the request.
-    first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    # A network or timeout error's message names the failure ("[Errno 111] Connection
+    # refused"); a protocol error's may quote a header of the request or the answer (a
+    # credential): only its type is told.
+    text = (
+        str(exc).strip() if isinstance(exc, httpx2.NetworkError | httpx2.TimeoutException) else ""
+    )
+    first = text.splitlines()[0][:200] if text else ""
     return f"{method} to {host} failed: {kind}" + (f" ({first})" if first else "")
 
 
