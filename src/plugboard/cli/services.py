@@ -195,6 +195,7 @@ def services_set_client(
     ] = False,
     workspace: WorkspaceOption = None,
     as_user: AsOption = None,
+    json_: JsonOption = False,
 ) -> None:
     """Register the OAuth client (id and secret) this workspace uses for a built-in service.
 
@@ -207,8 +208,18 @@ def services_set_client(
 
     secret = sys.stdin.readline().rstrip("\n") if client_secret_stdin else None
     with acting(as_user, workspace) as (unit, actor):
-        set_service_client(
+        registration = set_service_client(
             unit, actor, service=link_name, client_id=client_id, client_secret=secret,
             workspace=workspace,
         )  # fmt: skip
+    if json_:
+        print_json(
+            {
+                "service": registration.service_link_name,
+                "client_id": registration.client_id,
+                "has_client_secret": registration.client_secret is not None,
+                "modified_at": registration.modified_at,
+            }
+        )
+        return
     out.print(f"Registered the OAuth client for {link_name}", markup=False)
