@@ -52,11 +52,13 @@ def _server_answers(base_url: str) -> bool:
 
 
 def _wait_for_callback(flows: ConsentFlows, flow_id: str, timeout: float) -> tuple[str, str | None]:
+    """Poll the flow until it completed (the credential is stored) or failed, or its window
+    (plus the time a late code exchange may take) passed."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
 
-    from plugboard.domain.oauth import FlowState
+    from plugboard.domain.oauth import EXCHANGE_GRACE_SECONDS, FlowState
 
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout + EXCHANGE_GRACE_SECONDS
     with Progress(
         SpinnerColumn(), TextColumn("waiting for the consent"), TimeRemainingColumn(),
         console=err, transient=True,
@@ -66,7 +68,7 @@ def _wait_for_callback(flows: ConsentFlows, flow_id: str, timeout: float) -> tup
             state, outcome = flows.status(flow_id)
             if state is not FlowState.PENDING or time.monotonic() > deadline:
                 return state.value, outcome
-            progress.update(task, completed=timeout - (deadline - time.monotonic()))
+            progress.update(task, completed=min(timeout, timeout - (deadline - time.monotonic())))
             time.sleep(0.25)
 
 
@@ -142,8 +144,16 @@ def _print_url(url: str, json_: bool) -> None:
 
 
 def _report(link_name: str, url: str, state: str, outcome: str | None, json_: bool) -> int:
-    """Print how the consent ended; 0 when it completed, else 1."""
-    reason = outcome or ("the consent window passed" if state in ("pending", "expired") else state)
+    """Print how the consent ended (the provider's error when it failed); 0 when it completed
+    and the credential is stored, else 1."""
+    from plugboard.domain.oauth import EXCHANGING
+
+    if outcome == EXCHANGING:
+        reason = "the code exchange did not finish in time"
+    elif outcome:
+        reason = outcome.removeprefix("failed: ")
+    else:
+        reason = "the consent window passed" if state in ("pending", "expired") else state
     if json_:
         print_json(
             {
@@ -169,6 +179,8 @@ def _remote_consent(
     """Start the consent on the server, print its URL first, poll until it is done or 90 s."""
     from datetime import UTC, datetime
 
+    from plugboard.domain.oauth import EXCHANGE_GRACE_SECONDS
+
     started = remote.authorizations.start_consent(link_name, environments=envs)
     _print_url(started.authorize_url, json_)
     expires = started.expires_at
@@ -181,7 +193,8 @@ def _remote_consent(
         import webbrowser
 
         webbrowser.open(started.authorize_url)
-    deadline = time.monotonic() + window
+    # Pending also while the server exchanges the code: wait for the stored credential.
+    deadline = time.monotonic() + window + EXCHANGE_GRACE_SECONDS
     state, outcome = remote.authorizations.consent_status(started.flow_id)
     while state == "pending" and time.monotonic() < deadline:
         time.sleep(POLL_SECONDS)

@@ -27,6 +27,7 @@ from plugboard.domain.credentials import Credential, OAuth1Credential, OAuth2Cre
 from plugboard.domain.models import ALL_ENVIRONMENTS, AuthType, ConnectionLevel
 from plugboard.domain.oauth import (
     CONSENT_WINDOW_SECONDS,
+    EXCHANGING,
     CallbackParams,
     FlowState,
     PendingFlow,
@@ -43,6 +44,7 @@ from plugboard.errors import PermissionDenied, PlugboardError, ValidationError
 from plugboard.store.unit import Unit
 from plugboard.usecases import authorizations
 from plugboard.usecases.authorizations import link_credential
+from plugboard.usecases.credentials import becomes_primary
 from plugboard.usecases.identity import workspace_for
 from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.services import ServiceEntry, resolve_service
@@ -148,6 +150,10 @@ class ConsentFlows:
             definition = service_with_client(unit, ws.id, entry)
             env_keys = environment_keys(unit, ws.id, conn, environments)
             authorizations.check_may_replace(unit, actor, conn, env_keys, owner)
+            if conn.level is ConnectionLevel.USER:
+                # Refused now, before anyone consents, as credential entry is (SPEC §4).
+                for env_key in env_keys:
+                    becomes_primary(unit, conn, env_key, owner, actor.role)
         state = new_state()
         redirect_uri = callback_url(self.runtime.settings.base_url)
         if definition.auth_type is AuthType.OAUTH2:
@@ -361,7 +367,7 @@ class ConsentFlows:
                     "Nothing was changed.",
                     conn.link_name,
                 )
-            if not unit.flows.consume(flow, now, "exchanging"):
+            if not unit.flows.consume(flow, now, EXCHANGING):
                 return ConsentResult(False, "This consent was already used.")
             actor = _initiator(unit, flow)
             entry = resolve_service(unit, flow.workspace_id, conn.service_link_name)
