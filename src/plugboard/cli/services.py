@@ -122,21 +122,23 @@ def services_edit(
     as_user: AsOption = None,
     json_: JsonOption = False,
 ) -> None:
-    """Edit a custom service (creator only). Every authorization of its connections is revoked."""
+    """Edit a custom service (creator only). Every authorization of its connections becomes
+    not_connected (its credential is deleted): authorize them again."""
     refuse_remote("services edit")
     from plugboard.settings import Settings
     from plugboard.usecases.services import edit_custom_service
 
     hosts = Settings().allow_http_host_entries
     with acting(as_user, workspace) as (unit, actor):
-        service, revoked = edit_custom_service(
+        service, disconnected = edit_custom_service(
             unit, actor, link_name, file.read_text(), workspace=workspace, http_hosts=hosts
         )
     if json_:
-        print_json({"definition": service.definition.to_data(), "revoked": revoked})
+        print_json({"definition": service.definition.to_data(), "disconnected": disconnected})
     else:
         out.print(
-            f"Updated {service.link_name}; revoked {revoked} authorization(s) of its connections",
+            f"Updated {service.link_name}; {disconnected} authorization(s) of its connections "
+            "are now not_connected",
             markup=False,
         )
 
@@ -148,16 +150,19 @@ def services_delete(
     as_user: AsOption = None,
     json_: JsonOption = False,
 ) -> None:
-    """Delete a custom service (creator only). Its connections stay, unauthorized."""
+    """Delete a custom service (creator only). Its connections stay, not_connected."""
     refuse_remote("services delete")
     from plugboard.usecases.services import delete_custom_service
 
     with acting(as_user, workspace) as (unit, actor):
-        revoked = delete_custom_service(unit, actor, link_name, workspace=workspace)
+        disconnected = delete_custom_service(unit, actor, link_name, workspace=workspace)
     if json_:
-        print_json({"deleted": link_name, "revoked": revoked})
+        print_json({"deleted": link_name, "disconnected": disconnected})
     else:
-        out.print(f"Deleted {link_name}; revoked {revoked} authorization(s)", markup=False)
+        out.print(
+            f"Deleted {link_name}; {disconnected} authorization(s) are now not_connected",
+            markup=False,
+        )
 
 
 @services_app.command("lint")

@@ -46,6 +46,7 @@ from plugboard.usecases import authorizations
 from plugboard.usecases.authorizations import link_credential
 from plugboard.usecases.credentials import becomes_primary
 from plugboard.usecases.identity import workspace_for
+from plugboard.usecases.link_failures import record_failed_attempt
 from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.services import ServiceEntry, resolve_service
 
@@ -314,7 +315,9 @@ class ConsentFlows:
                 )  # fmt: skip
         except PlugboardError as exc:
             self._finish(flow, f"failed: {exc.message}")
-            self._audit_failure(flow, actor, conn, exc.message)
+            self._audit_failure(
+                flow, actor, conn, exc.rule if isinstance(exc, ValidationError) else exc.message
+            )
             return ConsentResult(False, f"Authorization failed: {exc.message}", conn.link_name)
         name = account_name or "the account"
         self._finish(flow, f"connected: {name}")
@@ -360,6 +363,11 @@ class ConsentFlows:
                     actor="provider", action="authorization.denied", object_type="connection",
                     object_id=flow.connection_id, workspace_id=flow.workspace_id,
                     outcome="failed", detail={"error": params.error},
+                )  # fmt: skip
+                record_failed_attempt(
+                    unit, "provider", connection=conn, environments=flow.environments,
+                    owner_user_id=flow.owner_user_id, error=outcome.removeprefix("failed: "),
+                    attempted_by=flow.initiated_by,
                 )  # fmt: skip
                 return ConsentResult(
                     False,
@@ -484,6 +492,10 @@ class ConsentFlows:
                 actor=actor, action="authorization.create", object_type="connection",
                 object_id=conn.id, workspace_id=flow.workspace_id,
                 outcome="failed", detail={"connection": conn.link_name, "reason": why[:300]},
+            )  # fmt: skip
+            record_failed_attempt(
+                unit, actor, connection=conn, environments=flow.environments,
+                owner_user_id=flow.owner_user_id, error=why, attempted_by=flow.initiated_by,
             )  # fmt: skip
 
 
