@@ -283,10 +283,16 @@ def test_the_first_super_admin_to_authorize_a_user_connection_becomes_primary(
 
 
 def test_users_cannot_authorize_a_user_connection_before_a_primary_exists(stack: Stack) -> None:
+    """Refused when the consent starts, before anyone is sent to the provider: no flow."""
     link = _user_level(stack)
-    page = _authorize(stack, "user", link, "u@provider.test")
-    assert page.status_code == 400 and "primary" in page.text
-    assert snapshot(stack.runtime.database)["accounts"] == []
+    before = snapshot(stack.runtime.database)
+    started = stack.api("user").post(f"/connections/{link}/consents", json={})
+    assert started.status_code == 409 and "primary" in started.text
+    after = snapshot(stack.runtime.database)
+    # Only the audit trail of the refused request and the token's last use change.
+    unchanged = set(before) - {"audit_events", "api_tokens"}
+    assert {t: after[t] for t in unchanged} == {t: before[t] for t in unchanged}
+    assert after["oauth_flows"] == []
 
 
 def test_each_user_authorizes_a_user_connection_for_themselves(stack: Stack) -> None:

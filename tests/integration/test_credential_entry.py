@@ -76,14 +76,19 @@ def test_a_credential_that_passes_the_services_test_call_is_stored(stack: Stack,
 
 @pytest.mark.parametrize("kind", sorted(BAD))
 def test_a_credential_the_service_refuses_is_not_stored(stack: Stack, kind: str) -> None:
+    """Nothing is stored but the failed status (SPEC §5), which holds no secret."""
     link = _connection(stack, kind)
     before = snapshot(stack.runtime.database)
     with pytest.raises(ValidationError) as raised:
         enter_credential(stack.runtime, stack.members("dev"), connection=link, values=BAD[kind])
     assert "the service refused it" in str(raised.value)
-    assert snapshot(stack.runtime.database) == before
+    after = snapshot(stack.runtime.database)
+    assert after["accounts"] == before["accounts"] == []
+    [row] = after["authorizations"]
+    assert "failed" in row
     for secret in BAD[kind].values():
         assert secret not in str(raised.value)
+        assert secret not in str(after)
 
 
 def test_a_credential_is_never_stored_in_plaintext(stack: Stack) -> None:

@@ -249,7 +249,7 @@ def _statuses(runtime: Runtime) -> list[str]:
         return [r.status for r in unit.conn.execute(select(authorizations.c.status))]
 
 
-def test_editing_a_custom_service_revokes_every_authorization_of_its_connections(
+def test_editing_a_custom_service_disconnects_every_authorization_of_its_connections(
     runtime: Runtime, members: Actor
 ) -> None:
     dev = members("dev")
@@ -262,14 +262,15 @@ def test_editing_a_custom_service_revokes_every_authorization_of_its_connections
             runtime.database, workspace_id=connection.workspace_id, connection_id=connection.id
         )
     with runtime.unit() as unit:
-        _, revoked = edit_custom_service(unit, dev, "acme_basic", text("basic", Basic="B"))
-        events = unit.audit.list(first.workspace_id, action="authorization.revoke")
-    assert revoked == 2
-    assert _statuses(runtime) == [AuthorizationStatus.REVOKED.value] * 2
+        _, disconnected = edit_custom_service(unit, dev, "acme_basic", text("basic", Basic="B"))
+        events = unit.audit.list(first.workspace_id, action="authorization.disconnect")
+    assert disconnected == 2
+    assert _statuses(runtime) == [AuthorizationStatus.NOT_CONNECTED.value] * 2
+    assert snapshot(runtime.database)["accounts"] == []
     assert {e.object_id for e in events} == {first.id, second.id}
 
 
-def test_deleting_a_custom_service_keeps_its_connections_but_revokes_them(
+def test_deleting_a_custom_service_keeps_its_connections_but_disconnects_them(
     runtime: Runtime, members: Actor
 ) -> None:
     dev = members("dev")
@@ -286,7 +287,7 @@ def test_deleting_a_custom_service_keeps_its_connections_but_revokes_them(
         with pytest.raises(NotFound):
             show_service(unit, dev, "acme_crm")
     assert kept.custom_service_id is None
-    assert _statuses(runtime) == [AuthorizationStatus.REVOKED.value]
+    assert _statuses(runtime) == [AuthorizationStatus.NOT_CONNECTED.value]
 
 
 def test_a_built_in_service_cannot_be_deleted(runtime: Runtime, members: Actor) -> None:

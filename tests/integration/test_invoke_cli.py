@@ -83,6 +83,28 @@ def test_invoke_prints_the_status_headers_and_body(
     assert world.state.api_key not in result.stdout + result.stderr
 
 
+def test_invoke_json_prints_the_status_headers_and_parsed_body(
+    world: World,
+    plain_upstream: tuple[Provider, int],
+    database: Database,
+    keyring: Keyring,
+    tmp_path: Path,
+) -> None:
+    import json
+
+    upstream, port = plain_upstream
+    link = _connection(world, upstream, port)
+    url = f"http://127.0.0.1:{port}/api/apikey/items"
+    result = _run(database, keyring, tmp_path, link, "GET", url, "--json")
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed["status"] == 200 and printed["reason"] == "OK"
+    assert printed["url"] == url
+    assert ["content-type", "application/json"] in printed["headers"]
+    assert printed["json"]["kind"] == "apikey"
+    assert world.state.api_key not in result.stdout + result.stderr
+
+
 def test_invoke_exits_3_when_an_authorization_is_required(
     world: World,
     plain_upstream: tuple[Provider, int],

@@ -8,6 +8,8 @@ import pytest
 from plugboard.catalog.loader import builtin_services
 from plugboard.domain.oauth import (
     CONSENT_WINDOW_SECONDS,
+    EXCHANGE_GRACE_SECONDS,
+    EXCHANGING,
     FlowState,
     PendingFlow,
     callback_url,
@@ -53,6 +55,15 @@ def test_a_flow_is_pending_until_its_window_closes() -> None:
 def test_a_consumed_flow_is_completed_or_failed() -> None:
     assert _flow(consumed_at=NOW, outcome="connected").state_at(NOW) is FlowState.COMPLETED
     assert _flow(consumed_at=NOW, outcome="failed: x").state_at(NOW) is FlowState.FAILED
+
+
+def test_a_flow_whose_code_is_being_exchanged_is_still_pending() -> None:
+    exchanging = _flow(consumed_at=NOW, outcome=EXCHANGING)
+    assert exchanging.state_at(NOW + timedelta(seconds=1)) is FlowState.PENDING
+    window_end = NOW + timedelta(seconds=CONSENT_WINDOW_SECONDS)
+    assert exchanging.state_at(window_end + timedelta(seconds=5)) is FlowState.PENDING
+    late = window_end + timedelta(seconds=EXCHANGE_GRACE_SECONDS)
+    assert exchanging.state_at(late) is FlowState.FAILED
 
 
 def test_states_are_random_and_only_their_hash_is_kept() -> None:

@@ -91,6 +91,13 @@ def serve(
             "in the default workspace (for trying Plugboard on one machine; not for production).",
         ),
     ] = False,
+    json_: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print where the server listens as one JSON line on stdout before serving.",
+        ),
+    ] = False,
 ) -> None:
     """Upgrade the database schema, then serve the API on HOST:PORT."""
     import uvicorn
@@ -113,6 +120,22 @@ def serve(
         settings = settings.model_copy(update={"base_url": f"http://{bind_host}:{bind_port}"})
     if demo:
         settings = _with_demo_allowances(settings)
+    if json_:
+        import json
+
+        listening = f"http://{bind_host}:{bind_port}"
+        print(
+            json.dumps(
+                {
+                    "listening": listening,
+                    "base_url": settings.base_url,
+                    "health": f"{listening}/health",
+                    "docs": f"{listening}/docs",
+                    "demo_provider": f"{settings.base_url}/demo" if demo else None,
+                }
+            ),
+            flush=True,
+        )
     err.print(
         f"Plugboard serving on http://{bind_host}:{bind_port} (health: /health, API docs: /docs)"
     )
@@ -148,11 +171,16 @@ def _with_demo_allowances(settings: Settings) -> Settings:
 @db_app.command("upgrade")
 def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    json_: JsonOption = False,
 ) -> None:
     """Migrate the database schema forward (to the newest by default)."""
     runtime = open_database()
     runtime.upgrade(revision)
-    out.print(f"Database at {runtime.state().revision} ({runtime.backend})")
+    state = runtime.state()
+    if json_:
+        print_json({"backend": runtime.backend, "revision": state.revision, "head": state.head})
+        return
+    out.print(f"Database at {state.revision} ({runtime.backend})")
 
 
 @db_app.command("downgrade")
@@ -161,6 +189,7 @@ def db_downgrade(
     yes: Annotated[
         bool, typer.Option("--yes", help="Confirm: data in dropped tables is lost.")
     ] = False,
+    json_: JsonOption = False,
 ) -> None:
     """Migrate the database schema back. Destroys data in dropped tables."""
     from plugboard.errors import ValidationError
@@ -169,7 +198,11 @@ def db_downgrade(
         raise ValidationError("--yes", "downgrade drops data; pass --yes to confirm")
     database = open_database()
     database.downgrade(revision)
-    out.print(f"Database at {database.state().revision or 'base'} ({database.backend})")
+    state = database.state()
+    if json_:
+        print_json({"backend": database.backend, "revision": state.revision, "head": state.head})
+        return
+    out.print(f"Database at {state.revision or 'base'} ({database.backend})")
 
 
 @db_app.command("status")
@@ -253,6 +286,7 @@ def keys_rotate(
     batch_size: Annotated[
         int, typer.Option(min=1, max=10_000, help="Values per transaction.")
     ] = 500,
+    json_: JsonOption = False,
 ) -> None:
     """Add a new key to the key file and re-encrypt every secret with it, in batches."""
     from plugboard.usecases import keys
@@ -265,6 +299,9 @@ def keys_rotate(
             rotation = keys.rotate(runtime, batch_size=batch_size, progress=advance)
     finally:
         runtime.close()
+    if json_:
+        print_json({"new_key_id": rotation.new_key_id, "reencrypted": rotation.resealed})
+        return
     out.print(
         f"New key {rotation.new_key_id} encrypts from now on; "
         f"re-encrypted {rotation.resealed} secrets."
@@ -276,6 +313,7 @@ def keys_reencrypt(
     batch_size: Annotated[
         int, typer.Option(min=1, max=10_000, help="Values per transaction.")
     ] = 500,
+    json_: JsonOption = False,
 ) -> None:
     """Re-encrypt every secret not yet sealed with the newest key (after adding a key by hand)."""
     from plugboard.usecases import keys
@@ -287,11 +325,14 @@ def keys_reencrypt(
             done = keys.reencrypt(runtime, batch_size=batch_size, progress=advance)
     finally:
         runtime.close()
+    if json_:
+        print_json({"key_id": runtime.sealer.keyring.current.id, "reencrypted": done})
+        return
     out.print(f"Re-encrypted {done} secrets with key {runtime.sealer.keyring.current.id}.")
 
 
 @keys_app.command("generate")
-def keys_generate() -> None:
+def keys_generate(json_: JsonOption = False) -> None:
     """Print a new random key as `id:base64`, for PLUGBOARD_MASTER_KEYS (append it last)."""
     import os
 
@@ -300,4 +341,8 @@ def keys_generate() -> None:
 
     existing = os.environ.get("PLUGBOARD_MASTER_KEYS", "")
     ids = [k.id for k in parse_key_list(existing)] if existing else []
-    out.print(new_key_entry(ids), markup=False)
+    entry = new_key_entry(ids)
+    if json_:
+        print_json({"id": entry.partition(":")[0], "entry": entry})
+        return
+    out.print(entry, markup=False)

@@ -52,11 +52,13 @@ def _server_answers(base_url: str) -> bool:
 
 
 def _wait_for_callback(flows: ConsentFlows, flow_id: str, timeout: float) -> tuple[str, str | None]:
+    """Poll the flow until it completed (the credential is stored) or failed, or its window
+    (plus the time a late code exchange may take) passed."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
 
-    from plugboard.domain.oauth import FlowState
+    from plugboard.domain.oauth import EXCHANGE_GRACE_SECONDS, FlowState
 
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout + EXCHANGE_GRACE_SECONDS
     with Progress(
         SpinnerColumn(), TextColumn("waiting for the consent"), TimeRemainingColumn(),
         console=err, transient=True,
@@ -66,7 +68,7 @@ def _wait_for_callback(flows: ConsentFlows, flow_id: str, timeout: float) -> tup
             state, outcome = flows.status(flow_id)
             if state is not FlowState.PENDING or time.monotonic() > deadline:
                 return state.value, outcome
-            progress.update(task, completed=timeout - (deadline - time.monotonic()))
+            progress.update(task, completed=min(timeout, timeout - (deadline - time.monotonic())))
             time.sleep(0.25)
 
 
@@ -77,6 +79,7 @@ def _consent(
     as_user: str | None,
     workspace: str | None,
     browser: bool,
+    json_: bool = False,
 ) -> int:
     from urllib.parse import urlsplit
 
@@ -113,7 +116,7 @@ def _consent(
             started = flows.start(
                 actor, connection=link_name, environments=envs, workspace=workspace
             )
-            print(started.authorize_url, flush=True)  # first line of stdout, for scripts
+            _print_url(started.authorize_url, json_)
             err.print(
                 f"Open the URL above and consent before {when(started.expires_at)} "
                 f"({int((started.expires_at - runtime.clock.now()).total_seconds())} s).",
@@ -128,20 +131,58 @@ def _consent(
     finally:
         if listener is not None:
             listener.stop()
+    return _report(link_name, started.authorize_url, state, outcome, json_)
+
+
+def _print_url(url: str, json_: bool) -> None:
+    """The consent URL: the first line of stdout, for scripts (on stderr with --json, where
+    stdout holds the one JSON result)."""
+    if json_:
+        err.print(url, markup=False, soft_wrap=True)
+    else:
+        print(url, flush=True)
+
+
+def _report(link_name: str, url: str, state: str, outcome: str | None, json_: bool) -> int:
+    """Print how the consent ended (the provider's error when it failed); 0 when it completed
+    and the credential is stored, else 1."""
+    from plugboard.domain.oauth import EXCHANGING
+
+    if outcome == EXCHANGING:
+        reason = "the code exchange did not finish in time"
+    elif outcome:
+        reason = outcome.removeprefix("failed: ")
+    else:
+        reason = "the consent window passed" if state in ("pending", "expired") else state
+    if json_:
+        print_json(
+            {
+                "connection": link_name,
+                "state": state,
+                "authorized": state == "completed",
+                "outcome": outcome if state == "completed" else None,
+                "error": None if state == "completed" else reason,
+                "authorize_url": url,
+            }
+        )
+        return 0 if state == "completed" else 1
     if state == "completed":
         out.print(f"Authorized {link_name}: {outcome}", markup=False)
         return 0
-    reason = outcome or ("the consent window passed" if state in ("pending", "expired") else state)
     err.print(f"error: {link_name} was not authorized: {reason}", markup=False)
     return 1
 
 
-def _remote_consent(remote: RemoteClient, link_name: str, envs: list[str], browser: bool) -> int:
+def _remote_consent(
+    remote: RemoteClient, link_name: str, envs: list[str], browser: bool, json_: bool = False
+) -> int:
     """Start the consent on the server, print its URL first, poll until it is done or 90 s."""
     from datetime import UTC, datetime
 
+    from plugboard.domain.oauth import EXCHANGE_GRACE_SECONDS
+
     started = remote.authorizations.start_consent(link_name, environments=envs)
-    print(started.authorize_url, flush=True)  # first line of stdout, for scripts
+    _print_url(started.authorize_url, json_)
     expires = started.expires_at
     left = (expires - datetime.now(expires.tzinfo or UTC)).total_seconds()
     window = min(max(left, 0.0) + 2, CONSENT_SECONDS + 2)
@@ -152,17 +193,13 @@ def _remote_consent(remote: RemoteClient, link_name: str, envs: list[str], brows
         import webbrowser
 
         webbrowser.open(started.authorize_url)
-    deadline = time.monotonic() + window
+    # Pending also while the server exchanges the code: wait for the stored credential.
+    deadline = time.monotonic() + window + EXCHANGE_GRACE_SECONDS
     state, outcome = remote.authorizations.consent_status(started.flow_id)
     while state == "pending" and time.monotonic() < deadline:
         time.sleep(POLL_SECONDS)
         state, outcome = remote.authorizations.consent_status(started.flow_id)
-    if state == "completed":
-        out.print(f"Authorized {link_name}: {outcome}", markup=False)
-        return 0
-    reason = outcome or ("the consent window passed" if state in ("pending", "expired") else state)
-    err.print(f"error: {link_name} was not authorized: {reason}", markup=False)
-    return 1
+    return _report(link_name, started.authorize_url, state, outcome, json_)
 
 
 def _authorize_remote(
@@ -174,12 +211,16 @@ def _authorize_remote(
     account_name: str | None,
     test: bool,
     browser: bool,
+    json_: bool = False,
 ) -> int:
     if reuse is not None:
         body = {"environment": envs[0] if envs else "all", "account": reuse}
         summary = remote.request(
             "POST", f"/connections/{link_name}/authorizations/reuse", json=body
         ).json()
+        if json_:
+            print_json(summary)
+            return 0
         out.print(
             f"{link_name} ({summary['environment']}) now uses {summary['account_name']}",
             markup=False,
@@ -190,13 +231,16 @@ def _authorize_remote(
             link_name, _credential_values(credential), environments=envs,
             account_name=account_name, test=test,
         )  # fmt: skip
+        if json_:
+            print_json(results)
+            return 0
         for info in results:
             out.print(
                 f"Authorized {link_name} ({info.environment}) as {info.account_name}",
                 markup=False,
             )
         return 0
-    return _remote_consent(remote, link_name, envs, browser)
+    return _remote_consent(remote, link_name, envs, browser, json_)
 
 
 def authorize(
@@ -228,6 +272,13 @@ def authorize(
     ] = False,
     workspace: WorkspaceOption = None,
     as_user: AsOption = None,
+    json_: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the outcome as JSON (the consent URL then goes to stderr).",
+        ),
+    ] = False,
 ) -> None:
     """Authorize a connection: OAuth consent (URL on the first line of stdout, then wait up to
     90 s), entered credentials, or an account already linked for another environment."""
@@ -240,7 +291,7 @@ def authorize(
         with remote:
             code = _authorize_remote(
                 remote, link_name, envs, credential, reuse, account_name, not no_test,
-                not no_browser,
+                not no_browser, json_,
             )  # fmt: skip
         raise typer.Exit(code)
     if reuse is not None:
@@ -249,6 +300,9 @@ def authorize(
                 unit, actor, connection=link_name, environment=envs[0] if envs else "all",
                 account=reuse, workspace=workspace,
             )  # fmt: skip
+        if json_:
+            print_json(summary)
+            return
         out.print(
             f"{link_name} ({summary.environment}) now uses {summary.account_name}", markup=False
         )
@@ -266,13 +320,16 @@ def authorize(
                 runtime, actor, connection=link_name, values=values, environments=envs,
                 account_name=account_name, test=not no_test, workspace=workspace,
             )  # fmt: skip
+            if json_:
+                print_json(results)
+                return
             for summary in results:
                 out.print(
                     f"Authorized {link_name} ({summary.environment}) as {summary.account_name}",
                     markup=False,
                 )
             return
-        code = _consent(runtime, link_name, envs, as_user, workspace, not no_browser)
+        code = _consent(runtime, link_name, envs, as_user, workspace, not no_browser, json_)
     finally:
         runtime.close()
     raise typer.Exit(code)
@@ -442,6 +499,7 @@ def authorizations_rename(
     owner: OwnerOption = None,
     workspace: WorkspaceOption = None,
     as_user: AsOption = None,
+    json_: JsonOption = False,
 ) -> None:
     """Rename the authorized account's display name."""
     refuse_remote("authorizations rename")
@@ -452,6 +510,9 @@ def authorizations_rename(
             unit, actor, connection=link_name, name=name, environment=env, owner=owner,
             workspace=workspace,
         )  # fmt: skip
+    if json_:
+        print_json(summary)
+        return
     out.print(
         f"{link_name} ({summary.environment}): account now named {summary.account_name}",
         markup=False,
@@ -467,15 +528,19 @@ def authorizations_primary(
     env: EnvOption = None,
     workspace: WorkspaceOption = None,
     as_user: AsOption = None,
+    json_: JsonOption = False,
 ) -> None:
     """Mark a user-level authorization as the primary account (super admins only)."""
     refuse_remote("authorizations primary")
     from plugboard.usecases.authorizations import mark_primary
 
     with acting(as_user, workspace) as (unit, actor):
-        mark_primary(
+        summary = mark_primary(
             unit, actor, connection=link_name, owner=owner, environment=env, workspace=workspace
         )
+    if json_:
+        print_json(summary)
+        return
     out.print(f"{owner}'s account is now the primary account of {link_name}", markup=False)
 
 
@@ -489,6 +554,12 @@ def authorizations_switch(
     workspace: WorkspaceOption = None,
     as_user: AsOption = None,
     no_browser: Annotated[bool, typer.Option("--no-browser")] = False,
+    json_: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print the outcome as JSON (a consent URL then goes to stderr)."
+        ),
+    ] = False,
 ) -> None:
     """Switch an authorization to another account: one already linked (--reuse), or a new one
     through a fresh consent. Everyone using the connection uses the new account at once."""
@@ -497,7 +568,7 @@ def authorizations_switch(
         runtime = open_runtime()
         try:
             code = _consent(
-                runtime, link_name, [env] if env else [], as_user, workspace, not no_browser
+                runtime, link_name, [env] if env else [], as_user, workspace, not no_browser, json_
             )
         finally:
             runtime.close()
@@ -509,4 +580,7 @@ def authorizations_switch(
             unit, actor, connection=link_name, environment=env or "all", account=reuse,
             workspace=workspace,
         )  # fmt: skip
+    if json_:
+        print_json(summary)
+        return
     out.print(f"{link_name} ({summary.environment}) now uses {summary.account_name}", markup=False)

@@ -5,6 +5,9 @@ Prints the body on stdout (``-i``: the status line and headers first, as curl do
 the status line goes to stderr). Exit status: 0 when a response arrived (whatever its status),
 3 when the connection needs an authorization (the message says who must act), 4 when the request
 could not be sent (blocked address, unreachable host, timeout), 1 for other errors.
+``--json`` prints one JSON object instead: status, url, headers and the body (``json`` when it
+parses as JSON, else ``text``, or ``body_base64`` when it is not text); the exit status is the
+same.
 """
 
 from __future__ import annotations
@@ -12,12 +15,15 @@ from __future__ import annotations
 import json as _json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from plugboard.cli.common import AsOption, WorkspaceOption, client_for
-from plugboard.cli.output import err
+from plugboard.cli.output import err, print_json
+
+if TYPE_CHECKING:
+    from plugboard.client.protocol import InvokeResponse
 
 EXIT_AUTHORIZATION_REQUIRED = 3
 EXIT_TRANSPORT = 4
@@ -84,6 +90,12 @@ def invoke(
     ] = None,
     as_user: AsOption = None,
     workspace: WorkspaceOption = None,
+    json_: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print the response as one JSON object (status, headers, body)."
+        ),
+    ] = False,
 ) -> None:
     """Send METHOD URL with the credential of connection LINK and print the response."""
     from plugboard.errors import AuthorizationRequired, OutboundError, ValidationError
@@ -121,6 +133,9 @@ def invoke(
     except OutboundError as exc:
         err.print(f"error: {exc.message} [{exc.code}]", markup=False)
         sys.exit(EXIT_TRANSPORT)
+    if json_:
+        print_json(_as_json(response))
+        return
     status_line = f"HTTP {response.status} {_reason(response.status)}".rstrip()
     if include:
         lines = [status_line, *(f"{k}: {v}" for k, v in response.headers.multi_items()), "", ""]
@@ -132,6 +147,30 @@ def invoke(
     if response.content and not response.content.endswith(b"\n"):
         sys.stdout.buffer.write(b"\n")
     sys.stdout.flush()
+
+
+def _as_json(response: InvokeResponse) -> dict[str, Any]:
+    """The response as JSON: the body parsed when it is JSON, else as text, else base64."""
+    import base64
+
+    result: dict[str, Any] = {
+        "status": response.status,
+        "reason": _reason(response.status),
+        "url": response.url,
+        "headers": [[k, v] for k, v in response.headers.multi_items()],
+    }
+    content = response.content
+    if "json" in response.headers.get("content-type", ""):
+        try:
+            result["json"] = _json.loads(content)
+            return result
+        except ValueError:
+            pass
+    try:
+        result["text"] = content.decode(response.encoding or "utf-8")
+    except (UnicodeDecodeError, LookupError):
+        result["body_base64"] = base64.b64encode(content).decode("ascii")
+    return result
 
 
 def _reason(status: int) -> str:

@@ -84,13 +84,41 @@ def _root(
     common.set_remote(common.RemoteTarget(server, token))
 
 
+def _click_exception_type() -> type[Exception]:
+    """Click's base exception: Typer ≥ 0.23 vendors click (``typer._click``), older ones use it."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - an older Typer, on the real click
+        import click.exceptions as exceptions  # type: ignore[no-redef]
+    found: type[Exception] = exceptions.ClickException
+    return found
+
+
+def _usage_error(exc: Exception) -> int:
+    """Print a click usage error as click does without the usage block: one ``Error:`` line and
+    a ``Try '… --help'`` hint (the help itself when a group is run without a command)."""
+    code = int(getattr(exc, "exit_code", 2))
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        print(getattr(exc, "format_message", lambda: str(exc))(), file=sys.stderr)
+        return code
+    message = getattr(exc, "format_message", lambda: str(exc))()
+    print(f"Error: {message}", file=sys.stderr)
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None and ctx.help_option_names:
+        print(f"Try '{ctx.command_path} {ctx.help_option_names[0]}' for help.", file=sys.stderr)
+    elif code == 2:
+        print("Try 'plugboard --help' for help.", file=sys.stderr)
+    return code
+
+
 def run() -> None:
-    """Entry point: a domain error becomes one line on stderr and exit status 1."""
+    """Entry point: a domain error becomes one line on stderr and exit status 1; a usage error
+    (unknown command or option, missing or bad value) one line plus a hint, and exit status 2."""
     from plugboard.errors import PlugboardError
 
     try:
         # With standalone_mode off, click returns a command's exit code instead of exiting.
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="plugboard")
     except PlugboardError as exc:
         print(f"error: {exc.message} [{exc.code}]", file=sys.stderr)
         sys.exit(1)
@@ -100,10 +128,7 @@ def run() -> None:
         print("aborted", file=sys.stderr)
         sys.exit(130)
     except Exception as exc:  # click usage errors arrive here with standalone_mode=False
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        if isinstance(exc, _click_exception_type()):
+            sys.exit(_usage_error(exc))
         raise
     sys.exit(code if isinstance(code, int) else 0)

@@ -122,21 +122,23 @@ def services_edit(
     as_user: AsOption = None,
     json_: JsonOption = False,
 ) -> None:
-    """Edit a custom service (creator only). Every authorization of its connections is revoked."""
+    """Edit a custom service (creator only). Every authorization of its connections becomes
+    not_connected (its credential is deleted): authorize them again."""
     refuse_remote("services edit")
     from plugboard.settings import Settings
     from plugboard.usecases.services import edit_custom_service
 
     hosts = Settings().allow_http_host_entries
     with acting(as_user, workspace) as (unit, actor):
-        service, revoked = edit_custom_service(
+        service, disconnected = edit_custom_service(
             unit, actor, link_name, file.read_text(), workspace=workspace, http_hosts=hosts
         )
     if json_:
-        print_json({"definition": service.definition.to_data(), "revoked": revoked})
+        print_json({"definition": service.definition.to_data(), "disconnected": disconnected})
     else:
         out.print(
-            f"Updated {service.link_name}; revoked {revoked} authorization(s) of its connections",
+            f"Updated {service.link_name}; {disconnected} authorization(s) of its connections "
+            "are now not_connected",
             markup=False,
         )
 
@@ -148,16 +150,19 @@ def services_delete(
     as_user: AsOption = None,
     json_: JsonOption = False,
 ) -> None:
-    """Delete a custom service (creator only). Its connections stay, unauthorized."""
+    """Delete a custom service (creator only). Its connections stay, not_connected."""
     refuse_remote("services delete")
     from plugboard.usecases.services import delete_custom_service
 
     with acting(as_user, workspace) as (unit, actor):
-        revoked = delete_custom_service(unit, actor, link_name, workspace=workspace)
+        disconnected = delete_custom_service(unit, actor, link_name, workspace=workspace)
     if json_:
-        print_json({"deleted": link_name, "revoked": revoked})
+        print_json({"deleted": link_name, "disconnected": disconnected})
     else:
-        out.print(f"Deleted {link_name}; revoked {revoked} authorization(s)", markup=False)
+        out.print(
+            f"Deleted {link_name}; {disconnected} authorization(s) are now not_connected",
+            markup=False,
+        )
 
 
 @services_app.command("lint")
@@ -195,6 +200,7 @@ def services_set_client(
     ] = False,
     workspace: WorkspaceOption = None,
     as_user: AsOption = None,
+    json_: JsonOption = False,
 ) -> None:
     """Register the OAuth client (id and secret) this workspace uses for a built-in service.
 
@@ -207,8 +213,18 @@ def services_set_client(
 
     secret = sys.stdin.readline().rstrip("\n") if client_secret_stdin else None
     with acting(as_user, workspace) as (unit, actor):
-        set_service_client(
+        registration = set_service_client(
             unit, actor, service=link_name, client_id=client_id, client_secret=secret,
             workspace=workspace,
         )  # fmt: skip
+    if json_:
+        print_json(
+            {
+                "service": registration.service_link_name,
+                "client_id": registration.client_id,
+                "has_client_secret": registration.client_secret is not None,
+                "modified_at": registration.modified_at,
+            }
+        )
+        return
     out.print(f"Registered the OAuth client for {link_name}", markup=False)

@@ -7,13 +7,18 @@ from plugboard.domain.models import AuthorizationStatus as S
 from plugboard.errors import Conflict
 
 # from → the statuses it may become
+# Every status may become not_connected (its service was edited or deleted) and, but for
+# connected (a failed attempt to switch accounts keeps the working one), failed: the last
+# attempt to link an account failed.
 TRANSITIONS: dict[S, frozenset[S]] = {
-    S.NOT_CONNECTED: frozenset({S.CONNECTED, S.FAILED}),
-    S.CONNECTED: frozenset({S.CONNECTED, S.EXPIRED, S.REVOKED, S.NEEDS_REAUTH, S.FAILED}),
-    S.EXPIRED: frozenset({S.CONNECTED, S.REVOKED, S.NEEDS_REAUTH}),
-    S.NEEDS_REAUTH: frozenset({S.CONNECTED, S.REVOKED}),
-    S.FAILED: frozenset({S.CONNECTED, S.REVOKED, S.FAILED}),
-    S.REVOKED: frozenset({S.CONNECTED}),
+    S.NOT_CONNECTED: frozenset({S.CONNECTED, S.FAILED, S.NOT_CONNECTED}),
+    S.CONNECTED: frozenset(
+        {S.CONNECTED, S.EXPIRED, S.REVOKED, S.NEEDS_REAUTH, S.FAILED, S.NOT_CONNECTED}
+    ),
+    S.EXPIRED: frozenset({S.CONNECTED, S.REVOKED, S.NEEDS_REAUTH, S.FAILED, S.NOT_CONNECTED}),
+    S.NEEDS_REAUTH: frozenset({S.CONNECTED, S.REVOKED, S.FAILED, S.NOT_CONNECTED}),
+    S.FAILED: frozenset({S.CONNECTED, S.REVOKED, S.FAILED, S.NOT_CONNECTED}),
+    S.REVOKED: frozenset({S.CONNECTED, S.FAILED, S.NOT_CONNECTED}),
 }
 
 

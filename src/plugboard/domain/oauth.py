@@ -22,6 +22,10 @@ from plugboard.errors import ValidationError
 
 CONSENT_WINDOW_SECONDS = 90
 CALLBACK_PATH = "/oauth/callback"
+# A claimed flow's outcome while its code or verifier is exchanged for tokens; the exchange and
+# the account-name call get this long after the window closes before the flow counts as failed.
+EXCHANGING = "exchanging"
+EXCHANGE_GRACE_SECONDS = 120
 
 
 def new_state() -> str:
@@ -63,6 +67,11 @@ class PendingFlow:
 
     def state_at(self, now: datetime) -> FlowState:
         if self.consumed_at is not None:
+            if self.outcome == EXCHANGING:
+                # The callback arrived and the code is being exchanged: not done yet, until
+                # the exchange had every chance to end (then it never will: a crash).
+                late = now >= self.expires_at + timedelta(seconds=EXCHANGE_GRACE_SECONDS)
+                return FlowState.FAILED if late else FlowState.PENDING
             return (
                 FlowState.FAILED
                 if (self.outcome or "").startswith("failed")

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, select, text, update
 from plugboard.crypto.sealing import Sealer
 from plugboard.domain.connections import AuthorizationSummary
 from plugboard.domain.ids import new_id
+from plugboard.domain.lifecycle import transition
 from plugboard.domain.models import AuthorizationStatus
 from plugboard.errors import NotFound
 from plugboard.store.sealed import open_json, seal_json
@@ -222,6 +223,53 @@ class AccountRepository:
         found = self.find_authorization(connection_id, environment, owner_user_id)
         assert found is not None
         return found
+
+    def mark_failed(
+        self,
+        *,
+        workspace_id: str,
+        connection_id: str,
+        environment: str,
+        owner_user_id: str | None,
+        detail: str,
+        attempted_by: str | None,
+        now: datetime,
+    ) -> AuthorizationSummary | None:
+        """The last attempt to link an account to (connection, environment, owner) failed:
+        create the authorization as ``failed``, or mark it so -- unless it is connected, whose
+        working account a failed switch does not take away (then None)."""
+        existing = self.find_authorization(connection_id, environment, owner_user_id)
+        if existing is None:
+            self._conn.execute(
+                authorizations.insert().values(
+                    id=new_id("authz"),
+                    workspace_id=workspace_id,
+                    connection_id=connection_id,
+                    environment=environment,
+                    owner_user_id=owner_user_id,
+                    account_id=None,
+                    status=AuthorizationStatus.FAILED.value,
+                    status_detail=detail[:500],
+                    is_primary=False,
+                    authorized_by=attempted_by,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        elif existing.status is AuthorizationStatus.CONNECTED:
+            return None
+        else:
+            transition(existing.status, AuthorizationStatus.FAILED)
+            self._conn.execute(
+                update(authorizations)
+                .where(authorizations.c.id == existing.id)
+                .values(
+                    status=AuthorizationStatus.FAILED.value,
+                    status_detail=detail[:500],
+                    updated_at=now,
+                )
+            )
+        return self.find_authorization(connection_id, environment, owner_user_id)
 
     def find_authorization(
         self, connection_id: str, environment: str, owner_user_id: str | None

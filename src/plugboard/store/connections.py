@@ -229,6 +229,27 @@ class ConnectionRepository:
         )
         return int(result.rowcount)
 
+    def disconnect_all(self, connection_id: str, detail: str, now: datetime) -> int:
+        """Its service was edited or deleted: delete every credential of the connection and mark
+        its authorizations not_connected (SPEC §5), with why."""
+        result = self._conn.execute(
+            update(authorizations)
+            .where(
+                authorizations.c.connection_id == connection_id,
+                (authorizations.c.status != AuthorizationStatus.NOT_CONNECTED.value)
+                | authorizations.c.account_id.is_not(None),
+            )
+            .values(
+                status=AuthorizationStatus.NOT_CONNECTED.value,
+                status_detail=detail,
+                account_id=None,
+                is_primary=False,
+                updated_at=now,
+            )
+        )
+        self._conn.execute(delete(accounts).where(accounts.c.connection_id == connection_id))
+        return int(result.rowcount)
+
     def revoke_all(self, connection_id: str, detail: str, now: datetime) -> int:
         """Delete every credential of the connection and mark its authorizations revoked."""
         result = self._conn.execute(

@@ -27,6 +27,7 @@ from plugboard.domain.credentials import Credential, OAuth1Credential, OAuth2Cre
 from plugboard.domain.models import ALL_ENVIRONMENTS, AuthType, ConnectionLevel
 from plugboard.domain.oauth import (
     CONSENT_WINDOW_SECONDS,
+    EXCHANGING,
     CallbackParams,
     FlowState,
     PendingFlow,
@@ -43,7 +44,9 @@ from plugboard.errors import PermissionDenied, PlugboardError, ValidationError
 from plugboard.store.unit import Unit
 from plugboard.usecases import authorizations
 from plugboard.usecases.authorizations import link_credential
+from plugboard.usecases.credentials import becomes_primary
 from plugboard.usecases.identity import workspace_for
+from plugboard.usecases.link_failures import record_failed_attempt
 from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.services import ServiceEntry, resolve_service
 
@@ -148,6 +151,10 @@ class ConsentFlows:
             definition = service_with_client(unit, ws.id, entry)
             env_keys = environment_keys(unit, ws.id, conn, environments)
             authorizations.check_may_replace(unit, actor, conn, env_keys, owner)
+            if conn.level is ConnectionLevel.USER:
+                # Refused now, before anyone consents, as credential entry is (SPEC §4).
+                for env_key in env_keys:
+                    becomes_primary(unit, conn, env_key, owner, actor.role)
         state = new_state()
         redirect_uri = callback_url(self.runtime.settings.base_url)
         if definition.auth_type is AuthType.OAUTH2:
@@ -308,7 +315,9 @@ class ConsentFlows:
                 )  # fmt: skip
         except PlugboardError as exc:
             self._finish(flow, f"failed: {exc.message}")
-            self._audit_failure(flow, actor, conn, exc.message)
+            self._audit_failure(
+                flow, actor, conn, exc.rule if isinstance(exc, ValidationError) else exc.message
+            )
             return ConsentResult(False, f"Authorization failed: {exc.message}", conn.link_name)
         name = account_name or "the account"
         self._finish(flow, f"connected: {name}")
@@ -355,13 +364,18 @@ class ConsentFlows:
                     object_id=flow.connection_id, workspace_id=flow.workspace_id,
                     outcome="failed", detail={"error": params.error},
                 )  # fmt: skip
+                record_failed_attempt(
+                    unit, "provider", connection=conn, environments=flow.environments,
+                    owner_user_id=flow.owner_user_id, error=outcome.removeprefix("failed: "),
+                    attempted_by=flow.initiated_by,
+                )  # fmt: skip
                 return ConsentResult(
                     False,
                     f"The provider did not authorize ({params.error}){described}. "
                     "Nothing was changed.",
                     conn.link_name,
                 )
-            if not unit.flows.consume(flow, now, "exchanging"):
+            if not unit.flows.consume(flow, now, EXCHANGING):
                 return ConsentResult(False, "This consent was already used.")
             actor = _initiator(unit, flow)
             entry = resolve_service(unit, flow.workspace_id, conn.service_link_name)
@@ -478,6 +492,10 @@ class ConsentFlows:
                 actor=actor, action="authorization.create", object_type="connection",
                 object_id=conn.id, workspace_id=flow.workspace_id,
                 outcome="failed", detail={"connection": conn.link_name, "reason": why[:300]},
+            )  # fmt: skip
+            record_failed_attempt(
+                unit, actor, connection=conn, environments=flow.environments,
+                owner_user_id=flow.owner_user_id, error=why, attempted_by=flow.initiated_by,
             )  # fmt: skip
 
 

@@ -14,7 +14,7 @@ from plugboard.domain.authorizations import (
     environment_key,
     may_authorize,
 )
-from plugboard.domain.connections import AuthorizationSummary
+from plugboard.domain.connections import AuthorizationSummary, Connection
 from plugboard.domain.credentials import (
     Credential,
     auth_type_of,
@@ -29,9 +29,27 @@ from plugboard.store.unit import Unit
 from plugboard.usecases.identity import workspace_for
 from plugboard.usecases.services import resolve_service
 
-__all__ = ["store_credential"]
+__all__ = ["becomes_primary", "store_credential"]
 
 _ACCOUNT_NAME_MAX = 100
+
+
+def becomes_primary(
+    unit: Unit, conn: Connection, env_key: str, owner_user_id: str | None, owner_role: Role | None
+) -> bool:
+    """Whether a user-level authorization for ``owner_user_id`` in slot ``env_key`` becomes the
+    primary account; refused (Conflict) while there is none and the owner is no super admin."""
+    primary = unit.accounts.primary_authorization(conn.id, env_key)
+    if primary is None or primary.owner_user_id == owner_user_id:
+        # SPEC §4: the first super admin who authorizes becomes primary; until then nobody
+        # else may authorize.
+        if owner_role is not Role.SUPER_ADMIN:
+            raise Conflict(
+                f"connection {conn.link_name!r} has no primary account yet: a super admin must "
+                "authorize it first"
+            )
+        return True
+    return False
 
 
 def store_credential(
@@ -93,16 +111,7 @@ def store_credential(
 
     is_primary = False
     if conn.level is ConnectionLevel.USER:
-        primary = unit.accounts.primary_authorization(conn.id, env_key)
-        if primary is None or primary.owner_user_id == owner_user_id:
-            # SPEC §4: the first super admin who authorizes becomes primary; until then nobody
-            # else may authorize.
-            if owner_role is not Role.SUPER_ADMIN:
-                raise Conflict(
-                    f"connection {connection!r} has no primary account yet: a super admin must "
-                    "authorize it first"
-                )
-            is_primary = True
+        is_primary = becomes_primary(unit, conn, env_key, owner_user_id, owner_role)
 
     if account_name is not None:
         name = account_name.strip()

@@ -3,27 +3,30 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import httpx2
 
 from plugboard.auth.factory import static_auth
 from plugboard.auth.outbound import OutboundPolicy, guarded_client
-from plugboard.domain.connections import AuthorizationSummary
+from plugboard.domain.authorizations import may_authorize
+from plugboard.domain.connections import AuthorizationSummary, Connection
 from plugboard.domain.credentials import (
     ApiKeyCredential,
     AwsCredential,
     BasicCredential,
     check_credential,
 )
-from plugboard.domain.models import AuthType
+from plugboard.domain.models import AuthType, ConnectionLevel
 from plugboard.domain.principal import Principal
 from plugboard.domain.service import ServiceDefinition
 from plugboard.domain.urls import substitute
-from plugboard.errors import PlugboardError, ValidationError
+from plugboard.errors import NotFound, PlugboardError, ValidationError
 from plugboard.usecases.authorizations import check_may_replace, link_credential
 from plugboard.usecases.connections import get_connection
 from plugboard.usecases.consent import environment_keys
+from plugboard.usecases.link_failures import record_failed_attempt
 from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.services import resolve_service
 
@@ -87,7 +90,11 @@ def enter_credential(
         check_credential(service, credential)
         slots = environment_keys(unit, conn.workspace_id, conn, environments)
     if test and service.test_url:
-        _test_call(runtime, service, credential, conn.dynamic_values)
+        try:
+            _test_call(runtime, service, credential, conn.dynamic_values)
+        except ValidationError as exc:
+            _record_refusal(runtime, actor, conn, slots, owner, exc.rule)
+            raise
     with runtime.unit() as unit:
         owner_id = (
             (unit.users.get(owner).id if owner else actor.user_id)
@@ -98,6 +105,34 @@ def enter_credential(
         return link_credential(
             unit, actor, connection=connection, credential=credential, environments=slots,
             owner=owner, account_name=account_name, workspace=workspace,
+        )  # fmt: skip
+
+
+def _record_refusal(
+    runtime: Runtime,
+    actor: Principal,
+    conn: Connection,
+    slots: Sequence[str],
+    owner: str | None,
+    error: str,
+) -> None:
+    """The service's test call refused the credential: the authorization is failed, with why
+    -- when the actor may authorize it at all (else the refusal changes nothing)."""
+    with runtime.unit() as unit:
+        if conn.level is ConnectionLevel.USER:
+            try:
+                owner_id = unit.users.get(owner).id if owner else actor.user_id
+            except NotFound:
+                return
+            if owner_id is None:
+                return
+        else:
+            owner_id = None
+        if not may_authorize(actor, conn.level, owner_id):
+            return
+        record_failed_attempt(
+            unit, actor, connection=conn, environments=slots, owner_user_id=owner_id,
+            error=error, attempted_by=actor.user_id,
         )  # fmt: skip
 
 
@@ -123,7 +158,28 @@ def _test_call(
                 "credential", f"the test call was refused: {exc.message}"
             ) from None
     if not 200 <= response.status_code < 300:
+        said = _error_code(response)
         raise ValidationError(
             "credential",
-            f"the service refused it: its test call answered HTTP {response.status_code}",
+            f"the service refused it: its test call answered HTTP {response.status_code}"
+            + (f" ({said})" if said else ""),
         )
+
+
+_ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,63}")
+
+
+def _error_code(response: httpx2.Response) -> str | None:
+    """The service's error code from a JSON body (``error``, ``code``, ``__type``): a short
+    identifier only, so no free text -- which might echo the credential -- is ever kept."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    for key in ("error", "code", "__type"):
+        value = body.get(key)
+        if isinstance(value, str) and _ERROR_CODE.fullmatch(value):
+            return value
+    return None

@@ -105,7 +105,8 @@ def edit_custom_service(
     http_hosts: Collection[str] = (),
 ) -> tuple[CustomService, int]:
     """Apply an edit the editing table allows; return the service and how many authorizations
-    it revoked. Editing revokes every authorization of the service's connections (SPEC §2)."""
+    it disconnected. An edit invalidates every authorization of the service's connections
+    (SPEC §2): their credentials are deleted and they become not_connected (SPEC §5)."""
     ws = workspace_for(unit, actor, workspace)
     service = _own_custom_service(unit, actor, ws.id, link_name, "edit")
     new = load_service_file(text, builtin=False, http_hosts=http_hosts)
@@ -113,21 +114,22 @@ def edit_custom_service(
     if not changed:
         return service, 0
     updated = unit.custom_services.replace(service, new, actor.user_id, unit.now())
-    revoked = _revoke_connections_of(unit, actor, service, "service edited", unit.now())
-    _audit(unit, actor, "service.edit", updated, {"changed": changed, "revoked": revoked})
-    return updated, revoked
+    disconnected = _disconnect_connections_of(unit, actor, service, "service edited", unit.now())
+    _audit(unit, actor, "service.edit", updated, {"changed": changed, "disconnected": disconnected})
+    return updated, disconnected
 
 
 def delete_custom_service(
     unit: Unit, actor: Principal, link_name: str, *, workspace: str | None = None
 ) -> int:
-    """Delete it; its connections stay, their authorizations revoked. Returns how many."""
+    """Delete it; its connections stay, their credentials deleted and their authorizations
+    not_connected. Returns how many authorizations were disconnected."""
     ws = workspace_for(unit, actor, workspace)
     service = _own_custom_service(unit, actor, ws.id, link_name, "delete")
-    revoked = _revoke_connections_of(unit, actor, service, "service deleted", unit.now())
+    disconnected = _disconnect_connections_of(unit, actor, service, "service deleted", unit.now())
     unit.custom_services.delete(service)
-    _audit(unit, actor, "service.delete", service, {"revoked": revoked})
-    return revoked
+    _audit(unit, actor, "service.delete", service, {"disconnected": disconnected})
+    return disconnected
 
 
 def _own_custom_service(
@@ -148,21 +150,21 @@ def _own_custom_service(
     return service
 
 
-def _revoke_connections_of(
+def _disconnect_connections_of(
     unit: Unit, actor: Principal, service: CustomService, why: str, now: datetime
 ) -> int:
     total = 0
     for connection in unit.connections.of_custom_service(service.id):
-        revoked = unit.connections.revoke_all(connection.id, why, now)
-        total += revoked
-        if revoked:
+        disconnected = unit.connections.disconnect_all(connection.id, why, now)
+        total += disconnected
+        if disconnected:
             unit.record(
                 actor=actor,
-                action="authorization.revoke",
+                action="authorization.disconnect",
                 object_type="connection",
                 object_id=connection.id,
                 workspace_id=connection.workspace_id,
-                detail={"connection": connection.link_name, "reason": why, "count": revoked},
+                detail={"connection": connection.link_name, "reason": why, "count": disconnected},
             )
     return total
 

@@ -67,7 +67,8 @@ def create_service(
 def edit_service(
     link_name: str, definition: ServiceFile, runtime: RuntimeDep, principal: CurrentPrincipal
 ) -> ServiceChangeResult:
-    """Edit a custom service (creator only); revokes its connections' authorizations."""
+    """Edit a custom service (creator only); its connections' authorizations become
+    not_connected (their credentials are deleted). `revoked_authorizations` counts them."""
     with runtime.unit() as unit:
         service, revoked = services.edit_custom_service(
             unit,
