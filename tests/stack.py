@@ -195,7 +195,11 @@ class World:
             create_custom_service(
                 unit, builder, key_service(self.provider_url), http_hosts=["127.0.0.1"]
             )
-            create_custom_service(unit, builder, OAUTH_SERVICE)
+            # osvc's API is the test provider, so "invoke own" reaches a real upstream
+            oauth_service = OAUTH_SERVICE.replace(
+                "https://api.matrix-test.net", f"{self.provider_url}/api/oauth2"
+            )
+            create_custom_service(unit, builder, oauth_service, http_hosts=["127.0.0.1"])
             for link, service, level in [
                 ("c_admin", "ksvc", ConnectionLevel.ADMIN),
                 ("c_fresh", "ksvc", ConnectionLevel.ADMIN),

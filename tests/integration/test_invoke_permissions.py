@@ -159,13 +159,14 @@ def test_a_users_token_that_acts_for_users_cannot_use_others_authorizations(
 
 def test_an_admins_token_that_acts_for_users_still_does(stack: Stack) -> None:
     link = key_connection(stack, level="user", authorized=False)
-    entered = stack.api("root").post(
-        f"/connections/{link}/credentials", json={"values": {"X-Api-Key": DEMO_API_KEY}}
-    )
-    assert entered.status_code == 201, entered.text
+    for who in ("root", "dev"):  # the primary account first, then the developer's own
+        entered = stack.api(who).post(
+            f"/connections/{link}/credentials", json={"values": {"X-Api-Key": DEMO_API_KEY}}
+        )
+        assert entered.status_code == 201, entered.text
     agent = proxy_client(stack, "admin", acts_for_users=True)
 
-    for_root = agent.get(f"/proxy/{link}/orders", headers={"X-Plugboard-User": "root@acme.test"})
+    for_root = agent.get(f"/proxy/{link}/orders", headers={"X-Plugboard-User": "dev@acme.test"})
     primary = agent.post("/api/v1/invoke", json={"connection": link, "url": "/orders"})
 
     assert for_root.status_code == 200, for_root.text

@@ -111,7 +111,17 @@ def test_a_member_acts_for_another_only_at_or_below_their_own_rank(
 
     response = _send(client, operation, target_email, target_token)
 
-    if _allowed(operation, API_ROLES[caller], TARGETS[target], WORKSPACES[workspace]):
+    kind = WORKSPACES[workspace]
+    if operation in ("as_user", "user_header") and API_ROLES[caller] not in (
+        MATRIX[Action.INVOKE_SHARED][kind]
+    ):
+        # item 3: a `user` never invokes an admin connection, for anyone: it stays hidden (404)
+        assert response.status_code == 404, response.text
+        after = snapshot(database)
+        old_events = before.pop("audit_events")
+        assert len([e for e in after.pop("audit_events") if e not in old_events]) <= 1
+        assert after == before
+    elif _allowed(operation, API_ROLES[caller], TARGETS[target], kind):
         assert response.status_code in (200, 201), response.text
         if operation == "create":
             assert response.json()["user_id"] != world.actor(caller).user_id

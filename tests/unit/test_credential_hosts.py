@@ -151,11 +151,21 @@ def test_another_port_of_the_same_host_is_refused() -> None:
 
 
 def test_plain_http_needs_the_host_in_allow_http_hosts_when_sending() -> None:
-    service = custom(base_url="http://127.0.0.1:9000/api", http_hosts=["127.0.0.1"])
+    service = custom(base_url="http://intranet.zylker.lan:9000/api", http_hosts=["*"])
     with pytest.raises(OutboundBlocked, match="PLUGBOARD_ALLOW_HTTP_HOSTS"):
-        check_credential_target(service, {}, "http://127.0.0.1:9000/api/x")
-    check_credential_target(service, {}, "http://127.0.0.1:9000/api/x", ["127.0.0.1"])
-    check_credential_target(service, {}, "http://127.0.0.1:9000/api/x", ["*"])
+        check_credential_target(service, {}, "http://intranet.zylker.lan:9000/api/x")
+    check_credential_target(service, {}, "http://intranet.zylker.lan:9000/api/x", ["*"])
+    check_credential_target(
+        service, {}, "http://intranet.zylker.lan:9000/api/x", ["intranet.zylker.lan"]
+    )
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]"])
+def test_a_loopback_http_base_url_receives_its_credential_on_exactly_its_origin(host: str) -> None:
+    service = custom(base_url=f"http://{host}:9000/api", http_hosts=["*"])
+    assert allowed(service, f"http://{host}:9000/api/x")
+    assert not allowed(service, f"http://{host}:9001/api/x")
+    assert not allowed(service, "http://192.168.1.5:9000/api/x")
 
 
 def test_an_https_service_is_never_downgraded_even_for_an_allowed_http_host() -> None:

@@ -13,14 +13,18 @@ the service names:
   amazonaws.com``).
 
 Nothing else: no sibling hosts under the same parent domain, no other port of the same host, no
-plain ``http`` version of an https origin. An ``http`` origin is accepted only while its host is
-in the operator's ``PLUGBOARD_ALLOW_HTTP_HOSTS``. A service without a ``base_url`` (a custom
+plain ``http`` version of an https origin. An ``http`` origin is accepted when it is exactly the
+origin of an ``http`` base_url on a loopback host (traffic that never leaves the machine, such as
+the demo provider ``serve --demo`` registers, which CLI processes must reach without the server's
+allowance), and any other ``http`` origin only while its host is in the operator's
+``PLUGBOARD_ALLOW_HTTP_HOSTS``. A service without a ``base_url`` (a custom
 service stored before ``base_url`` was required) has no origin: its credential is not sent
 until the service is given one.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Collection, Iterator, Mapping
 
@@ -56,17 +60,31 @@ def _fill(pattern: str, declared: Collection[str], values: Mapping[str, str]) ->
     return None if missing else filled
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _home_origin(service: ServiceDefinition, dynamic_values: Mapping[str, str]) -> Origin | None:
+    if service.base_url is None:
+        return None
+    try:
+        return parse_origin(substitute(service.base_url, dynamic_values))
+    except PlugboardError:
+        return None
+
+
 def allowed_origins(
     service: ServiceDefinition, dynamic_values: Mapping[str, str]
 ) -> Iterator[Origin | OriginPattern]:
     """The origins a connection of ``service`` (with ``dynamic_values``) sends its credential to."""
-    if service.base_url is not None:
-        try:
-            home = parse_origin(substitute(service.base_url, dynamic_values))
-        except PlugboardError:
-            home = None
-        if home is not None:
-            yield home
+    home = _home_origin(service, dynamic_values)
+    if home is not None:
+        yield home
     declared = {p.key for p in service.dynamic_parameters}
     for entry in service.hosts:
         filled = _fill(entry, declared, dynamic_values)
@@ -90,7 +108,7 @@ def credential_goes_to(
     if origin is None:
         return False
     if origin.scheme == "http" and not _http_allowed(origin.host, http_hosts):
-        return False
+        return _is_loopback(origin.host) and origin == _home_origin(service, dynamic_values)
     for allowed in allowed_origins(service, dynamic_values):
         if allowed == origin if isinstance(allowed, Origin) else allowed.matches(origin):
             return True
