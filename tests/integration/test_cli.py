@@ -201,7 +201,9 @@ def test_services_lint_accepts_a_valid_file_and_names_the_field_of_a_bad_one(
     home: Path, tmp_path: Path
 ) -> None:
     good = tmp_path / "good.yaml"
-    good.write_text("name: Acme\nlink_name: acme\nauth_type: basic\n")
+    good.write_text(
+        "name: Acme\nlink_name: acme\nbase_url: https://api.acme.io\nauth_type: basic\n"
+    )
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: Acme\nlink_name: Acme!\nauth_type: basic\n")
     ok = plugboard(home, "services", "lint", str(good))
@@ -231,7 +233,7 @@ def test_authorize_receives_the_callback_itself_when_no_server_runs(
     )
     service = home.parent / "tp.yaml"
     service.write_text(
-        f"name: TP\nlink_name: tp\nauth_type: oauth2\noauth2:\n"
+        f"name: TP\nlink_name: tp\nbase_url: {provider.base_url}\nauth_type: oauth2\noauth2:\n"
         f"  client_id: {client.client_id}\n  client_secret: {client.client_secret}\n"
         f"  authorize_url: {provider.base_url}/oauth2/authorize\n"
         f"  token_url: {provider.base_url}/oauth2/token\n"

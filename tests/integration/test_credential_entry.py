@@ -38,7 +38,8 @@ def _service(stack: Stack, kind: str) -> str:
             aws_sigv4: {{aws_service: sqs, region: eu-west-1}}
             test_url: {p}/api/aws/me""",
     }
-    return f"name: Provider {kind}\nlink_name: p_{kind}\n" + textwrap.dedent(blocks[kind])
+    head = f"name: Provider {kind}\nlink_name: p_{kind}\nbase_url: {p}/api\n"
+    return head + textwrap.dedent(blocks[kind])
 
 
 GOOD = {
