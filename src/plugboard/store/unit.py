@@ -23,6 +23,7 @@ from plugboard.store.identity import (
     UserRepository,
     WorkspaceRepository,
 )
+from plugboard.store.login_throttle import LoginThrottleRepository
 from plugboard.store.oauth_flows import FlowRepository
 from plugboard.store.service_clients import ServiceClientRepository
 from plugboard.store.sessions import SessionRepository
@@ -44,6 +45,7 @@ class Unit:
         self.flows = FlowRepository(conn, sealer)
         self.authorizations = AuthorizationRepository(conn)
         self.sessions = SessionRepository(conn)
+        self.login_throttle = LoginThrottleRepository(conn)
         self.accounts = AccountRepository(conn, sealer)
 
     def now(self) -> datetime:
