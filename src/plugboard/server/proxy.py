@@ -34,6 +34,7 @@ from contextlib import AsyncExitStack
 from urllib.parse import urlsplit
 
 import anyio
+import anyio.lowlevel
 import httpx2
 from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
@@ -185,6 +186,9 @@ class _UpstreamResponse(Response):
                     async for chunk in self._upstream.aiter_raw():
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
                         sent += len(chunk)
+                        # Let the server notice a closed connection before the next write (asyncio
+                        # warns about every write to a lost socket, and the watch must run).
+                        await anyio.lowlevel.checkpoint()
                 finished = True
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 group.cancel_scope.cancel()
