@@ -59,10 +59,27 @@ class Settings(BaseSettings):
         default=12, gt=0, le=24 * 30, description="How long a console login lasts."
     )
     login_attempts: int = Field(
-        default=5, ge=1, le=100, description="Failed logins per e-mail allowed per window."
+        default=5,
+        ge=1,
+        le=100,
+        description="Failed logins for one e-mail from one client address before each further "
+        "attempt from that address must wait (see login_delay_seconds).",
+    )
+    login_delay_seconds: int = Field(
+        default=1,
+        ge=1,
+        le=3600,
+        description="The first wait after login_attempts failures; it doubles with each further "
+        "failure from the same address, up to login_max_delay_seconds. Other addresses are not "
+        "delayed, so an attacker cannot lock the owner out.",
+    )
+    login_max_delay_seconds: int = Field(
+        default=300, ge=1, le=86400, description="The longest wait between failed logins."
     )
     login_window_seconds: int = Field(
-        default=900, ge=1, description="The window failed logins are counted in."
+        default=900,
+        ge=1,
+        description="Failed logins are forgotten after this long without a new failure.",
     )
     allow_http_hosts: str = Field(
         default="",
@@ -112,6 +129,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 "refresh_lock_timeout_seconds must be longer than token_request_timeout_seconds"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _login_delays_in_order(self) -> Settings:
+        if not self.login_delay_seconds <= self.login_max_delay_seconds:
+            raise ValueError("login_delay_seconds must not exceed login_max_delay_seconds")
         return self
 
     @property

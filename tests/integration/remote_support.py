@@ -14,7 +14,7 @@ import httpx2
 import pytest
 import yaml
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
@@ -137,11 +137,14 @@ def _app(seen: Upstream) -> Starlette:
     async def upload(request: Request) -> Response:
         seen.headers.append(list(request.headers.items()))
         digest = hashlib.sha256()
-        async for chunk in request.stream():
-            digest.update(chunk)
-            seen.received += len(chunk)
-            if seen.received:
-                seen.first_bytes_in.set()
+        try:
+            async for chunk in request.stream():
+                digest.update(chunk)
+                seen.received += len(chunk)
+                if seen.received:
+                    seen.first_bytes_in.set()
+        except ClientDisconnect:  # Plugboard ended the upload (its caller went away)
+            return Response(status_code=499)
         seen.upload_sha256 = digest.hexdigest()
         return JSONResponse({"received": seen.received, "sha256": seen.upload_sha256})
 

@@ -23,17 +23,22 @@ connection is even looked up, and plain http is allowed only for ``PLUGBOARD_ALL
 
 Errors are problem+json: 424 no usable authorization (says who must act), 403 blocked target
 or not allowed, 404 no such connection, 502 upstream unreachable. A failure after the response
-started (the upstream drops mid-body) can only end the response early.
+started (the upstream drops mid-body) can only end the response early. A caller that goes away
+(mid-upload or mid-response) ends the upstream request at once and is one info line in the log.
 """
 
 from __future__ import annotations
 
+import logging
 from contextlib import AsyncExitStack
 from urllib.parse import urlsplit
 
+import anyio
+import anyio.lowlevel
 import httpx2
 from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -43,6 +48,9 @@ from plugboard.server.deps import CurrentPrincipal
 from plugboard.usecases.invoke import Invoker, replayable_body
 
 router = APIRouter(tags=["proxy"])
+log = logging.getLogger("plugboard.proxy")
+# The status the access log shows for a caller that went away before the answer (as nginx does).
+CLIENT_CLOSED = 499
 
 PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 BASE_URL_HEADER = "x-plugboard-base-url"
@@ -139,31 +147,61 @@ def _base_url(value: str, http_hosts: list[str]) -> str:
 
 
 class _UpstreamResponse(Response):
-    """Passes the upstream response on chunk by chunk, then closes it (also when the caller
-    goes away mid-body)."""
+    """Passes the upstream response on chunk by chunk, then closes it; when the caller goes away
+    mid-body, stops reading the upstream at once."""
 
-    def __init__(self, upstream: httpx2.Response, resources: AsyncExitStack) -> None:
+    def __init__(
+        self, upstream: httpx2.Response, resources: AsyncExitStack, link_name: str
+    ) -> None:
         self.status_code = upstream.status_code
         self.raw_headers = _response_headers(upstream)
         self.background: BackgroundTask | None = None
         self._upstream = upstream
         self._resources = resources
+        self._link_name = link_name
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        sent = 0
+        finished = False
+        gone = False
+
+        async def watch(cancel: anyio.CancelScope) -> None:
+            nonlocal gone
+            while not finished:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    gone = not finished
+                    cancel.cancel()
+                    return
+
         try:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": self.status_code,
-                    "headers": self.raw_headers,
-                }
-            )
-            if scope.get("method") != "HEAD":
-                async for chunk in self._upstream.aiter_raw():
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            async with anyio.create_task_group() as group:
+                group.start_soon(watch, group.cancel_scope)
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": self.status_code,
+                        "headers": self.raw_headers,
+                    }
+                )
+                if scope.get("method") != "HEAD":
+                    async for chunk in self._upstream.aiter_raw():
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                        sent += len(chunk)
+                        # Let the server notice a closed connection before the next write (asyncio
+                        # warns about every write to a lost socket, and the watch must run).
+                        await anyio.lowlevel.checkpoint()
+                finished = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                group.cancel_scope.cancel()
         finally:
             await self._resources.aclose()
+        if gone:
+            log.info(
+                "caller disconnected from /proxy/%s mid-response after %d bytes",
+                self._link_name,
+                sent,
+            )
 
 
 @router.api_route("/proxy/{link_name}/{path:path}", methods=PROXY_METHODS, include_in_schema=False)
@@ -177,10 +215,10 @@ async def proxy(
         base = _base_url(base, request.app.state.runtime.settings.allow_http_host_entries)
         # Refused before the connection is looked up: the credential is not even unsealed.
         await invoker.policy.acheck_url(base)
-    body = await replayable_body(request.stream().__aiter__())
-    streamed = not isinstance(body, bytes)
     resources = AsyncExitStack()
     try:
+        body = await replayable_body(request.stream().__aiter__())
+        streamed = not isinstance(body, bytes)
         upstream = await resources.enter_async_context(
             invoker.astream(
                 principal,
@@ -194,7 +232,11 @@ async def proxy(
                 as_user=request.headers.get(USER_HEADER),
             )
         )
+    except ClientDisconnect:
+        await resources.aclose()
+        log.info("caller disconnected from /proxy/%s before its request body ended", link_name)
+        return Response(status_code=CLIENT_CLOSED)
     except BaseException:
         await resources.aclose()
         raise
-    return _UpstreamResponse(upstream, resources)
+    return _UpstreamResponse(upstream, resources, link_name)

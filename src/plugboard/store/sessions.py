@@ -1,14 +1,14 @@
-"""Console sessions, and counting recent failed logins (from the audit log)."""
+"""Console sessions."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, select, update
 
 from plugboard.domain.ids import new_id
-from plugboard.store.tables import audit_events, sessions
+from plugboard.store.tables import sessions
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,18 +65,3 @@ class SessionRepository:
             .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
-
-    def failed_logins_since(self, email: str, since: datetime) -> int:
-        """Failed logins for an e-mail are audit events; counting them there needs no extra
-        table and holds across every server process sharing the database."""
-        query = (
-            select(func.count())
-            .select_from(audit_events)
-            .where(
-                audit_events.c.action == "session.login",
-                audit_events.c.outcome == "denied",
-                audit_events.c.object_id == email,
-                audit_events.c.created_at >= since,
-            )
-        )
-        return int(self._conn.execute(query).scalar_one())

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -356,6 +357,19 @@ sessions = Table(
         name="fk_sessions_membership",
     ),
 )
+
+# Failed console logins per (e-mail, client address): how many since the last quiet window, and
+# until when the next attempt from that address must wait. No foreign key: unknown e-mails count.
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("email", String(254), primary_key=True),
+    Column("address", String(100), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", UTCDateTime, nullable=False),
+    Column("blocked_until", UTCDateTime),
+)
+Index("ix_login_throttle_last_failure_at", login_throttle.c.last_failure_at)
 
 # No foreign keys: the audit log outlives the objects it speaks of.
 audit_events = Table(

@@ -24,6 +24,7 @@ from plugboard.store.identity import (
     WorkspaceRepository,
 )
 from plugboard.store.invitations import InvitationRepository
+from plugboard.store.login_throttle import LoginThrottleRepository
 from plugboard.store.oauth_flows import FlowRepository
 from plugboard.store.refresh_journal import RefreshJournal
 from plugboard.store.service_clients import ServiceClientRepository
@@ -47,6 +48,7 @@ class Unit:
         self.flows = FlowRepository(conn, sealer)
         self.authorizations = AuthorizationRepository(conn)
         self.sessions = SessionRepository(conn)
+        self.login_throttle = LoginThrottleRepository(conn)
         self.accounts = AccountRepository(conn, sealer)
         self.refresh_journal = RefreshJournal(conn, sealer)
 

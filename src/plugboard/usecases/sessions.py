@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from plugboard.crypto.passwords import hash_password, verify_password
+from plugboard.domain.login_throttle import LoginThrottle
 from plugboard.domain.naming import check_email
 from plugboard.domain.principal import Principal, user_principal
 from plugboard.domain.tokens import hash_token
@@ -22,8 +23,8 @@ _INVALID = "invalid e-mail, password or workspace"
 
 @dataclass(frozen=True, slots=True)
 class LoginDenied:
-    """A refused login. It is recorded in the audit log (which is what the rate limit counts),
-    so the caller must let the unit commit and raise `error` afterwards."""
+    """A refused login. It is audited and counted towards the throttle, so the caller must let
+    the unit commit and raise `error` afterwards."""
 
     error: AuthenticationFailed
 
@@ -48,16 +49,21 @@ def login(
     password: str,
     workspace: str | None,
     lifetime: timedelta,
-    max_failures: int,
-    window: timedelta,
+    throttle: LoginThrottle,
     client: str = "",
 ) -> NewSession | LoginDenied:
+    """Check a login. Attempts for one e-mail run one at a time (across processes), and an
+    address still waiting after its failures is refused before the password is checked."""
     now = unit.now()
     address = check_email(email)
-    if unit.sessions.failed_logins_since(address, now - window) >= max_failures:
+    client = client[:100]
+    unit.login_throttle.lock(address)
+    failures = throttle.current(unit.login_throttle.get(address, client), now)
+    wait = throttle.wait(failures, now)
+    if wait:
         raise RateLimited(
-            "too many failed logins for this e-mail; try again later",
-            retry_after=int(window.total_seconds()),
+            "too many failed logins for this e-mail from your address; try again later",
+            retry_after=wait,
         )
     stored = unit.users.password_hash(address)
     ok = verify_password(stored or _DUMMY_HASH, password) and stored is not None
@@ -65,12 +71,15 @@ def login(
     user = unit.users.find(address) if ws else None
     membership = unit.memberships.find(ws.id, user.id) if ws and user else None
     if membership is None:
+        unit.login_throttle.save(address, client, throttle.after_failure(failures, now))
+        unit.login_throttle.prune(quiet_since=now - throttle.window, now=now)
         unit.record(
             actor=f"login:{address}", action="session.login", object_type="login",
             object_id=address, workspace_id=ws.id if ws else None, outcome="denied",
-            detail={"client": client[:100]},
+            detail={"client": client},
         )  # fmt: skip
         return LoginDenied(AuthenticationFailed(_INVALID))
+    unit.login_throttle.clear(address, client)
     secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     session = unit.sessions.add(
         token_hash=hash_token(secret), csrf_hash=hash_token(csrf),
@@ -84,7 +93,7 @@ def login(
     unit.record(
         actor=principal, action="session.login", object_type="session",
         object_id=session.id, workspace_id=membership.workspace.id,
-        detail={"client": client[:100]},
+        detail={"client": client},
     )  # fmt: skip
     return NewSession(secret, csrf, session.expires_at, principal)
 

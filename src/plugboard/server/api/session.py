@@ -6,26 +6,37 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response, status
 
+from plugboard.domain.login_throttle import LoginThrottle
 from plugboard.server.deps import CSRF_HEADER, SESSION_COOKIE, CurrentPrincipal, RuntimeDep
 from plugboard.server.schemas import LoginRequest, SessionPublic
+from plugboard.settings import Settings
 from plugboard.usecases import sessions
 from plugboard.usecases.identity import workspace_for
 
 router = APIRouter(prefix="/session", tags=["session"])
 
 
+def login_throttle(settings: Settings) -> LoginThrottle:
+    return LoginThrottle(
+        free_attempts=settings.login_attempts,
+        delay=timedelta(seconds=settings.login_delay_seconds),
+        max_delay=timedelta(seconds=settings.login_max_delay_seconds),
+        window=timedelta(seconds=settings.login_window_seconds),
+    )
+
+
 @router.post("", status_code=status.HTTP_201_CREATED)
 def login(
     body: LoginRequest, request: Request, response: Response, runtime: RuntimeDep
 ) -> SessionPublic:
-    """Log in; sets an HttpOnly session cookie. Failed attempts per e-mail are rate limited."""
+    """Log in; sets an HttpOnly session cookie. After failed attempts for an e-mail, further
+    attempts from the same client address wait a growing delay (429 with Retry-After)."""
     settings = runtime.settings
     with runtime.unit() as unit:
         new = sessions.login(
             unit, email=body.email, password=body.password, workspace=body.workspace,
             lifetime=timedelta(hours=settings.session_hours),
-            max_failures=settings.login_attempts,
-            window=timedelta(seconds=settings.login_window_seconds),
+            throttle=login_throttle(settings),
             client=request.client.host if request.client else "",
         )  # fmt: skip
         if not isinstance(new, sessions.LoginDenied):
