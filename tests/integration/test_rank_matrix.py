@@ -112,8 +112,9 @@ def test_a_member_acts_for_another_only_at_or_below_their_own_rank(
     response = _send(client, operation, target_email, target_token)
 
     kind = WORKSPACES[workspace]
-    if operation in ("as_user", "user_header") and API_ROLES[caller] not in (
-        MATRIX[Action.INVOKE_SHARED][kind]
+    if (
+        operation in ("as_user", "user_header")
+        and API_ROLES[caller] not in (MATRIX[Action.INVOKE_SHARED][kind])
     ):
         # item 3: a `user` never invokes an admin connection, for anyone: it stays hidden (404)
         assert response.status_code == 404, response.text
