@@ -43,6 +43,33 @@ class Settings(BaseSettings):
     log_level: str = Field(
         default="info", description="Log level of the server (`debug`, `info`, `warning` …)."
     )
+    max_request_header_bytes: int = Field(
+        default=32768,
+        ge=1024,
+        le=1048576,
+        description="Largest request line plus headers `plugboard serve` reads; a bigger request "
+        "is answered 431 and its connection closed.",
+    )
+    request_header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="How long a client has to send a whole request line and headers, from its "
+        "first byte (or from connecting); a slower one is answered 408 and disconnected.",
+    )
+    request_body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Longest pause while a client sends a request body; a longer one is "
+        "answered 408 and disconnected.",
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Comma-separated addresses of reverse proxies whose `X-Forwarded-For` and "
+        "`X-Forwarded-Proto` are believed (the client address drives login throttling); `*` "
+        "trusts every peer, which is right only behind a proxy that sets these headers itself.",
+    )
     outbound_allowlist: str = Field(
         default="",
         description="Comma-separated hosts and CIDRs invoke may reach although they are "

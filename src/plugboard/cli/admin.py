@@ -104,6 +104,7 @@ def serve(
 
     from plugboard.crypto.keyring import load_keyring
     from plugboard.server.app import create_app
+    from plugboard.server.serving import server_config
     from plugboard.settings import Settings
     from plugboard.store.database import Database
 
@@ -141,12 +142,9 @@ def serve(
     )
     if demo:
         err.print(f"Demo provider at {settings.base_url}/demo (service `demo_provider`)")
-    uvicorn.run(
-        create_app(settings, demo=demo),
-        host=bind_host,
-        port=bind_port,
-        log_level=settings.log_level,
-    )
+    uvicorn.Server(
+        server_config(create_app(settings, demo=demo), settings, bind_host, bind_port)
+    ).run()
 
 
 def _with_demo_allowances(settings: Settings) -> Settings:

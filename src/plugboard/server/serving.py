@@ -1,0 +1,161 @@
+"""How `plugboard serve` runs uvicorn: limits a slow or greedy client cannot get past, and an
+access log without query values.
+
+uvicorn's h11 protocol has a keep-alive timeout between requests but no deadline for a request's
+headers or pauses in its body, and it answers oversized headers with a bare 400. The protocol
+below adds, per connection:
+
+* a header deadline: the request line and headers must arrive within
+  ``request_header_timeout_seconds`` of the first byte (or of connecting), else 408 and close;
+* a body idle timeout: no pause longer than ``request_body_timeout_seconds`` while a body is
+  being sent (time the app takes to consume what it has does not count), else 408 and close;
+* a header size limit: more than ``max_request_header_bytes`` before the headers end is answered
+  431 and the connection closed.
+
+Each refusal is one info line on the ``plugboard.server`` logger, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import h11
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from plugboard.server.access_log import access_log_config
+from plugboard.settings import Settings
+
+__all__ = ["ClientLimits", "guarded_protocol", "server_config"]
+
+log = logging.getLogger("plugboard.server")
+
+_PHRASES = {408: "Request Timeout", 431: "Request Header Fields Too Large"}
+
+
+@dataclass(frozen=True)
+class ClientLimits:
+    header_timeout: float
+    body_timeout: float
+    max_header_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ClientLimits:
+        return cls(
+            header_timeout=settings.request_header_timeout_seconds,
+            body_timeout=settings.request_body_timeout_seconds,
+            max_header_bytes=settings.max_request_header_bytes,
+        )
+
+
+class GuardedH11Protocol(H11Protocol):
+    limits = ClientLimits(header_timeout=10.0, body_timeout=30.0, max_header_bytes=32768)
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._header_bytes = 0
+        self._deadline: asyncio.TimerHandle | None = None
+        super().connection_made(transport)
+        self._arm(self.limits.header_timeout, self._headers_too_slow)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is h11.IDLE:
+            if self._deadline is None:
+                self._arm(self.limits.header_timeout, self._headers_too_slow)
+            self._header_bytes += len(data)
+            if self._header_bytes > self.limits.max_header_bytes:
+                self._refuse(431, f"headers over {self.limits.max_header_bytes} bytes")
+                return
+        super().data_received(data)
+        self._follow_state()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._follow_state()
+
+    def _follow_state(self) -> None:
+        state = self.conn.their_state
+        if state is h11.IDLE:
+            return  # waiting for headers: the deadline runs from their first byte
+        self._header_bytes = 0
+        if state is h11.SEND_BODY:
+            self._arm(self.limits.body_timeout, self._body_too_slow)  # re-armed on every chunk
+        else:
+            self._disarm()
+
+    def _arm(self, seconds: float, callback: Callable[[], None]) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(seconds, callback)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _headers_too_slow(self) -> None:
+        self._deadline = None
+        if self.conn.their_state is h11.IDLE:
+            self._refuse(408, f"no complete headers within {self.limits.header_timeout:g} s")
+
+    def _body_too_slow(self) -> None:
+        self._deadline = None
+        if self.conn.their_state is not h11.SEND_BODY:
+            return
+        if self.flow.read_paused:  # the app has not consumed what it has: not the client's fault
+            self._arm(self.limits.body_timeout, self._body_too_slow)
+            return
+        self._refuse(408, f"request body paused over {self.limits.body_timeout:g} s")
+
+    def _refuse(self, status: int, why: str) -> None:
+        if self.transport.is_closing():
+            return
+        client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
+        cycle = self.cycle
+        answered = cycle is not None and (cycle.response_started or cycle.response_complete)
+        if answered:
+            log.info("%s: %s; closed the connection", client, why)
+        else:
+            log.info("%s: %s; answered %d and closed the connection", client, why, status)
+        if cycle is not None and not cycle.response_complete:
+            # The app (if any is running) sees a disconnect and sends nothing more.
+            cycle.disconnected = True
+            cycle.message_event.set()
+        if not answered:
+            body = f"{_PHRASES[status]}\n".encode()
+            head = (
+                f"HTTP/1.1 {status} {_PHRASES[status]}\r\n"
+                "content-type: text/plain; charset=utf-8\r\n"
+                f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+            )
+            self.transport.write(head.encode() + body)
+        self.transport.close()
+
+
+def guarded_protocol(limits: ClientLimits) -> type[GuardedH11Protocol]:
+    return type("GuardedH11Protocol", (GuardedH11Protocol,), {"limits": limits})
+
+
+def server_config(app: Any, settings: Settings, host: str, port: int) -> uvicorn.Config:
+    """The uvicorn configuration of `plugboard serve`."""
+    limits = ClientLimits.from_settings(settings)
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=guarded_protocol(limits),
+        ws="none",
+        h11_max_incomplete_event_size=limits.max_header_bytes,
+        log_config=access_log_config(settings.log_level),
+        log_level=settings.log_level,
+        access_log=True,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        server_header=False,
+    )
