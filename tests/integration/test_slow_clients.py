@@ -1,7 +1,7 @@
 """A slow or greedy client cannot hold `plugboard serve`: header deadline, body idle timeout,
 431 for oversized headers, each one info line; and the access log holds no query values.
 
-One real `plugboard serve` process (SQLite) with one-second limits serves the whole module.
+One real `plugboard serve` process (SQLite) with two-second limits serves the whole module.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import httpx2
 import pytest
 
 PLUGBOARD = [sys.executable, "-m", "plugboard.cli"]
-HEADER_TIMEOUT = 1.0
-BODY_TIMEOUT = 1.0
+HEADER_TIMEOUT = 2.0
+BODY_TIMEOUT = 2.0
 MAX_HEADER_BYTES = 4096
 
 
@@ -112,6 +112,27 @@ def _answer(sock: socket.socket, seconds: float = 10.0) -> bytes:
     return received
 
 
+def _one_response(sock: socket.socket) -> bytes:
+    """One whole response (with a Content-Length) on a connection that stays open."""
+    sock.settimeout(10)
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = sock.recv(65536)
+        assert chunk, f"closed after {received!r}"
+        received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, f"closed after {received!r}"
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 def _status(response: bytes) -> int:
     return int(response.split(b" ", 2)[1])
 
@@ -126,9 +147,9 @@ def test_a_client_that_stalls_in_its_headers_is_answered_408_and_disconnected(
         response = _answer(sock)
         waited = time.monotonic() - started
     assert _status(response) == 408
-    assert HEADER_TIMEOUT * 0.9 <= waited < HEADER_TIMEOUT + 3
+    assert HEADER_TIMEOUT * 0.9 <= waited < HEADER_TIMEOUT + 5
     lines = served.log_since(mark, "answered 408")
-    assert any("no complete headers within 1 s" in line for line in lines)
+    assert any(f"no complete headers within {HEADER_TIMEOUT:g} s" in line for line in lines)
 
 
 def test_a_client_that_connects_and_sends_nothing_is_disconnected(served: Served) -> None:
@@ -153,7 +174,7 @@ def test_a_client_that_trickles_header_bytes_cannot_extend_the_deadline(served: 
                 break
         response = b"" if closed else _answer(sock)
     assert closed or _status(response) == 408
-    assert time.monotonic() - started < HEADER_TIMEOUT + 3
+    assert time.monotonic() - started < HEADER_TIMEOUT + 5
 
 
 def test_a_stalled_client_does_not_hold_the_server_for_others(served: Served) -> None:
@@ -182,9 +203,9 @@ def test_a_body_paused_longer_than_the_body_timeout_is_answered_408(served: Serv
         response = _answer(sock)
         waited = time.monotonic() - started
     assert _status(response) == 408
-    assert BODY_TIMEOUT * 0.9 <= waited < BODY_TIMEOUT + 3
+    assert BODY_TIMEOUT * 0.9 <= waited < BODY_TIMEOUT + 5
     lines = served.log_since(mark, "answered 408")
-    assert any("request body paused over 1 s" in line for line in lines)
+    assert any(f"request body paused over {BODY_TIMEOUT:g} s" in line for line in lines)
 
 
 def test_a_slow_body_without_long_pauses_is_served(served: Served) -> None:
@@ -232,8 +253,7 @@ def test_a_kept_alive_connection_serves_requests_after_an_idle_pause(served: Ser
     with served.connect() as sock:
         for _ in range(2):
             sock.sendall(request)
-            head = sock.recv(65536)
-            assert _status(head) == 200
+            assert _status(_one_response(sock)) == 200
             time.sleep(HEADER_TIMEOUT * 1.5)  # idle between requests is the keep-alive's business
 
 
