@@ -18,6 +18,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Plain help and usage errors: rich's help renderer (markdown and syntax highlighting)
+    # costs more than the rest of `plugboard --help` together.
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 100},
 )
 app.command("init")(admin.init)
 app.command("serve")(admin.serve)

@@ -7,11 +7,9 @@ Both satisfy :class:`PlugboardClient`, so app code does not change between the t
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, Any, overload
 
-from plugboard.client import local
 from plugboard.client.auth_bridge import PlugboardAuth
-from plugboard.client.local import LocalClient
 from plugboard.client.protocol import (
     AuthorizationInfo,
     ConnectionDetails,
@@ -25,6 +23,7 @@ from plugboard.client.remote import RemoteClient
 from plugboard.errors import ValidationError
 
 if TYPE_CHECKING:
+    from plugboard.client.local import LocalClient
     from plugboard.settings import Settings
     from plugboard.usecases.runtime import Runtime
 
@@ -43,6 +42,15 @@ __all__ = [
 ]
 
 TOKEN_ENV = "PLUGBOARD_TOKEN"
+
+
+def __getattr__(name: str) -> Any:
+    # The embedded client (store, crypto, usecases) loads only when asked for.
+    if name == "LocalClient":
+        from plugboard.client.local import LocalClient
+
+        return LocalClient
+    raise AttributeError(f"module 'plugboard.client' has no attribute {name!r}")
 
 
 @overload
@@ -76,6 +84,8 @@ def connect(
     if url is None:
         if token is not None:
             raise ValidationError("token", "a token goes with a server URL: connect(url, token=)")
+        from plugboard.client import local
+
         return local.connect(
             settings=settings, runtime=runtime, as_member=as_member, workspace=workspace
         )
