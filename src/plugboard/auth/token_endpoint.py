@@ -12,6 +12,7 @@ import httpx2
 from authlib.oauth2.auth import ClientAuth
 from authlib.oauth2.rfc6749.parameters import prepare_token_request
 
+from plugboard.domain.authorizations import oauth_error
 from plugboard.errors import PlugboardError
 
 FORM = "application/x-www-form-urlencoded"
@@ -61,11 +62,10 @@ def request_token(
         data = None
     if response.status_code == 200 and isinstance(data, dict) and "error" not in data:
         return data
-    error = data.get("error") if isinstance(data, dict) else None
     description = data.get("error_description") if isinstance(data, dict) else None
     return TokenEndpointError(
         response.status_code,
-        str(error) if error else None,
+        oauth_error(data),
         str(description)[:300] if description else None,
     )
 

@@ -55,20 +55,6 @@ def uvicorn_config(app: Any, host: str, port: int, lifespan: Lifespan) -> uvicor
     )
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted sockets only when the
-    # listening socket says TCP, and without it every response waits ~40 ms for a delayed ACK.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    sock.set_inheritable(True)
-    return sock
-
-
 class ThreadedServer:
     """Any ASGI app served by uvicorn on ``host`` in a daemon thread; ``start()`` / ``stop()``
     or ``with``. The port is bound before the thread starts, so ``base_url`` is known at once."""

@@ -52,8 +52,7 @@ from urllib.parse import urlsplit
 import anyio.to_thread
 import httpx2
 
-from plugboard.auth.apikey import ApiKeyAuth, ApiKeyParameter, Placement
-from plugboard.auth.basic import BasicAuth
+from plugboard.auth.factory import static_auth
 from plugboard.auth.oauth1 import OAuth1Auth
 from plugboard.auth.oauth2 import AccessToken, OAuth2Auth, RefreshReason
 from plugboard.auth.outbound import (
@@ -64,7 +63,6 @@ from plugboard.auth.outbound import (
     system_resolver,
 )
 from plugboard.auth.retry import RetryPolicy, asend_with_retries, send_with_retries
-from plugboard.auth.sigv4 import SigV4Auth
 from plugboard.domain.authorizations import (
     check_environment,
     default_environment,
@@ -76,9 +74,6 @@ from plugboard.domain.authorizations import (
 )
 from plugboard.domain.connections import AuthorizationSummary, Connection
 from plugboard.domain.credentials import (
-    ApiKeyCredential,
-    AwsCredential,
-    BasicCredential,
     Credential,
     OAuth1Credential,
     OAuth2Credential,
@@ -475,18 +470,6 @@ class Invoker:
         """The httpx2.Auth that injects the resolved credential."""
         service = resolved.service
         credential = resolved.credential
-        if isinstance(credential, ApiKeyCredential):
-            assert service.api_key is not None
-            return ApiKeyAuth(
-                [
-                    ApiKeyParameter(
-                        Placement(p.param_type), p.name, credential.values[p.name], p.prefix
-                    )
-                    for p in service.api_key.parameters
-                ]
-            )
-        if isinstance(credential, BasicCredential):
-            return BasicAuth(credential.username, credential.password)
         if isinstance(credential, OAuth1Credential):
             assert service.oauth1 is not None
             if not resolved.oauth_client_id or resolved.oauth_client_secret is None:
@@ -510,20 +493,7 @@ class Invoker:
                 token_prefix=service.oauth2.effective_token_prefix,
                 expiry_signals=service.oauth2.expiry_signals,
             )
-        assert isinstance(credential, AwsCredential) and service.aws_sigv4 is not None
-        region = service.aws_sigv4.region
-        if region.startswith("{"):
-            key = region[1:-1]
-            if key not in resolved.connection.dynamic_values:
-                raise ValidationError(f"dynamic_parameters.{key}", "a value is required")
-            region = resolved.connection.dynamic_values[key]
-        return SigV4Auth(
-            credential.access_key,
-            credential.secret_key,
-            region,
-            service.aws_sigv4.aws_service,
-            credential.session_token,
-        )
+        return static_auth(service, credential, resolved.connection.dynamic_values)
 
     # -- invoke -------------------------------------------------------------------------------
 

@@ -38,9 +38,9 @@ over between the two phases makes this one start again (it then finds the refres
 it was and records ``refresh_failed_at`` / ``refresh_error`` on the account: for
 ``refresh_cooldown_seconds`` after that no caller (in any process) asks the provider again.
 
-The token request is a plain httpx2 POST through the outbound guard; Authlib builds its body
-(``prepare_token_request``) and client authentication (``ClientAuth``, client_secret_basic or
-client_secret_post). Authlib's own OAuth2Client is not used: its httpx integration is written for
+The token request is :func:`plugboard.auth.token_endpoint.request_token` (the one the consent
+flow's code exchange uses) through the outbound guard; Authlib builds its body and client
+authentication. Authlib's own OAuth2Client is not used: its httpx integration is written for
 httpx, not httpx2, and it refreshes inside the request it wraps -- outside our row lock.
 """
 
@@ -59,18 +59,15 @@ from datetime import datetime
 from typing import Any, Literal
 
 import anyio.to_thread
-import httpx2
-from authlib.oauth2.auth import ClientAuth
-from authlib.oauth2.rfc6749.parameters import prepare_token_request
 from sqlalchemy.exc import OperationalError
 
 from plugboard.auth.oauth2 import AccessToken, RefreshReason
 from plugboard.auth.outbound import OutboundPolicy, guarded_client
+from plugboard.auth.token_endpoint import request_token
 from plugboard.domain.authorizations import (
     cooldown_remaining,
     is_stale,
     merge_grant,
-    oauth_error,
     parse_token_response,
 )
 from plugboard.domain.credentials import (
@@ -437,22 +434,14 @@ class RefreshCoordinator:
     ) -> dict[str, Any] | tuple[int, str | None]:
         """The decoded success response, or (status, OAuth error code); status 0 when the
         endpoint could not be reached."""
-        body = prepare_token_request("refresh_token", refresh_token=refresh_token)
-        headers = {"Content-Type": FORM, "Accept": "application/json"}
-        if target.client_id is not None:
-            client = ClientAuth(target.client_id, target.client_secret, target.auth_method)
-            _, headers, body = client.prepare("POST", target.token_url, headers, body)
         self.token_requests += 1
-        try:
-            response = self._http.post(target.token_url, content=body, headers=headers)
-        except httpx2.HTTPError as exc:
-            return 0, type(exc).__name__
-        except PlugboardError as exc:  # the outbound guard refused the token URL
-            return 0, exc.code
-        try:
-            data: Any = response.json()
-        except ValueError:
-            data = None
-        if response.status_code == 200 and isinstance(data, dict):
-            return data
-        return response.status_code, oauth_error(data)
+        answer = request_token(
+            self._http,
+            target.token_url,
+            "refresh_token",
+            {"refresh_token": refresh_token},
+            client_id=target.client_id,
+            client_secret=target.client_secret,
+            auth_method=target.auth_method,
+        )
+        return answer if isinstance(answer, dict) else (answer.status, answer.error)
