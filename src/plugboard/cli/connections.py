@@ -46,6 +46,7 @@ def _connection_json(c: ConnectionInfo) -> dict[str, object]:
         "created_at": c.created_at.isoformat(),
         "modified_by": c.modified_by,
         "modified_at": c.modified_at.isoformat(),
+        "status": c.status,
     }
 
 
@@ -135,23 +136,36 @@ def connections_create(
 
 @connections_app.command("list")
 def connections_list(
-    workspace: WorkspaceOption = None, as_user: AsOption = None, json_: JsonOption = False
+    service: Annotated[
+        str | None, typer.Option("--service", help="Only connections to this service.")
+    ] = None,
+    level: Annotated[
+        str | None, typer.Option("--level", help="Only this level: admin, system or user.")
+    ] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", help="Text in the name or link name.")
+    ] = None,
+    workspace: WorkspaceOption = None,
+    as_user: AsOption = None,
+    json_: JsonOption = False,
 ) -> None:
-    """List the connections you may see."""
+    """List the connections you may see, with their status for you (on a user-level
+    connection, your own authorization's)."""
     with client_for(as_user, workspace) as client:
-        infos = client.connections.list()
+        infos = client.connections.list(service=service, level=level, search=search)
     if json_:
         print_json([_connection_json(c) for c in infos])
         return
     print_table(
         f"Connections ({len(infos)})",
-        ["link name", "name", "service", "level", "per env", "modified"],
+        ["link name", "name", "service", "level", "status", "per env", "modified"],
         [
             (
                 c.link_name,
                 c.name,
                 c.service,
                 c.level,
+                c.status,
                 "yes" if c.per_environment else "",
                 when(c.modified_at),
             )
@@ -250,7 +264,7 @@ def connections_edit(
 ) -> None:
     """Rename a connection or change its scopes (its authorizations then need re-authorizing)."""
     from plugboard.client.local import connection_info
-    from plugboard.usecases.connections import edit_connection
+    from plugboard.usecases.connections import edit_connection, status_of_connection
 
     refuse_remote("connections edit")
     with acting(as_user, workspace) as (unit, actor):
@@ -263,8 +277,10 @@ def connections_edit(
             all_scopes=all_scopes,
             workspace=workspace,
         )
+        current = status_of_connection(unit, actor, connection)
     if json_:
-        print_json({**_connection_json(connection_info(connection)), "needs_reauth": reauth})
+        info = connection_info(connection, current)
+        print_json({**_connection_json(info), "needs_reauth": reauth})
     else:
         extra = f"; {reauth} authorization(s) now need re-authorizing" if reauth else ""
         out.print(f"Updated {connection.link_name}{extra}", markup=False)

@@ -26,7 +26,7 @@ from plugboard.client.protocol import (
     ServiceInfo,
 )
 from plugboard.domain.connections import AuthorizationSummary, Connection
-from plugboard.domain.models import ConnectionLevel
+from plugboard.domain.models import AuthorizationStatus, ConnectionLevel
 from plugboard.domain.principal import OPERATOR, Principal
 from plugboard.errors import ValidationError
 from plugboard.settings import Settings
@@ -177,13 +177,13 @@ class LocalClient(ClientLifecycle):
 # --- sub-APIs: the usecases, one transaction per call ----------------------------------------
 
 
-def connection_info(c: Connection) -> ConnectionInfo:
+def connection_info(c: Connection, status: AuthorizationStatus) -> ConnectionInfo:
     return ConnectionInfo(
         id=c.id, link_name=c.link_name, name=c.name, service=c.service_link_name,
         level=c.level.value, per_environment=c.per_environment, scopes=tuple(c.scopes),
         all_scopes=c.all_scopes, params=dict(c.dynamic_values), origin=c.origin,
         created_by=c.created_by, created_at=c.created_at, modified_by=c.modified_by,
-        modified_at=c.modified_at,
+        modified_at=c.modified_at, status=status.value,
     )  # fmt: skip
 
 
@@ -218,16 +218,11 @@ class LocalConnections:
         """The connections you may see, by link name (filters as the REST API's)."""
         c = self._c
         with c.runtime.unit(write=False) as unit:
-            found = connection_usecases.list_connections(unit, c.principal, workspace=c.workspace)
-        needle = (search or "").casefold()
-        kept = [
-            connection_info(x)
-            for x in found
-            if (service is None or x.service_link_name == service)
-            and (level is None or x.level.value == level)
-            and (not needle or needle in x.name.casefold() or needle in x.link_name)
-        ]
-        return sorted(kept, key=lambda x: x.link_name)
+            found = connection_usecases.list_connections_with_status(
+                unit, c.principal, workspace=c.workspace, service=service, level=level,
+                search=search,
+            )  # fmt: skip
+        return [connection_info(x, status) for x, status in found]
 
     def get(self, link_name: str) -> ConnectionDetails:
         c = self._c
@@ -236,7 +231,7 @@ class LocalConnections:
                 unit, c.principal, link_name, workspace=c.workspace
             )
         return ConnectionDetails(
-            connection_info(details.connection),
+            connection_info(details.connection, details.status),
             service_missing=details.service is None,
             authorizations=tuple(authorization_info(a) for a in details.authorizations),
             references=tuple(
@@ -270,7 +265,7 @@ class LocalConnections:
                 scopes=scopes, all_scopes=all_scopes, level=connection_level,
                 per_environment=per_environment, params=params, workspace=c.workspace,
             )  # fmt: skip
-        return connection_info(created)
+        return connection_info(created, AuthorizationStatus.NOT_CONNECTED)  # none yet
 
     def delete(self, link_name: str) -> None:
         c = self._c

@@ -90,6 +90,9 @@ class ConnectionInfo:
     created_at: datetime
     modified_by: str | None
     modified_at: datetime
+    # For the caller: the most urgent of its authorizations' statuses (user level: their own);
+    # `not_connected` when there is none.
+    status: str
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,7 @@ def connection_from(d: Mapping[str, Any]) -> ConnectionInfo:
         level=d["level"], per_environment=d["per_environment"], scopes=tuple(d["scopes"]),
         all_scopes=d["all_scopes"], params=dict(d["params"]), origin=d["origin"],
         created_by=d["created_by"], created_at=_when(d["created_at"]),
-        modified_by=d["modified_by"], modified_at=_when(d["modified_at"]),
+        modified_by=d["modified_by"], modified_at=_when(d["modified_at"]), status=d["status"],
     )  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -62,3 +63,34 @@ class AuthorizationSummary:
     is_primary: bool
     created_at: datetime
     updated_at: datetime
+
+
+# Most urgent first: what the viewer must act on shows before what merely works.
+_BY_URGENCY = (
+    AuthorizationStatus.FAILED,
+    AuthorizationStatus.EXPIRED,
+    AuthorizationStatus.REVOKED,
+    AuthorizationStatus.NEEDS_REAUTH,
+    AuthorizationStatus.NOT_CONNECTED,
+)
+
+
+def connection_status(statuses: Iterable[AuthorizationStatus]) -> AuthorizationStatus:
+    """One status for a connection, from the authorizations that serve the viewer (all of an
+    admin or system connection's; on a user-level one, the viewer's own): the most urgent that
+    needs action, `connected` when every one is, `not_connected` when there is none."""
+    present = set(statuses)
+    if not present:
+        return AuthorizationStatus.NOT_CONNECTED
+    return next((s for s in _BY_URGENCY if s in present), AuthorizationStatus.CONNECTED)
+
+
+def statuses_serving(
+    connection: Connection,
+    authorizations: Iterable[tuple[str | None, AuthorizationStatus]],
+    viewer_user_id: str | None,
+) -> list[AuthorizationStatus]:
+    """The statuses of (owner, status) pairs that serve ``viewer_user_id`` on ``connection``."""
+    if connection.level is not ConnectionLevel.USER:
+        return [status for _, status in authorizations]
+    return [status for owner, status in authorizations if owner == viewer_user_id]

@@ -15,6 +15,7 @@ from plugboard.domain.connections import AuthorizationSummary, Connection, Refer
 from plugboard.domain.models import (
     ApiToken,
     AuditEvent,
+    AuthorizationStatus,
     ConnectionLevel,
     Membership,
     Role,
@@ -237,15 +238,21 @@ class ConnectionPublic(BaseModel):
     created_at: datetime
     modified_by: str | None
     modified_at: datetime
+    status: AuthorizationStatus = Field(
+        description="For the caller: on an admin or system connection the most urgent status "
+        "among its authorizations (failed, expired, revoked, needs_reauth, not_connected), "
+        "`connected` when all are; on a user-level one, the caller's own authorization's; "
+        "`not_connected` when there is none."
+    )
 
     @classmethod
-    def of(cls, c: Connection) -> ConnectionPublic:
+    def of(cls, c: Connection, status: AuthorizationStatus) -> ConnectionPublic:
         return cls(
             id=c.id, link_name=c.link_name, name=c.name, service=c.service_link_name,
             level=c.level, per_environment=c.per_environment, scopes=list(c.scopes),
             all_scopes=c.all_scopes, params=dict(c.dynamic_values), origin=c.origin,
             created_by=c.created_by, created_at=c.created_at, modified_by=c.modified_by,
-            modified_at=c.modified_at,
+            modified_at=c.modified_at, status=status,
         )  # fmt: skip
 
 

@@ -3,6 +3,7 @@ accounts, moving the primary flag."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -64,6 +65,25 @@ class AuthorizationRepository:
             )
         )
         return [_row(r) for r in rows]
+
+    def statuses_of(
+        self, connection_ids: Iterable[str]
+    ) -> dict[str, list[tuple[str | None, AuthorizationStatus]]]:
+        """(owner, status) of every authorization of these connections, in one query."""
+        ids = list(connection_ids)
+        found: dict[str, list[tuple[str | None, AuthorizationStatus]]] = {i: [] for i in ids}
+        if not ids:
+            return found
+        rows = self._conn.execute(
+            select(
+                authorizations.c.connection_id,
+                authorizations.c.owner_user_id,
+                authorizations.c.status,
+            ).where(authorizations.c.connection_id.in_(ids))
+        )
+        for connection_id, owner, status in rows:
+            found[connection_id].append((owner, AuthorizationStatus(status)))
+        return found
 
     def get(
         self, connection_id: str, environment: str, owner_user_id: str | None

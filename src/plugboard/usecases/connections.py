@@ -5,8 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from plugboard.domain.connections import AuthorizationSummary, Connection, Reference
-from plugboard.domain.models import AuthType, ConnectionLevel
+from plugboard.domain.connections import (
+    AuthorizationSummary,
+    Connection,
+    Reference,
+    connection_status,
+    statuses_serving,
+)
+from plugboard.domain.models import AuthorizationStatus, AuthType, ConnectionLevel
 from plugboard.domain.naming import (
     check_display_name,
     check_link_name,
@@ -28,6 +34,7 @@ class ConnectionDetails:
     service: ServiceEntry | None  # None once its custom service was deleted
     authorizations: list[AuthorizationSummary]
     references: list[Reference]
+    status: AuthorizationStatus  # for the viewer: see connection_status
 
 
 def _scopes_for(
@@ -149,6 +156,39 @@ def list_connections(
     return visible_connections(unit, actor, ws.id)
 
 
+def list_connections_with_status(
+    unit: Unit,
+    actor: Principal,
+    *,
+    workspace: str | None = None,
+    service: str | None = None,
+    level: str | None = None,
+    search: str | None = None,
+) -> list[tuple[Connection, AuthorizationStatus]]:
+    """The connections the actor may see, by link name, each with its status for the actor
+    (see :func:`connection_status`); ``search`` matches the name or the link name."""
+    needle = (search or "").casefold()
+    kept = [
+        c
+        for c in list_connections(unit, actor, workspace=workspace)
+        if (service is None or c.service_link_name == service)
+        and (level is None or c.level.value == level)
+        and (not needle or needle in c.name.casefold() or needle in c.link_name)
+    ]
+    kept.sort(key=lambda c: c.link_name)
+    statuses = unit.authorizations.statuses_of(c.id for c in kept)
+    return [
+        (c, connection_status(statuses_serving(c, statuses[c.id], actor.user_id))) for c in kept
+    ]
+
+
+def status_of_connection(
+    unit: Unit, actor: Principal, connection: Connection
+) -> AuthorizationStatus:
+    statuses = unit.authorizations.statuses_of([connection.id])[connection.id]
+    return connection_status(statuses_serving(connection, statuses, actor.user_id))
+
+
 def get_connection(
     unit: Unit, actor: Principal, link_name: str, *, workspace: str | None = None
 ) -> Connection:
@@ -174,10 +214,15 @@ def show_connection(
     except NotFound:
         service = None
     authorizations = [row.summary for row in unit.authorizations.of_connection(connection.id)]
+    status = connection_status(
+        statuses_serving(
+            connection, [(a.owner_user_id, a.status) for a in authorizations], actor.user_id
+        )
+    )
     if not allowed(actor, Action.VIEW_ALL_CONNECTIONS):
         authorizations = [a for a in authorizations if a.owner_user_id == actor.user_id]
     return ConnectionDetails(
-        connection, service, authorizations, unit.connections.references(connection.id)
+        connection, service, authorizations, unit.connections.references(connection.id), status
     )
 
 

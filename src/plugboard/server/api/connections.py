@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from plugboard.domain.models import AuthorizationStatus
 from plugboard.server.deps import CurrentPrincipal, RuntimeDep
 from plugboard.server.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paginate
 from plugboard.server.schemas import (
@@ -35,15 +36,10 @@ def list_connections(
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ConnectionPublic]:
     with runtime.unit(write=False) as unit:
-        found = connections.list_connections(unit, principal)
-    needle = (search or "").casefold()
-    kept = [
-        ConnectionPublic.of(c)
-        for c in found
-        if (service is None or c.service_link_name == service)
-        and (level is None or c.level.value == level)
-        and (not needle or needle in c.name.casefold() or needle in c.link_name)
-    ]
+        found = connections.list_connections_with_status(
+            unit, principal, service=service, level=level, search=search
+        )
+    kept = [ConnectionPublic.of(c, current) for c, current in found]
     items, next_cursor = paginate(kept, lambda c: (c.link_name,), cursor, limit)
     return Page(items=items, next_cursor=next_cursor)
 
@@ -58,7 +54,7 @@ def create_connection(
             scopes=body.scopes, all_scopes=body.all_scopes, level=body.level,
             per_environment=body.per_environment, params=body.params,
         )  # fmt: skip
-    return ConnectionPublic.of(connection)
+    return ConnectionPublic.of(connection, AuthorizationStatus.NOT_CONNECTED)  # none yet
 
 
 @router.get("/{link_name}")
@@ -68,7 +64,7 @@ def show_connection(
     with runtime.unit(write=False) as unit:
         details = connections.show_connection(unit, principal, link_name)
     return ConnectionDetailsPublic(
-        **ConnectionPublic.of(details.connection).model_dump(),
+        **ConnectionPublic.of(details.connection, details.status).model_dump(),
         service_missing=details.service is None,
         authorizations=[AuthorizationPublic.of(a) for a in details.authorizations],
         references=[ReferencePublic.of(r) for r in details.references],
@@ -85,7 +81,10 @@ def edit_connection(
             unit, principal, link_name, name=body.name, scopes=body.scopes,
             all_scopes=body.all_scopes,
         )  # fmt: skip
-    return ConnectionEdited(connection=ConnectionPublic.of(connection), needs_reauth=reauth)
+        current = connections.status_of_connection(unit, principal, connection)
+    return ConnectionEdited(
+        connection=ConnectionPublic.of(connection, current), needs_reauth=reauth
+    )
 
 
 @router.delete("/{link_name}")
