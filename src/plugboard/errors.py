@@ -28,7 +28,7 @@ Each class has a stable ``code`` (used by the CLI's exit message and the API's p
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar, Self
 
 __all__ = [
     "AlreadyExists",
@@ -58,7 +58,10 @@ __all__ = [
 class PlugboardError(Exception):
     """Base of every deliberate Plugboard error."""
 
-    code: str = "plugboard_error"
+    code: ClassVar[str] = "plugboard_error"
+    # The constructor's keyword arguments besides `message`: `to_dict` carries each of them and
+    # `from_dict` passes them back, so an error crosses the REST API with every field intact.
+    detail_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -66,7 +69,14 @@ class PlugboardError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description: safe to show to the caller, holds no secret."""
-        return {"code": self.code, "message": self.message}
+        fields = {name: getattr(self, name) for name in self.detail_fields}
+        return {"code": self.code, "message": self.message, **fields}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """The error `to_dict` described (KeyError when a field is missing)."""
+        fields = {name: data[name] for name in cls.detail_fields}
+        return cls(message=str(data["message"]), **fields)
 
 
 class ConfigurationError(PlugboardError):
@@ -101,14 +111,12 @@ class ValidationError(PlugboardError):
     """Bad input. ``field`` is the dotted name of the input, ``rule`` says what it must satisfy."""
 
     code = "validation_error"
+    detail_fields = ("field", "rule")
 
     def __init__(self, field: str, rule: str, message: str | None = None) -> None:
         super().__init__(message or f"{field}: {rule}")
         self.field = field
         self.rule = rule
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "field": self.field, "rule": self.rule}
 
 
 class InvalidURL(ValidationError):
@@ -120,9 +128,10 @@ class InvalidURL(ValidationError):
 
 class NotFound(PlugboardError):
     code = "not_found"
+    detail_fields = ("kind", "key")
 
-    def __init__(self, kind: str, key: str) -> None:
-        super().__init__(f"{kind} {key!r} not found")
+    def __init__(self, kind: str, key: str, message: str | None = None) -> None:
+        super().__init__(message or f"{kind} {key!r} not found")
         self.kind = kind
         self.key = key
 
@@ -131,6 +140,7 @@ class AlreadyExists(PlugboardError):
     """A unique value is taken. Carries the field so callers can point at it."""
 
     code = "already_exists"
+    detail_fields = ("kind", "field", "value")
 
     def __init__(self, kind: str, field: str, value: str, message: str | None = None) -> None:
         super().__init__(message or f"{field}: a {kind} with {field} {value!r} already exists")
@@ -139,18 +149,16 @@ class AlreadyExists(PlugboardError):
         self.value = value
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "field": self.field, "rule": "unique"}
+        return {**super().to_dict(), "rule": "unique"}  # read like a validation error's
 
 
 class Conflict(PlugboardError):
     code = "conflict"
+    detail_fields = ("details",)
 
     def __init__(self, message: str, details: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
         self.details: dict[str, Any] = dict(details or {})
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), **({"details": self.details} if self.details else {})}
 
 
 class AuthenticationFailed(PlugboardError):
@@ -159,6 +167,7 @@ class AuthenticationFailed(PlugboardError):
 
 class PermissionDenied(PlugboardError):
     code = "permission_denied"
+    detail_fields = ("action", "role")
 
     def __init__(self, action: str, role: str | None, message: str | None = None) -> None:
         who = f"role '{role}'" if role else "this principal"
@@ -169,40 +178,37 @@ class PermissionDenied(PlugboardError):
 
 class RateLimited(PlugboardError):
     code = "rate_limited"
+    detail_fields = ("retry_after",)
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "retry_after": self.retry_after}
 
 
 class AuthorizationRequired(PlugboardError):
     """No usable authorization for an invoke. ``who_must_act`` is a sentence for the caller."""
 
     code = "authorization_required"
+    detail_fields = ("connection", "environment", "who_must_act", "reason")
 
     def __init__(
-        self, connection: str, environment: str, who_must_act: str, reason: str = ""
+        self,
+        connection: str,
+        environment: str,
+        who_must_act: str,
+        reason: str = "",
+        message: str | None = None,
     ) -> None:
         because = f" ({reason})" if reason else ""
         super().__init__(
-            f"connection {connection!r} has no usable authorization in {environment}{because}: "
+            message
+            or f"connection {connection!r} has no usable authorization in {environment}{because}: "
             f"{who_must_act}"
         )
         self.connection = connection
         self.environment = environment
         self.who_must_act = who_must_act
         self.reason = reason
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **super().to_dict(),
-            "connection": self.connection,
-            "environment": self.environment,
-            "who_must_act": self.who_must_act,
-        }
 
 
 class ServerUnreachable(PlugboardError):

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import builtins
-import re
 from collections.abc import Generator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -52,8 +51,6 @@ __all__ = ["ConsentStarted", "ProxyAuth", "RemoteClient", "error_from_problem"]
 # An invoke may take the server's timeout plus its retries; the envelope waits for it.
 DEFAULT_TIMEOUT = httpx2.Timeout(120.0, connect=10.0)
 _PROBLEM_BASE = "https://plugboard.dev/problems/"
-_NOT_FOUND = re.compile(r"^(?P<kind>.+?) (?P<key>'.*'|\".*\") not found$", re.DOTALL)
-_REASON = re.compile(r"has no usable authorization in \S+ \((?P<reason>.*)\): ", re.DOTALL)
 
 
 # --- problems → the embedded client's exceptions ---------------------------------------------
@@ -71,43 +68,19 @@ def _codes() -> dict[str, type[errors.PlugboardError]]:
 _CLASSES = _codes()
 
 
-def _bare(cls: type[errors.PlugboardError], message: str) -> errors.PlugboardError:
-    """An instance of ``cls`` with ``message``, without its own constructor's wording."""
-    exc = cls.__new__(cls)
-    errors.PlugboardError.__init__(exc, message)
-    return exc
-
-
 def error_from_problem(status: int, problem: Mapping[str, Any]) -> errors.PlugboardError:
-    """The exception an RFC 9457 problem of the Plugboard API stands for."""
+    """The exception an RFC 9457 problem of the Plugboard API stands for, with every field the
+    server's error carried (a problem that lacks them becomes a plain PlugboardError)."""
     type_ = str(problem.get("type", ""))
     code = type_[len(_PROBLEM_BASE) :] if type_.startswith(_PROBLEM_BASE) else ""
     detail = str(problem.get("detail") or problem.get("title") or f"HTTP {status}")
     cls = _CLASSES.get(code)
     if cls is None:
         return errors.PlugboardError(detail)
-    if issubclass(cls, errors.ValidationError):
-        field = str(problem.get("field", "body"))
-        return cls(field, str(problem.get("rule", "is invalid")), detail)
-    exc = _bare(cls, detail)
-    if isinstance(exc, errors.AuthorizationRequired):
-        reason = _REASON.search(detail)
-        exc.connection = str(problem.get("connection", ""))
-        exc.environment = str(problem.get("environment", ""))
-        exc.who_must_act = str(problem.get("who_must_act", ""))
-        exc.reason = reason["reason"] if reason else ""
-    elif isinstance(exc, errors.NotFound):
-        found = _NOT_FOUND.match(detail)
-        exc.kind = found["kind"] if found else ""
-        exc.key = found["key"][1:-1] if found else ""
-    elif isinstance(exc, errors.PermissionDenied):
-        exc.action, exc.role = "", None
-    elif isinstance(exc, errors.AlreadyExists):
-        exc.kind, exc.field, exc.value = "", str(problem.get("field", "")), ""
-    elif isinstance(exc, errors.Conflict):
-        details = problem.get("details")
-        exc.details = dict(details) if isinstance(details, Mapping) else {}
-    return exc
+    try:
+        return cls.from_dict({**problem, "message": detail})
+    except (KeyError, TypeError):
+        return errors.PlugboardError(detail)
 
 
 def _raise_for_problem(response: httpx2.Response) -> None:

@@ -6,16 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException
 
 from plugboard._version import __version__
-from plugboard.errors import PlugboardError
 from plugboard.server.api import router as api_router
 from plugboard.server.docs_ui import install_docs
-from plugboard.server.errors import http_problem, problem_response, request_validation_problem
+from plugboard.server.errors import install_problem_handlers
 from plugboard.server.oauth import router as oauth_router
 from plugboard.server.principal_cache import PrincipalCache
 from plugboard.server.proxy import router as proxy_router
@@ -58,18 +55,7 @@ def create_app(
     app.state.invoker = invoker
     app.state.principal_cache = PrincipalCache(rt.settings.auth_cache_seconds)
 
-    @app.exception_handler(PlugboardError)
-    async def _plugboard_error(_request: Request, exc: PlugboardError) -> JSONResponse:
-        return problem_response(exc)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return request_validation_problem(exc)
-
-    @app.exception_handler(HTTPException)
-    async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
-        return http_problem(exc)
-
+    install_problem_handlers(app)
     app.include_router(api_router)
     _document_problem_schema(app)
     app.include_router(oauth_router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
@@ -69,6 +70,24 @@ def request_validation_problem(exc: RequestValidationError) -> JSONResponse:
     return _problem(422, errors.ValidationError.code, detail, **first, errors=problems)
 
 
-def http_problem(exc: HTTPException) -> JSONResponse:
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+def http_problem(exc: HTTPException, path: str) -> JSONResponse:
+    if exc.status_code == 404:  # no route: the NotFound of a path, fields and all
+        return problem_response(errors.NotFound("path", path, str(exc.detail)))
+    code = {405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return _problem(exc.status_code, code, str(exc.detail))
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Every error an app raises answers as problem+json."""
+
+    @app.exception_handler(errors.PlugboardError)
+    async def _plugboard_error(_request: Request, exc: errors.PlugboardError) -> JSONResponse:
+        return problem_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return request_validation_problem(exc)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return http_problem(exc, request.url.path)
