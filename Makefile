@@ -54,10 +54,11 @@ $(INTEROP_STAMP): $(INTEROP)/package.json $(INTEROP)/package-lock.json
 		echo "npm not found: the oauth2-mock-server interop test will be skipped (fails under CI=true)"; \
 	fi
 
-lint: $(STAMP)  ## ruff (lint and format check) and mypy strict
+lint: $(STAMP)  ## ruff (lint and format check), mypy strict, import-linter (the layer contract)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench

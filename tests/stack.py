@@ -16,9 +16,9 @@ from plugboard.domain.models import ConnectionLevel, Role, WorkspaceKind
 from plugboard.domain.permissions import MATRIX, Action
 from plugboard.domain.principal import OPERATOR, Principal
 from plugboard.server.app import create_app
-from plugboard.server.background import ThreadedServer
 from plugboard.testing.provider_state import DEMO_API_KEY, ClientAuth
 from plugboard.testing.server import ProviderServer
+from plugboard.threaded_server import ThreadedServer
 from plugboard.usecases import identity
 from plugboard.usecases.connections import create_connection
 from plugboard.usecases.credentials import store_credential

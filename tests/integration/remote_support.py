@@ -19,8 +19,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from plugboard.domain.principal import OPERATOR
-from plugboard.server.background import ThreadedServer
 from plugboard.testing.provider_state import DEMO_API_KEY
+from plugboard.threaded_server import ThreadedServer
 from plugboard.usecases import identity
 from tests.stack import Stack
 

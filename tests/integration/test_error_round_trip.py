@@ -11,8 +11,8 @@ from fastapi import FastAPI
 
 from plugboard import errors
 from plugboard.client.remote import error_from_problem
-from plugboard.server.background import ThreadedServer
 from plugboard.server.errors import install_problem_handlers
+from plugboard.threaded_server import ThreadedServer
 from tests.integration.remote_support import token
 from tests.stack import Stack
 

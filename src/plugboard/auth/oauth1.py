@@ -27,7 +27,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import logging
 import secrets
 import time
 from collections.abc import Callable, Generator
@@ -45,6 +44,7 @@ from oauthlib.oauth1 import Client as _OAuthlibClient
 from oauthlib.oauth1.rfc5849 import signature as _signature
 
 from plugboard.auth.apikey import FORM_CONTENT_TYPE, Placement, is_form_request, media_type
+from plugboard.auth.log_redaction import install_secret_log_filters
 from plugboard.errors import ValidationError
 
 __all__ = [
@@ -61,19 +61,6 @@ _SIGNATURE_TYPES = {
     Placement.QUERY: SIGNATURE_TYPE_QUERY,
     Placement.FORM: SIGNATURE_TYPE_BODY,
 }
-
-
-class _DropDebugRecords(logging.Filter):
-    """oauthlib's DEBUG records carry base strings and parameters (tokens): drop them."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno > logging.DEBUG
-
-
-for _name in ("oauthlib.oauth1.rfc5849", "oauthlib.oauth1.rfc5849.signature"):
-    _logger = logging.getLogger(_name)
-    if not any(isinstance(f, _DropDebugRecords) for f in _logger.filters):
-        _logger.addFilter(_DropDebugRecords())
 
 
 class _Client(_OAuthlibClient):  # type: ignore[misc]  # oauthlib is untyped
@@ -124,6 +111,7 @@ class OAuth1Auth(httpx2.Auth):
         clock: Callable[[], float] = time.time,
         send_version: bool = True,
     ) -> None:
+        install_secret_log_filters()
         self._consumer_key = consumer_key
         self._consumer_secret = consumer_secret
         self._token = token or None

@@ -58,6 +58,7 @@ import anyio.to_thread
 import httpcore2
 import httpx2
 
+from plugboard.auth.log_redaction import install_secret_log_filters
 from plugboard.errors import ConfigurationError, OutboundBlocked
 
 __all__ = [
@@ -410,6 +411,7 @@ def guarded_client(
     **transport_options: Any,
 ) -> httpx2.Client:
     """A client that only reaches allowed addresses and never follows redirects by itself."""
+    install_secret_log_filters()
     return httpx2.Client(
         auth=auth,
         timeout=timeout,
@@ -427,6 +429,7 @@ def async_guarded_client(
     **transport_options: Any,
 ) -> httpx2.AsyncClient:
     """The async :func:`guarded_client`."""
+    install_secret_log_filters()
     return httpx2.AsyncClient(
         auth=auth,
         timeout=timeout,

@@ -103,7 +103,7 @@ def serve(
     import uvicorn
 
     from plugboard.crypto.keyring import load_keyring
-    from plugboard.server.app import create_app
+    from plugboard.server.app import AppExtension, create_app
     from plugboard.server.serving import server_config
     from plugboard.settings import Settings
     from plugboard.store.database import Database
@@ -119,8 +119,12 @@ def serve(
     if "base_url" not in settings.model_fields_set:
         # Unless told otherwise, callbacks come back to where we listen.
         settings = settings.model_copy(update={"base_url": f"http://{bind_host}:{bind_port}"})
+    extensions: list[AppExtension] = []
     if demo:
+        from plugboard.testing.demo import mount_demo_provider
+
         settings = _with_demo_allowances(settings)
+        extensions.append(mount_demo_provider)
     if json_:
         import json
 
@@ -143,7 +147,7 @@ def serve(
     if demo:
         err.print(f"Demo provider at {settings.base_url}/demo (service `demo_provider`)")
     uvicorn.Server(
-        server_config(create_app(settings, demo=demo), settings, bind_host, bind_port)
+        server_config(create_app(settings, extensions=extensions), settings, bind_host, bind_port)
     ).run()
 
 

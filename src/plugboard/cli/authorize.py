@@ -85,7 +85,7 @@ def _consent(
 
     from plugboard.domain.principal import OPERATOR
     from plugboard.server.app import create_app
-    from plugboard.server.background import ThreadedServer
+    from plugboard.threaded_server import ThreadedServer
     from plugboard.usecases.consent import ConsentFlows
     from plugboard.usecases.identity import principal_for
 

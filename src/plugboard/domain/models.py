@@ -134,3 +134,16 @@ class AuditEvent:
     outcome: str
     detail: dict[str, object]
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """An existing account asked to join a workspace; it is a member once it accepts."""
+
+    id: str
+    workspace_id: str
+    workspace_name: str
+    user_id: str
+    role: Role
+    invited_by: str
+    created_at: datetime

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,12 +21,19 @@ from plugboard.usecases.consent import ConsentFlows
 from plugboard.usecases.invoke import Invoker
 from plugboard.usecases.runtime import Runtime
 
+# Called with the built app and its runtime: how `serve --demo` mounts the bundled test provider
+# without the server importing it.
+AppExtension = Callable[[FastAPI, Runtime], None]
+
 
 def create_app(
-    settings: Settings | None = None, *, runtime: Runtime | None = None, demo: bool = False
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    extensions: Sequence[AppExtension] = (),
 ) -> FastAPI:
-    """Build the app. Opening the runtime fails closed (no master key, no start). With `demo`,
-    the bundled test provider is mounted at /demo and a service for it is created."""
+    """Build the app. Opening the runtime fails closed (no master key, no start). Each of
+    `extensions` is called with the app and the runtime once the routes are in place."""
     settings = settings or Settings()
     rt = runtime or Runtime.open(settings)
 
@@ -61,8 +68,8 @@ def create_app(
     app.include_router(oauth_router)
     app.include_router(proxy_router)
     install_docs(app)
-    if demo:
-        _mount_demo(app, rt)
+    for extend in extensions:
+        extend(app, rt)
 
     @app.get("/health", tags=["health"])
     def health() -> JSONResponse:
@@ -83,22 +90,6 @@ def create_app(
         return JSONResponse(body, status_code=200 if state.up_to_date else 503)
 
     return app
-
-
-def _mount_demo(app: FastAPI, runtime: Runtime) -> None:
-    from plugboard.domain.oauth import callback_url
-    from plugboard.testing.provider import create_provider_app
-    from plugboard.testing.provider_state import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, ProviderState
-    from plugboard.testing.provider_store import DEMO_STATE_FILE, ProviderStateFile, persisting
-    from plugboard.usecases.demo import DEMO_PATH, ensure_demo_service
-
-    state = ProviderState(redirect_uris=(callback_url(runtime.settings.base_url),))
-    # Issued tokens live in the home, so a restarted demo keeps its authorized connections.
-    saved = ProviderStateFile(runtime.settings.home / DEMO_STATE_FILE)
-    saved.load(state)
-    app.mount(DEMO_PATH, persisting(create_provider_app(state), state, saved))
-    app.state.demo_provider = state
-    ensure_demo_service(runtime, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
 
 
 def _document_problem_schema(app: FastAPI) -> None:

@@ -17,12 +17,12 @@ from plugboard.domain.models import (
     AuditEvent,
     AuthorizationStatus,
     ConnectionLevel,
+    Invitation,
     Membership,
     Role,
     Workspace,
     WorkspaceKind,
 )
-from plugboard.store.invitations import Invitation
 from plugboard.usecases.identity import AddedMember
 from plugboard.usecases.services import ServiceEntry
 

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
 from plugboard.domain.ids import new_id
-from plugboard.domain.models import Role
+from plugboard.domain.models import Invitation, Role
 from plugboard.store.tables import invitations, workspaces
-
-
-@dataclass(frozen=True, slots=True)
-class Invitation:
-    id: str
-    workspace_id: str
-    workspace_name: str
-    user_id: str
-    role: Role
-    invited_by: str
-    created_at: datetime
-
 
 _QUERY = select(invitations, workspaces.c.name.label("workspace_name")).join(
     workspaces, workspaces.c.id == invitations.c.workspace_id

@@ -22,7 +22,6 @@ from contextlib import contextmanager
 
 import uvicorn
 
-from plugboard.server.background import ThreadedServer, bind_socket, uvicorn_config
 from plugboard.testing.provider import create_provider_app
 from plugboard.testing.provider_state import (
     DEMO_API_KEY,
@@ -37,6 +36,7 @@ from plugboard.testing.provider_state import (
     DEMO_REDIRECT_URI,
     ProviderState,
 )
+from plugboard.threaded_server import ThreadedServer, bind_socket, uvicorn_config
 
 __all__ = ["ProviderServer", "ThreadedServer", "main", "run_provider"]
 

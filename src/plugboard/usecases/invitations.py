@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from plugboard.domain.models import Membership
+from plugboard.domain.models import Invitation, Membership
 from plugboard.domain.principal import Principal
 from plugboard.errors import NotFound, ValidationError
-from plugboard.store.invitations import Invitation
 from plugboard.store.unit import Unit
 
 

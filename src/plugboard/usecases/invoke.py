@@ -53,6 +53,7 @@ import anyio.to_thread
 import httpx2
 
 from plugboard.auth.factory import static_auth
+from plugboard.auth.log_redaction import install_secret_log_filters
 from plugboard.auth.oauth1 import OAuth1Auth
 from plugboard.auth.oauth2 import AccessToken, OAuth2Auth, RefreshReason
 from plugboard.auth.outbound import (
@@ -120,25 +121,6 @@ REPLAY_LIMIT = 64 * 1024
 log = logging.getLogger("plugboard.invoke")
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class _QueryRedactingFilter(logging.Filter):
-    """httpx2 logs every request's full URL at INFO; an API key, OAuth 2 token or OAuth 1
-    signature placed in the query would end up in the log. Keep the URL, drop the query."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if isinstance(args, tuple) and len(args) > 1 and isinstance(args[1], httpx2.URL):
-            url = args[1]
-            if url.query:
-                shown = f"{url.copy_with(query=None)}?[query redacted]"
-                record.args = (args[0], shown, *args[2:])
-        return True
-
-
-_httpx2_logger = logging.getLogger("httpx2")
-if not any(isinstance(f, _QueryRedactingFilter) for f in _httpx2_logger.filters):
-    _httpx2_logger.addFilter(_QueryRedactingFilter())
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,6 +336,8 @@ class Invoker:
         """The outbound policy is the settings' allowlist; ``resolver`` replaces the system's
         name resolution (the guard connects to what it returns) and ``verify`` is the TLS trust
         for every outbound request (True: the system's CA bundle)."""
+        # pb.auth() hands credentials to the app's own httpx2 clients: their logs too.
+        install_secret_log_filters()
         self.runtime = runtime
         settings = runtime.settings
         self.policy = OutboundPolicy(

@@ -1,5 +1,6 @@
 """Serving an ASGI app with uvicorn in a background thread: the CLI's temporary OAuth callback
-listener, and tests that need a real server on 127.0.0.1.
+listener, the bundled test provider, and tests that need a real server on 127.0.0.1. Below
+both `server/` and `testing/`, so neither imports the other for it.
 
 uvicorn runs with its access log off (tokens travel in query strings on some services), without
 touching the logging configuration and without proxy-header rewriting.
