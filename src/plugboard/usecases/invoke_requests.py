@@ -1,0 +1,149 @@
+"""Building the outbound request of an invoke: options, headers that can be sent, the replay rule
+for streamed bodies, the retry policy, and transport errors without secrets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx2
+
+from plugboard.auth.retry import RetryPolicy
+from plugboard.domain.service import RetrySettings, ServiceDefinition
+from plugboard.domain.urls import MAX_URL_LENGTH, check_request_url, url_too_long
+from plugboard.errors import (
+    InvalidURL,
+    ValidationError,
+)
+
+__all__ = [
+    "REPLAY_LIMIT",
+    "build_request",
+    "check_headers",
+    "replayable_body",
+    "request_options",
+    "retry_policy",
+    "transport_message",
+]
+
+# The largest request body that is kept in memory so the request can be sent again (see the
+# module docstring); a larger one is streamed and sent once.
+REPLAY_LIMIT = 64 * 1024
+
+
+def build_request(
+    client: httpx2.Client | httpx2.AsyncClient, method: str, target: str, options: dict[str, Any]
+) -> httpx2.Request:
+    """The request to send; a URL httpx2 cannot build (or too long once the parameters are
+    added) is InvalidURL, without httpx2's message (it may quote the URL)."""
+    params = options.get("params") or {}
+    # The query is at least as long as its names and values: refuse before httpx2 builds it.
+    if len(target) + sum(len(str(k)) + len(str(v)) for k, v in params.items()) > MAX_URL_LENGTH:
+        raise url_too_long()
+    try:
+        request = client.build_request(method, target, **options)
+    except httpx2.InvalidURL:
+        raise InvalidURL("url", "invalid", "url: is not a valid URL") from None
+    check_request_url(str(request.url))
+    return request
+
+
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_HEADER_VALUE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # a tab is allowed inside
+
+
+def check_headers(headers: Mapping[str, str] | list[tuple[str, str]] | None) -> None:
+    """ValidationError naming ``headers[i]`` (never the value) for a header that cannot be
+    sent: a name that is not an HTTP token, a value with a control character or non-ASCII."""
+    pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers or [])
+    for i, (name, value) in enumerate(pairs):
+        field = f"headers[{i}]"
+        if not _HEADER_NAME.match(name):
+            raise ValidationError(field, "header_name", f"{field}: the name is not an HTTP token")
+        if _HEADER_VALUE_CONTROL.search(value):
+            raise ValidationError(
+                field, "control_characters", f"{field}: the value has a control character"
+            )
+        if not value.isascii():
+            raise ValidationError(field, "ascii", f"{field}: the value must be ASCII")
+
+
+def request_options(
+    headers: Mapping[str, str] | None,
+    params: Mapping[str, Any] | None,
+    data: Mapping[str, Any] | str | bytes | None,
+    json: Any,
+    timeout: float,
+) -> dict[str, Any]:
+    check_headers(headers)
+    options: dict[str, Any] = {"headers": headers, "params": params, "timeout": timeout}
+    if data is not None and json is not None:
+        raise ValidationError("data", "give either data or json, not both")
+    if json is not None:
+        options["json"] = json
+    elif isinstance(data, str | bytes):
+        options["content"] = data
+    elif data is not None:
+        options["data"] = data
+    return options
+
+
+async def replayable_body(
+    chunks: AsyncIterator[bytes], limit: int = REPLAY_LIMIT
+) -> bytes | AsyncIterator[bytes]:
+    """The whole body as bytes when it ends within ``limit`` bytes; otherwise a stream of the
+    chunks already read followed by the rest (nothing is read twice, nothing more is kept)."""
+    buffered: list[bytes] = []
+    size = 0
+    while size <= limit:
+        try:
+            chunk = await chunks.__anext__()
+        except StopAsyncIteration:
+            return b"".join(buffered)
+        buffered.append(chunk)
+        size += len(chunk)
+
+    async def rest() -> AsyncIterator[bytes]:
+        for chunk in buffered:
+            yield chunk
+        buffered.clear()
+        async for chunk in chunks:
+            yield chunk
+
+    return rest()
+
+
+def retry_policy(
+    service: ServiceDefinition, max_attempts: int | None, max_seconds: float | None
+) -> RetryPolicy:
+    base = service.retry or RetrySettings()
+    if max_attempts is not None and not 1 <= max_attempts <= 10:
+        raise ValidationError("max_attempts", "must be between 1 and 10")
+    if max_seconds is not None and not 0 < max_seconds <= 300:
+        raise ValidationError("max_retry_seconds", "must be more than 0 and at most 300")
+    return RetryPolicy(
+        max_attempts=max_attempts if max_attempts is not None else base.max_attempts,
+        max_seconds=max_seconds if max_seconds is not None else base.max_seconds,
+    )
+
+
+def transport_message(method: str, target: str, exc: httpx2.HTTPError) -> str:
+    try:
+        host = urlsplit(target).hostname or "?"
+    except ValueError:
+        host = "?"
+    kind = type(exc).__name__
+    # A network or timeout error's message names the failure ("[Errno 111] Connection
+    # refused"); a protocol error's may quote a header of the request or the answer (a
+    # credential): only its type is told.
+    text = (
+        str(exc).strip() if isinstance(exc, httpx2.NetworkError | httpx2.TimeoutException) else ""
+    )
+    first = text.splitlines()[0][:200] if text else ""
+    return f"{method} to {host} failed: {kind}" + (f" ({first})" if first else "")
+
+
+# --- pb.auth(link_name): an httpx2.Auth for any client ---------------------------------------

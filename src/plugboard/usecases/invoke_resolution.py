@@ -1,0 +1,175 @@
+"""Step 1 of an invoke (SPEC §7): the connection in the caller's workspace and the authorization
+that serves the environment, or AuthorizationRequired saying who must act.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from plugboard.domain.authorizations import (
+    check_environment,
+    default_environment,
+    environment_key,
+    unusable_reason,
+    usable,
+    who_must_act,
+)
+from plugboard.domain.connections import AuthorizationSummary, Connection
+from plugboard.domain.credentials import (
+    Credential,
+    auth_type_of,
+    check_sendable,
+    credential_from_data,
+)
+from plugboard.domain.models import ConnectionLevel, Environment, Role, Workspace
+from plugboard.domain.naming import check_email
+from plugboard.domain.permissions import Action, allowed, invoke_action, require
+from plugboard.domain.principal import Principal
+from plugboard.domain.service import ServiceDefinition
+from plugboard.errors import (
+    AuthorizationRequired,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
+from plugboard.store.unit import Unit
+from plugboard.usecases.identity import member_to_act_as, workspace_for
+from plugboard.usecases.services import resolve_service
+
+__all__ = ["Resolved", "resolve"]
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """Everything an invoke needs, read in one transaction."""
+
+    workspace: Workspace
+    connection: Connection
+    service: ServiceDefinition
+    environment: Environment
+    authorization: AuthorizationSummary
+    account_id: str
+    credential: Credential = field(repr=False)
+    token_expires_at: datetime | None
+    who_must_act: str
+    oauth_client_id: str | None
+    oauth_client_secret: str | None = field(repr=False)
+
+    def required(self, reason: str) -> AuthorizationRequired:
+        return AuthorizationRequired(
+            self.connection.link_name, self.environment.value, self.who_must_act, reason
+        )
+
+
+def _calling_user(
+    unit: Unit, actor: Principal, workspace: Workspace, as_user: str | None
+) -> tuple[str | None, Role | None]:
+    """(user id, role) of the person the invoke runs for; user id None means "no user"."""
+    if as_user is not None:
+        email = check_email(as_user, "as_user")
+        if not (actor.is_operator or actor.acts_for_users or email == actor.email):
+            raise PermissionDenied("invoke on behalf of another user", actor.role)
+        membership = member_to_act_as(unit, actor, workspace, email)
+        return membership.user.id, membership.role
+    if actor.is_operator or actor.acts_for_users:
+        return None, actor.role
+    return actor.user_id, actor.role
+
+
+def _oauth_client(
+    unit: Unit, workspace_id: str, service: ServiceDefinition
+) -> tuple[str | None, str | None]:
+    if service.oauth2 is not None:
+        client_id, secret = service.oauth2.client_id, service.oauth2.client_secret
+    elif service.oauth1 is not None:
+        client_id, secret = service.oauth1.consumer_key, service.oauth1.consumer_secret
+    else:
+        return None, None
+    if client_id:
+        return client_id, secret.get_secret_value() if secret is not None else None
+    registered = unit.service_clients.find(workspace_id, service.link_name)
+    if registered is None:
+        return None, None
+    return registered.client_id, registered.client_secret
+
+
+def resolve(
+    unit: Unit,
+    actor: Principal,
+    link_name: str,
+    *,
+    environment: str | None = None,
+    as_user: str | None = None,
+    workspace: str | None = None,
+) -> Resolved:
+    """SPEC §7 step 1. Raises NotFound, PermissionDenied or AuthorizationRequired."""
+    ws = workspace_for(unit, actor, workspace)
+    connection = unit.connections.get(ws.id, link_name)
+    if connection.level is not ConnectionLevel.USER and not allowed(actor, Action.INVOKE_SHARED):
+        raise NotFound("connection", link_name)  # hidden from the role, as on GET
+    env = (
+        check_environment(ws.kind, environment)
+        if environment is not None
+        else default_environment(ws.kind)
+    )
+    user_id, role = _calling_user(unit, actor, ws, as_user)
+    if connection.level is ConnectionLevel.USER:
+        for_self = user_id is not None and user_id == actor.user_id
+        require(actor, invoke_action(connection.level, for_self=for_self))
+    who = who_must_act(
+        connection.level,
+        role=role,
+        is_operator=actor.is_operator and as_user is None,
+        for_user=user_id is not None,
+    )
+    env_key = environment_key(connection.per_environment, env)
+    if connection.level is ConnectionLevel.USER:
+        found = unit.accounts.authorized_account(
+            connection.id, env_key, user_id, primary=user_id is None
+        )
+    else:
+        found = unit.accounts.authorized_account(connection.id, env_key, None)
+    if found is None or found.account is None or not usable(found.authorization.status):
+        status = found.authorization.status if found else None
+        detail = found.authorization.status_detail if found else None
+        raise AuthorizationRequired(
+            connection.link_name, env.value, who, unusable_reason(status, detail)
+        )
+    try:
+        service = resolve_service(unit, ws.id, connection.service_link_name).definition
+    except NotFound:
+        raise AuthorizationRequired(
+            connection.link_name, env.value, who, "its service no longer exists"
+        ) from None
+    credential = credential_from_data(found.account.credential)
+    if auth_type_of(credential) is not service.auth_type:
+        raise AuthorizationRequired(
+            connection.link_name,
+            env.value,
+            who,
+            "the stored credential is not for the service's auth type",
+        )
+    try:
+        check_sendable(service, credential)
+    except ValidationError as exc:  # stored before values were checked on entry
+        raise AuthorizationRequired(
+            connection.link_name,
+            env.value,
+            who,
+            f"the stored credential cannot be sent ({exc.field}: {exc.rule}): authorize again",
+        ) from None
+    client_id, client_secret = _oauth_client(unit, ws.id, service)
+    return Resolved(
+        workspace=ws,
+        connection=connection,
+        service=service,
+        environment=env,
+        authorization=found.authorization,
+        account_id=found.account.id,
+        credential=credential,
+        token_expires_at=found.account.token_expires_at,
+        who_must_act=who,
+        oauth_client_id=client_id,
+        oauth_client_secret=client_secret,
+    )
