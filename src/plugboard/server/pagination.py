@@ -43,6 +43,18 @@ def decode_cursor(cursor: str) -> list[Any]:
     return key
 
 
+def cursor_after(cursor: str | None, key_name: str) -> str | None:
+    """The one-part key a cursor names (for lists paged in SQL by one text column)."""
+    if not cursor:
+        return None
+    key = decode_cursor(cursor)
+    if len(key) != 1 or not isinstance(key[0], str):
+        raise ValidationError(
+            "cursor", f"must be a next_cursor value from a previous page ({key_name})"
+        )
+    return key[0]
+
+
 def paginate(
     items: Sequence[T], key: Callable[[T], Sequence[Any]], cursor: str | None, limit: int
 ) -> tuple[list[T], str | None]:

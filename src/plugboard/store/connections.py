@@ -146,6 +146,37 @@ class ConnectionRepository:
         )
         return [_connection(r) for r in rows]
 
+    def page(
+        self,
+        workspace_id: str,
+        *,
+        levels: Sequence[ConnectionLevel] | None = None,
+        service: str | None = None,
+        search: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[Connection]:
+        """Connections by link name, filtered in SQL: ``levels`` (None: all), ``service``,
+        ``search`` (case-insensitive text in the name or the link name), link names after
+        ``after``, at most ``limit``."""
+        query = select(connections).where(connections.c.workspace_id == workspace_id)
+        if levels is not None:
+            query = query.where(connections.c.level.in_([level.value for level in levels]))
+        if service is not None:
+            query = query.where(connections.c.service_link_name == service)
+        if search:
+            needle = search.casefold()
+            query = query.where(
+                func.lower(connections.c.name).contains(needle, autoescape=True)
+                | connections.c.link_name.contains(needle, autoescape=True)
+            )
+        if after is not None:
+            query = query.where(connections.c.link_name > after)
+        query = query.order_by(connections.c.link_name)
+        if limit is not None:
+            query = query.limit(limit)
+        return [_connection(r) for r in self._conn.execute(query)]
+
     def names_in(self, workspace_id: str) -> list[str]:
         rows = self._conn.execute(
             select(connections.c.name).where(connections.c.workspace_id == workspace_id)

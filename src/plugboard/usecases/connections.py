@@ -164,21 +164,28 @@ def list_connections_with_status(
     service: str | None = None,
     level: str | None = None,
     search: str | None = None,
+    after: str | None = None,
+    limit: int | None = None,
 ) -> list[tuple[Connection, AuthorizationStatus]]:
-    """The connections the actor may see, by link name, each with its status for the actor
-    (see :func:`connection_status`); ``search`` matches the name or the link name."""
-    needle = (search or "").casefold()
-    kept = [
-        c
-        for c in list_connections(unit, actor, workspace=workspace)
-        if (service is None or c.service_link_name == service)
-        and (level is None or c.level.value == level)
-        and (not needle or needle in c.name.casefold() or needle in c.link_name)
-    ]
-    kept.sort(key=lambda c: c.link_name)
-    statuses = unit.authorizations.statuses_of(c.id for c in kept)
+    """The connections the actor may see, by link name, filtered and paged in SQL (link names
+    after ``after``, at most ``limit``), each with its status for the actor (see
+    :func:`connection_status`); ``search`` matches the name or the link name."""
+    ws = workspace_for(unit, actor, workspace)
+    visible: list[ConnectionLevel] | None = (
+        None if allowed(actor, Action.VIEW_ALL_CONNECTIONS) else [ConnectionLevel.USER]
+    )
+    if level is not None:
+        try:
+            wanted = ConnectionLevel(level)
+        except ValueError:
+            raise ValidationError("level", "must be admin, system or user") from None
+        visible = [wanted] if visible is None or wanted in visible else []
+    found = unit.connections.page(
+        ws.id, levels=visible, service=service, search=search, after=after, limit=limit
+    )
+    statuses = unit.authorizations.statuses_of(c.id for c in found)
     return [
-        (c, connection_status(statuses_serving(c, statuses[c.id], actor.user_id))) for c in kept
+        (c, connection_status(statuses_serving(c, statuses[c.id], actor.user_id))) for c in found
     ]
 
 

@@ -8,7 +8,14 @@ from fastapi import APIRouter, Query, status
 
 from plugboard.domain.models import AuthorizationStatus
 from plugboard.server.deps import CurrentPrincipal, RuntimeDep
-from plugboard.server.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paginate
+from plugboard.server.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Page,
+    cursor_after,
+    encode_cursor,
+    paginate,
+)
 from plugboard.server.schemas import (
     AuthorizationPublic,
     ConnectionCreate,
@@ -35,13 +42,15 @@ def list_connections(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ConnectionPublic]:
+    after = cursor_after(cursor, "link_name")
     with runtime.unit(write=False) as unit:
         found = connections.list_connections_with_status(
-            unit, principal, service=service, level=level, search=search
-        )
-    kept = [ConnectionPublic.of(c, current) for c, current in found]
-    items, next_cursor = paginate(kept, lambda c: (c.link_name,), cursor, limit)
-    return Page(items=items, next_cursor=next_cursor)
+            unit, principal, service=service, level=level, search=search, after=after,
+            limit=limit + 1,
+        )  # fmt: skip
+    items = [ConnectionPublic.of(c, current) for c, current in found[:limit]]
+    more = len(found) > limit
+    return Page(items=items, next_cursor=encode_cursor([items[-1].link_name]) if more else None)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
