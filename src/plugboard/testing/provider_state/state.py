@@ -1,13 +1,4 @@
-"""What the test provider knows and how it is told to misbehave.
-
-A :class:`ProviderState` is shared between the provider app (running in a uvicorn thread) and the
-test that inspects it. Registrations, issued credentials and the call log live behind one lock;
-the switches are plain attributes a test sets between requests (single attribute writes are
-atomic, and each request reads a switch once).
-
-:meth:`ProviderState.reset` puts everything back as constructed, so one server can be shared by a
-whole session and reset between tests.
-"""
+"""The :class:`ProviderState`: everything one test provider knows, behind one lock."""
 
 from __future__ import annotations
 
@@ -15,255 +6,46 @@ import secrets
 import threading
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
-from typing import Any, Literal
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
 
 from plugboard.domain.clock import Clock
+from plugboard.testing.provider_state.clock import ProviderClock
+from plugboard.testing.provider_state.issued import (
+    AccessToken,
+    AuthCode,
+    ConsentTicket,
+    OAuth1Token,
+    RefreshToken,
+    RequestToken,
+    new_token,
+)
+from plugboard.testing.provider_state.records import (
+    DEMO_ACCOUNT,
+    DEMO_API_KEY,
+    DEMO_AWS_ACCESS_KEY,
+    DEMO_AWS_SECRET_KEY,
+    DEMO_BASIC_PASSWORD,
+    DEMO_BASIC_USER,
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    DEMO_CONSUMER_KEY,
+    DEMO_CONSUMER_SECRET,
+    DEMO_REDIRECT_URI,
+    Account,
+    ApiKeyParam,
+    AwsCredential,
+    Call,
+    CannedResponse,
+    ClientAuth,
+    ConsentMode,
+    ExpirySignal,
+    OAuth1Consumer,
+    OAuth2Client,
+)
 
-__all__ = [
-    "DEMO_ACCOUNT",
-    "DEMO_API_KEY",
-    "DEMO_AWS_ACCESS_KEY",
-    "DEMO_AWS_SECRET_KEY",
-    "DEMO_BASIC_PASSWORD",
-    "DEMO_BASIC_USER",
-    "DEMO_CLIENT_ID",
-    "DEMO_CLIENT_SECRET",
-    "DEMO_CONSUMER_KEY",
-    "DEMO_CONSUMER_SECRET",
-    "DEMO_REDIRECT_URI",
-    "Account",
-    "ApiKeyParam",
-    "AwsCredential",
-    "Call",
-    "CannedResponse",
-    "ClientAuth",
-    "ConsentMode",
-    "ExpirySignal",
-    "OAuth1Consumer",
-    "OAuth2Client",
-    "ProviderClock",
-    "ProviderState",
-]
-
-DEMO_CLIENT_ID = "plugboard-demo"
-DEMO_CLIENT_SECRET = "demo-client-secret"
-DEMO_REDIRECT_URI = "http://127.0.0.1:8000/oauth/callback"
-DEMO_CONSUMER_KEY = "plugboard-demo-consumer"
-DEMO_CONSUMER_SECRET = "demo-consumer-secret"
-DEMO_API_KEY = "demo-api-key"
-DEMO_BASIC_USER = "demo"
-DEMO_BASIC_PASSWORD = "demo-password"
-DEMO_AWS_ACCESS_KEY = "AKIDPLUGBOARDDEMO"
-DEMO_AWS_SECRET_KEY = "demo/aws/secret/key+PLUGBOARD"
-
-
-class ClientAuth(StrEnum):
-    """How an OAuth 2 client authenticates at the token and revoke endpoints (RFC 6749 §2.3)."""
-
-    BASIC = "client_secret_basic"
-    POST = "client_secret_post"
-    NONE = "none"
-
-
-class ConsentMode(StrEnum):
-    """What the authorize endpoints (OAuth 1 and 2) do with a valid request."""
-
-    APPROVE = "approve"  # redirect back at once, as if the user clicked Approve
-    DENY = "deny"  # redirect back with access_denied (OAuth 2) or denied= (OAuth 1)
-    PAGE = "page"  # show an HTML page with Approve and Deny buttons (browser tests)
-
-
-class ExpirySignal(StrEnum):
-    """How the OAuth 2 API says a token is expired, revoked or unknown."""
-
-    UNAUTHORIZED = "401"  # RFC 6750: 401 + WWW-Authenticate: Bearer error="invalid_token"
-    FORBIDDEN = "403"  # some services answer 403 with a JSON error
-    BODY = "body"  # Slack style: 200 {"ok": false, "error": "token_expired"}
-
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    """The third-party account a consent links (returned by /oauth2/userinfo)."""
-
-    sub: str
-    name: str
-    email: str
-    preferred_username: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {
-            "sub": self.sub,
-            "name": self.name,
-            "email": self.email,
-            "preferred_username": self.preferred_username,
-        }
-
-
-DEMO_ACCOUNT = Account("acct-1001", "Ada Lovelace", "ada@provider.test", "ada")
-
-
-@dataclass(frozen=True, slots=True)
-class OAuth2Client:
-    client_id: str
-    client_secret: str = field(repr=False)
-    redirect_uris: tuple[str, ...]
-    auth_method: ClientAuth = ClientAuth.BASIC
-    require_pkce: bool = True
-    # None: any scope may be asked for; otherwise each requested scope must be in this set.
-    allowed_scopes: frozenset[str] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class OAuth1Consumer:
-    key: str
-    secret: str = field(repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKeyParam:
-    """One parameter the API key endpoint requires; every configured one must be present."""
-
-    placement: Literal["header", "query", "form"]
-    name: str
-    value: str = field(repr=False)
-    prefix: str = ""  # e.g. "Bearer " for Authorization: Bearer <key>
-
-
-@dataclass(frozen=True, slots=True)
-class AwsCredential:
-    access_key: str
-    secret_key: str = field(repr=False)
-    session_token: str | None = field(default=None, repr=False)
-    account: str = "123456789012"
-
-
-@dataclass(frozen=True, slots=True)
-class CannedResponse:
-    """An answer the /api/* endpoints give before (instead of) the real one."""
-
-    status: int
-    headers: Mapping[str, str] = field(default_factory=dict)
-    json: Any = None
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One request the provider received. Holds names and outcomes, never credential values."""
-
-    endpoint: str  # "oauth2.token", "api.oauth2", "oauth1.request_token", ...
-    method: str
-    path: str
-    status: int
-    at: datetime
-    client_id: str | None = None
-    client_auth: str | None = None  # ClientAuth value actually used, when the endpoint has one
-    grant_type: str | None = None
-    token_type_hint: str | None = None
-    token_kind: str | None = None  # what a revoke found: "access_token" | "refresh_token"
-    placement: str | None = None  # where the API credential travelled: header | query | form
-    account: str | None = None  # sub (or screen name / key owner) the credential belongs to
-    scope: str | None = None
-    error: str | None = None
-    canned: bool = False
-
-
-class ProviderClock:
-    """Real time plus an offset (the default), or a fixed start plus an offset.
-
-    Following real time by default keeps SigV4 and OAuth 1 timestamps (signed with the wall
-    clock by the client) valid; :meth:`advance` moves the provider into the future so tokens
-    expire without sleeping.
-    """
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self._start = start
-        self._offset = timedelta()
-        self._lock = threading.Lock()
-
-    def now(self) -> datetime:
-        with self._lock:
-            base = self._start if self._start is not None else datetime.now(UTC)
-            return base + self._offset
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._offset += timedelta(seconds=seconds)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._offset = timedelta()
-
-
-@dataclass(slots=True)
-class AuthCode:
-    code: str
-    client_id: str
-    redirect_uri: str | None  # None when the authorize request left it out
-    challenge: str | None
-    scope: str
-    account: Account
-    expires_at: datetime
-    grant_id: str
-    used: bool = False
-
-
-@dataclass(slots=True)
-class AccessToken:
-    token: str
-    client_id: str
-    account: Account
-    scope: str
-    expires_at: datetime
-    grant_id: str
-    revoked: bool = False
-
-
-@dataclass(slots=True)
-class RefreshToken:
-    token: str
-    client_id: str
-    account: Account
-    scope: str
-    grant_id: str
-    active: bool = True
-    rotated_at: datetime | None = None  # when a rotation replaced it
-    reused: bool = False  # accepted once more within refresh_reuse_grace
-
-
-@dataclass(slots=True)
-class ConsentTicket:
-    """A consent page shown but not yet answered."""
-
-    kind: Literal["oauth2", "oauth1"]
-    params: dict[str, str]
-    account: Account
-
-
-@dataclass(slots=True)
-class RequestToken:
-    token: str
-    secret: str
-    consumer_key: str
-    callback: str
-    verifier: str | None = None
-    account: Account | None = None
-    used: bool = False
-
-
-@dataclass(slots=True)
-class OAuth1Token:
-    token: str
-    secret: str
-    consumer_key: str
-    account: Account
-    revoked: bool = False
-
-
-def new_token(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_urlsafe(24)}"
+__all__ = ["ProviderState"]
 
 
 class ProviderState:

@@ -1,0 +1,155 @@
+"""The remote client's sub-APIs: ``connections``, ``authorizations`` and ``services`` over
+the REST API, following its cursor pages."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from plugboard.client.protocol import (
+    AuthorizationInfo,
+    ConnectionDetails,
+    ConnectionInfo,
+    ReferenceInfo,
+    RevokeInfo,
+    ServiceInfo,
+)
+from plugboard.client.remote_records import (
+    authorization_from,
+    connection_from,
+    parse_when,
+    service_from,
+)
+
+if TYPE_CHECKING:
+    from plugboard.client.remote import RemoteClient
+
+__all__ = ["ConsentStarted", "RemoteAuthorizations", "RemoteConnections", "RemoteServices"]
+
+
+class ConsentStarted:
+    """A consent started on the server: send the person to ``authorize_url`` before
+    ``expires_at``; poll :meth:`RemoteAuthorizations.consent_status` with ``flow_id``."""
+
+    def __init__(self, flow_id: str, authorize_url: str, expires_at: datetime) -> None:
+        self.flow_id = flow_id
+        self.authorize_url = authorize_url
+        self.expires_at = expires_at
+
+    def __repr__(self) -> str:
+        return f"ConsentStarted(flow_id={self.flow_id!r}, expires_at={self.expires_at!r})"
+
+
+class RemoteConnections:
+    def __init__(self, client: RemoteClient) -> None:
+        self._c = client
+
+    def list(
+        self, *, service: str | None = None, level: str | None = None, search: str | None = None
+    ) -> builtins.list[ConnectionInfo]:
+        query = {"service": service, "level": level, "search": search}
+        return [connection_from(d) for d in self._c._pages("/connections", query)]
+
+    def get(self, link_name: str) -> ConnectionDetails:
+        d = self._c.request("GET", f"/connections/{link_name}").json()
+        return ConnectionDetails(
+            connection_from(d),
+            service_missing=d["service_missing"],
+            authorizations=tuple(authorization_from(a) for a in d["authorizations"]),
+            references=tuple(
+                ReferenceInfo(r["app"], r["component_type"], r["component_name"], r["environment"])
+                for r in d.get("references", [])
+            ),
+        )
+
+    def create(
+        self,
+        *,
+        service: str,
+        name: str | None = None,
+        link_name: str | None = None,
+        scopes: Sequence[str] = (),
+        all_scopes: bool = False,
+        level: str = "admin",
+        per_environment: bool = False,
+        params: Mapping[str, str] | None = None,
+    ) -> ConnectionInfo:
+        body = {
+            "service": service, "name": name, "link_name": link_name, "scopes": list(scopes),
+            "all_scopes": all_scopes, "level": level, "per_environment": per_environment,
+            "params": dict(params or {}),
+        }  # fmt: skip
+        return connection_from(self._c.request("POST", "/connections", json=body).json())
+
+    def delete(self, link_name: str) -> None:
+        self._c.request("DELETE", f"/connections/{link_name}")
+
+
+class RemoteAuthorizations:
+    def __init__(self, client: RemoteClient) -> None:
+        self._c = client
+
+    def list(
+        self,
+        link_name: str,
+        *,
+        search: str | None = None,
+        user_type: str | None = None,
+        environment: str | None = None,
+    ) -> builtins.list[AuthorizationInfo]:
+        query = {"search": search, "user_type": user_type, "environment": environment}
+        path = f"/connections/{link_name}/authorizations"
+        return [authorization_from(d) for d in self._c._pages(path, query)]
+
+    def enter_credential(
+        self,
+        link_name: str,
+        values: Mapping[str, str],
+        *,
+        environments: Sequence[str] = (),
+        owner: str | None = None,
+        account_name: str | None = None,
+        test: bool = True,
+    ) -> builtins.list[AuthorizationInfo]:
+        body = {
+            "values": dict(values), "environments": list(environments), "owner": owner,
+            "account_name": account_name, "test": test,
+        }  # fmt: skip
+        answer = self._c.request("POST", f"/connections/{link_name}/credentials", json=body)
+        return [authorization_from(d) for d in answer.json()]
+
+    def revoke(
+        self, link_name: str, *, environment: str | None = None, owner: str | None = None
+    ) -> RevokeInfo:
+        body = {"environment": environment, "owner": owner}
+        path = f"/connections/{link_name}/authorizations/revoke"
+        d = self._c.request("POST", path, json=body).json()
+        return RevokeInfo(d["status"], d["primary_warning"], d["provider"])
+
+    def start_consent(self, link_name: str, *, environments: Sequence[str] = ()) -> ConsentStarted:
+        """Start an OAuth consent on the server (remote only: the server receives the
+        provider's callback). The token's member is the one who consents."""
+        body = {"environments": list(environments)}
+        d = self._c.request("POST", f"/connections/{link_name}/consents", json=body).json()
+        return ConsentStarted(d["flow_id"], d["authorize_url"], parse_when(d["expires_at"]))
+
+    def consent_status(self, flow_id: str) -> tuple[str, str | None]:
+        """(state, outcome): state is pending, completed, failed or expired."""
+        d = self._c.request("GET", f"/consents/{flow_id}").json()
+        return str(d["state"]), d.get("outcome")
+
+
+class RemoteServices:
+    def __init__(self, client: RemoteClient) -> None:
+        self._c = client
+
+    def list(
+        self, *, category: str | None = None, search: str | None = None, custom: bool = False
+    ) -> builtins.list[ServiceInfo]:
+        query = {"category": category, "search": search, "custom": "true" if custom else None}
+        return [service_from(d) for d in self._c._pages("/services", query)]
+
+    def get(self, link_name: str) -> ServiceInfo:
+        return service_from(self._c.request("GET", f"/services/{link_name}").json())
