@@ -77,7 +77,7 @@ def test_both_clients_list_the_status(stack: Stack, kind: str) -> None:
     )
     with client:
         listed = {c.link_name: c.status for c in client.connections.list()}
-        shown = client.connections.get("keys").connection.status
+        shown = client.connections.get("keys").status
     assert listed == {"keys": "connected", "later": "not_connected"}
     assert shown == "connected"
 

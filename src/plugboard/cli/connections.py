@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -31,23 +30,7 @@ LinkName = Annotated[str, typer.Argument(help="The connection's link name.")]
 
 
 def _connection_json(c: ConnectionInfo) -> dict[str, object]:
-    return {
-        "id": c.id,
-        "link_name": c.link_name,
-        "name": c.name,
-        "service": c.service,
-        "level": c.level,
-        "per_environment": c.per_environment,
-        "scopes": list(c.scopes),
-        "all_scopes": c.all_scopes,
-        "dynamic_values": c.params,
-        "origin": c.origin,
-        "created_by": c.created_by,
-        "created_at": c.created_at.isoformat(),
-        "modified_by": c.modified_by,
-        "modified_at": c.modified_at.isoformat(),
-        "status": c.status,
-    }
+    return c.model_dump(mode="json")
 
 
 def _parse_params(pairs: list[str]) -> dict[str, str]:
@@ -187,29 +170,20 @@ def connections_show(
 
 
 def _show(details: ConnectionDetails, json_: bool) -> None:
-    c = details.connection
+    if json_:
+        print_json(details.model_dump(mode="json"))
+        return
+    c = details
     authorizations = [
         {
             "environment": a.environment,
-            "owner_user_id": a.owner_user_id,
             "account": a.account_name,
             "status": a.status,
-            "detail": a.status_detail,
             "primary": a.is_primary,
             "updated_at": a.updated_at.isoformat(),
         }
         for a in details.authorizations
     ]
-    if json_:
-        print_json(
-            {
-                **_connection_json(c),
-                "service_missing": details.service_missing,
-                "authorizations": authorizations,
-                "references": [dataclasses.asdict(r) for r in details.references],
-            }
-        )
-        return
     out.print(f"[bold]{c.name}[/] — {c.link_name}")
     for label, value in [
         ("service", c.service + (" (deleted)" if details.service_missing else "")),

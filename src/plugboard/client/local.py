@@ -21,7 +21,6 @@ from plugboard.client.protocol import (
     ConnectionDetails,
     ConnectionInfo,
     InvokeResponse,
-    ReferenceInfo,
     RevokeInfo,
     ServiceInfo,
 )
@@ -29,6 +28,7 @@ from plugboard.domain.connections import AuthorizationSummary, Connection
 from plugboard.domain.models import AuthorizationStatus, ConnectionLevel
 from plugboard.domain.principal import OPERATOR, Principal
 from plugboard.errors import ValidationError
+from plugboard.records import AuthorizationListItem, ConnectionDetailsPublic, ConnectionPublic
 from plugboard.settings import Settings
 from plugboard.store.authorizations import AuthorizationRow
 from plugboard.usecases import authorizations as authorization_usecases
@@ -178,26 +178,15 @@ class LocalClient(ClientLifecycle):
 
 
 def connection_info(c: Connection, status: AuthorizationStatus) -> ConnectionInfo:
-    return ConnectionInfo(
-        id=c.id, link_name=c.link_name, name=c.name, service=c.service_link_name,
-        level=c.level.value, per_environment=c.per_environment, scopes=tuple(c.scopes),
-        all_scopes=c.all_scopes, params=dict(c.dynamic_values), origin=c.origin,
-        created_by=c.created_by, created_at=c.created_at, modified_by=c.modified_by,
-        modified_at=c.modified_at, status=status.value,
-    )  # fmt: skip
+    return ConnectionPublic.of(c, status)
 
 
 def authorization_info(
     a: AuthorizationSummary, row: AuthorizationRow | None = None
 ) -> AuthorizationInfo:
-    return AuthorizationInfo(
-        id=a.id, environment=a.environment, owner_user_id=a.owner_user_id,
-        account_name=a.account_name, status=a.status.value, status_detail=a.status_detail,
-        is_primary=a.is_primary, created_at=a.created_at, updated_at=a.updated_at,
-        owner_email=row.owner_email if row else None,
-        owner_name=row.owner_name if row else None,
-        owner_role=row.owner_role.value if row and row.owner_role else None,
-    )  # fmt: skip
+    if row is None:
+        return AuthorizationListItem.listed(a, None, None, None)
+    return AuthorizationListItem.listed(a, row.owner_email, row.owner_name, row.owner_role)
 
 
 def service_info(entry: ServiceEntry) -> ServiceInfo:
@@ -230,16 +219,12 @@ class LocalConnections:
             details = connection_usecases.show_connection(
                 unit, c.principal, link_name, workspace=c.workspace
             )
-        return ConnectionDetails(
-            connection_info(details.connection, details.status),
+        return ConnectionDetailsPublic.of_details(
+            details.connection,
+            details.status,
             service_missing=details.service is None,
-            authorizations=tuple(authorization_info(a) for a in details.authorizations),
-            references=tuple(
-                ReferenceInfo(
-                    r.app_link_name, r.component_type.value, r.component_name, r.environment.value
-                )
-                for r in details.references
-            ),
+            authorizations=details.authorizations,
+            references=details.references,
         )
 
     def create(

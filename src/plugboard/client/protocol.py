@@ -13,12 +13,17 @@ import builtins
 import json as _json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Protocol, Self, runtime_checkable
 
 import httpx2
 
 from plugboard.client.auth_bridge import PlugboardAuth
+from plugboard.records import (
+    AuthorizationListItem,
+    ConnectionDetailsPublic,
+    ConnectionPublic,
+    ReferencePublic,
+)
 
 __all__ = [
     "AuthorizationInfo",
@@ -74,62 +79,12 @@ class InvokeResponse:
         return f"<InvokeResponse [{self.status}]>"
 
 
-@dataclass(frozen=True)
-class ConnectionInfo:
-    id: str
-    link_name: str
-    name: str
-    service: str
-    level: str
-    per_environment: bool
-    scopes: tuple[str, ...]
-    all_scopes: bool
-    params: dict[str, str]
-    origin: str
-    created_by: str | None
-    created_at: datetime
-    modified_by: str | None
-    modified_at: datetime
-    # For the caller: the most urgent of its authorizations' statuses (user level: their own);
-    # `not_connected` when there is none.
-    status: str
-
-
-@dataclass(frozen=True)
-class AuthorizationInfo:
-    """One authorization: which account serves an environment (and, user level, whose)."""
-
-    id: str
-    environment: str
-    owner_user_id: str | None
-    account_name: str | None
-    status: str
-    status_detail: str | None
-    is_primary: bool
-    created_at: datetime
-    updated_at: datetime
-    # Filled by ``authorizations.list`` (not by ``connections.get``).
-    owner_email: str | None = None
-    owner_name: str | None = None
-    owner_role: str | None = None
-
-
-@dataclass(frozen=True)
-class ReferenceInfo:
-    """An app component that uses a connection."""
-
-    app: str
-    component_type: str
-    component_name: str
-    environment: str
-
-
-@dataclass(frozen=True)
-class ConnectionDetails:
-    connection: ConnectionInfo
-    service_missing: bool
-    authorizations: tuple[AuthorizationInfo, ...] = field(default=())
-    references: tuple[ReferenceInfo, ...] = field(default=())
+# The public records (plugboard.records) under the names the SDK has always used: both clients
+# return exactly what the REST API answers.
+ConnectionInfo = ConnectionPublic
+ConnectionDetails = ConnectionDetailsPublic
+AuthorizationInfo = AuthorizationListItem
+ReferenceInfo = ReferencePublic
 
 
 @dataclass(frozen=True)

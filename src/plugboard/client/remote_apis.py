@@ -12,7 +12,6 @@ from plugboard.client.protocol import (
     AuthorizationInfo,
     ConnectionDetails,
     ConnectionInfo,
-    ReferenceInfo,
     RevokeInfo,
     ServiceInfo,
 )
@@ -54,15 +53,7 @@ class RemoteConnections:
 
     def get(self, link_name: str) -> ConnectionDetails:
         d = self._c.request("GET", f"/connections/{link_name}").json()
-        return ConnectionDetails(
-            connection_from(d),
-            service_missing=d["service_missing"],
-            authorizations=tuple(authorization_from(a) for a in d["authorizations"]),
-            references=tuple(
-                ReferenceInfo(r["app"], r["component_type"], r["component_name"], r["environment"])
-                for r in d.get("references", [])
-            ),
-        )
+        return ConnectionDetails.model_validate(d)
 
     def create(
         self,

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from plugboard.client.protocol import AuthorizationInfo, ConnectionInfo, ServiceInfo
+from plugboard.records import AuthorizationListItem, ConnectionPublic
 
 __all__ = ["authorization_from", "connection_from", "parse_when", "service_from"]
 
@@ -17,23 +18,11 @@ def parse_when(value: Any) -> datetime:
 
 
 def connection_from(d: Mapping[str, Any]) -> ConnectionInfo:
-    return ConnectionInfo(
-        id=d["id"], link_name=d["link_name"], name=d["name"], service=d["service"],
-        level=d["level"], per_environment=d["per_environment"], scopes=tuple(d["scopes"]),
-        all_scopes=d["all_scopes"], params=dict(d["params"]), origin=d["origin"],
-        created_by=d["created_by"], created_at=parse_when(d["created_at"]),
-        modified_by=d["modified_by"], modified_at=parse_when(d["modified_at"]), status=d["status"],
-    )  # fmt: skip
+    return ConnectionPublic.model_validate(d)
 
 
 def authorization_from(d: Mapping[str, Any]) -> AuthorizationInfo:
-    return AuthorizationInfo(
-        id=d["id"], environment=d["environment"], owner_user_id=d["owner_user_id"],
-        account_name=d["account_name"], status=d["status"], status_detail=d["status_detail"],
-        is_primary=d["is_primary"], created_at=parse_when(d["created_at"]),
-        updated_at=parse_when(d["updated_at"]), owner_email=d.get("owner_email"),
-        owner_name=d.get("owner_name"), owner_role=d.get("owner_role"),
-    )  # fmt: skip
+    return AuthorizationListItem.model_validate(d)
 
 
 def service_from(d: Mapping[str, Any]) -> ServiceInfo:

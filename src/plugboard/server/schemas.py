@@ -11,17 +11,18 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from plugboard.domain.connections import AuthorizationSummary, Connection, Reference
 from plugboard.domain.models import (
     ApiToken,
     AuditEvent,
-    AuthorizationStatus,
     ConnectionLevel,
     Invitation,
     Membership,
     Role,
     Workspace,
     WorkspaceKind,
+)
+from plugboard.records import (
+    ConnectionPublic,
 )
 from plugboard.usecases.identity import AddedMember
 from plugboard.usecases.services import ServiceEntry
@@ -189,79 +190,6 @@ class ConnectionUpdate(_Body):
     all_scopes: bool = False
 
 
-class AuthorizationPublic(BaseModel):
-    id: str
-    environment: str
-    owner_user_id: str | None
-    account_name: str | None
-    status: str
-    status_detail: str | None
-    is_primary: bool
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, a: AuthorizationSummary) -> AuthorizationPublic:
-        return cls(
-            id=a.id, environment=a.environment, owner_user_id=a.owner_user_id,
-            account_name=a.account_name, status=a.status.value, status_detail=a.status_detail,
-            is_primary=a.is_primary, created_at=a.created_at, updated_at=a.updated_at,
-        )  # fmt: skip
-
-
-class ReferencePublic(BaseModel):
-    app: str
-    component_type: str
-    component_name: str
-    environment: str
-
-    @classmethod
-    def of(cls, r: Reference) -> ReferencePublic:
-        return cls(
-            app=r.app_link_name, component_type=r.component_type.value,
-            component_name=r.component_name, environment=r.environment.value,
-        )  # fmt: skip
-
-
-class ConnectionPublic(BaseModel):
-    id: str
-    link_name: str
-    name: str
-    service: str
-    level: ConnectionLevel
-    per_environment: bool
-    scopes: list[str]
-    all_scopes: bool
-    params: dict[str, str]
-    origin: str
-    created_by: str | None
-    created_at: datetime
-    modified_by: str | None
-    modified_at: datetime
-    status: AuthorizationStatus = Field(
-        description="For the caller: on an admin or system connection the most urgent status "
-        "among its authorizations (failed, expired, revoked, needs_reauth, not_connected), "
-        "`connected` when all are; on a user-level one, the caller's own authorization's; "
-        "`not_connected` when there is none."
-    )
-
-    @classmethod
-    def of(cls, c: Connection, status: AuthorizationStatus) -> ConnectionPublic:
-        return cls(
-            id=c.id, link_name=c.link_name, name=c.name, service=c.service_link_name,
-            level=c.level, per_environment=c.per_environment, scopes=list(c.scopes),
-            all_scopes=c.all_scopes, params=dict(c.dynamic_values), origin=c.origin,
-            created_by=c.created_by, created_at=c.created_at, modified_by=c.modified_by,
-            modified_at=c.modified_at, status=status,
-        )  # fmt: skip
-
-
-class ConnectionDetailsPublic(ConnectionPublic):
-    service_missing: bool
-    authorizations: list[AuthorizationPublic]
-    references: list[ReferencePublic]
-
-
 class ConnectionEdited(BaseModel):
     connection: ConnectionPublic
     needs_reauth: int
@@ -320,12 +248,6 @@ class AccountReuse(AuthorizationSlot):
 class PrimaryMove(_Body):
     owner: str
     environment: str | None = None
-
-
-class AuthorizationListItem(AuthorizationPublic):
-    owner_email: str | None
-    owner_name: str | None
-    owner_role: str | None
 
 
 class RevokeResult(BaseModel):

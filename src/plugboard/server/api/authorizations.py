@@ -7,13 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from plugboard.errors import NotFound
+from plugboard.records import AuthorizationListItem, AuthorizationPublic
 from plugboard.server.deps import ConsentFlowsDep, CurrentPrincipal, RuntimeDep
 from plugboard.server.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paginate
 from plugboard.server.schemas import (
     AccountRename,
     AccountReuse,
-    AuthorizationListItem,
-    AuthorizationPublic,
     AuthorizationSlot,
     ConsentCreate,
     ConsentStarted,
@@ -68,12 +67,7 @@ def list_authorizations(
             environment=environment,
         )  # fmt: skip
     items = [
-        AuthorizationListItem(
-            **AuthorizationPublic.of(r.summary).model_dump(),
-            owner_email=r.owner_email,
-            owner_name=r.owner_name,
-            owner_role=r.owner_role.value if r.owner_role else None,
-        )
+        AuthorizationListItem.listed(r.summary, r.owner_email, r.owner_name, r.owner_role)
         for r in rows
     ]
     page, next_cursor = paginate(

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from plugboard.domain.models import AuthorizationStatus
+from plugboard.records import ConnectionDetailsPublic, ConnectionPublic, ReferencePublic
 from plugboard.server.deps import CurrentPrincipal, RuntimeDep
 from plugboard.server.pagination import (
     DEFAULT_LIMIT,
@@ -16,15 +17,7 @@ from plugboard.server.pagination import (
     encode_cursor,
     paginate,
 )
-from plugboard.server.schemas import (
-    AuthorizationPublic,
-    ConnectionCreate,
-    ConnectionDetailsPublic,
-    ConnectionEdited,
-    ConnectionPublic,
-    ConnectionUpdate,
-    ReferencePublic,
-)
+from plugboard.server.schemas import ConnectionCreate, ConnectionEdited, ConnectionUpdate
 from plugboard.usecases import connections
 
 router = APIRouter(prefix="/connections", tags=["connections"])
@@ -72,11 +65,12 @@ def show_connection(
 ) -> ConnectionDetailsPublic:
     with runtime.unit(write=False) as unit:
         details = connections.show_connection(unit, principal, link_name)
-    return ConnectionDetailsPublic(
-        **ConnectionPublic.of(details.connection, details.status).model_dump(),
+    return ConnectionDetailsPublic.of_details(
+        details.connection,
+        details.status,
         service_missing=details.service is None,
-        authorizations=[AuthorizationPublic.of(a) for a in details.authorizations],
-        references=[ReferencePublic.of(r) for r in details.references],
+        authorizations=details.authorizations,
+        references=details.references,
     )
 
 
