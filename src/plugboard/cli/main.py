@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 
 from plugboard._version import __version__
-from plugboard.cli import admin, authorize, common, connections, identity, invoke, services
+from plugboard.cli import (
+    admin,
+    authorizations,
+    authorize,
+    common,
+    connections,
+    identity,
+    invoke,
+    services,
+)
 
 app = typer.Typer(
     name="plugboard",
@@ -34,7 +43,7 @@ app.command("invoke")(invoke.invoke)
 app.add_typer(services.services_app, name="services")
 app.add_typer(connections.connections_app, name="connections")
 app.command("authorize")(authorize.authorize)
-app.add_typer(authorize.authorizations_app, name="authorizations")
+app.add_typer(authorizations.authorizations_app, name="authorizations")
 
 
 def _version(value: bool) -> None:

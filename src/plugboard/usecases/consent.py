@@ -10,20 +10,13 @@ claimed *before* the exchange, so a replayed state can never store a second cred
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
-import httpx2
-
-from plugboard.auth.bearer import BearerAuth
-from plugboard.auth.oauth1 import access_token_auth, request_token_auth
 from plugboard.auth.outbound import OutboundPolicy, guarded_client
 from plugboard.auth.token_endpoint import TokenEndpointError, request_token, revoke_token
 from plugboard.domain.authorizations import check_environment, may_authorize, parse_token_response
 from plugboard.domain.connections import Connection
-from plugboard.domain.credentials import Credential, OAuth1Credential, OAuth2Credential
+from plugboard.domain.credentials import Credential, OAuth2Credential
 from plugboard.domain.models import ALL_ENVIRONMENTS, AuthType, ConnectionLevel
 from plugboard.domain.oauth import (
     CONSENT_WINDOW_SECONDS,
@@ -38,42 +31,32 @@ from plugboard.domain.oauth import (
     state_hash,
 )
 from plugboard.domain.principal import Principal, user_principal
-from plugboard.domain.service import ServiceDefinition, extract_account_name
+from plugboard.domain.service import ServiceDefinition
 from plugboard.domain.urls import pkce_pair, substitute
 from plugboard.errors import PermissionDenied, PlugboardError, ValidationError
 from plugboard.store.unit import Unit
 from plugboard.usecases import authorizations
 from plugboard.usecases.authorizations import link_credential
+from plugboard.usecases.consent_provider import (
+    oauth1_access_token,
+    oauth1_request_token,
+    provider_account_name,
+)
+from plugboard.usecases.consent_results import ConsentResult, ConsentStart, RevokeOutcome
 from plugboard.usecases.credentials import becomes_primary
 from plugboard.usecases.identity import workspace_for
 from plugboard.usecases.link_failures import record_failed_attempt
 from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.services import ServiceEntry, resolve_service
 
-
-@dataclass(frozen=True, slots=True)
-class ConsentStart:
-    flow_id: str
-    authorize_url: str
-    expires_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class RevokeOutcome:
-    authorization_status: str
-    primary_warning: str | None
-    provider: str  # "revoked", "not called: …", or "failed: …"
-
-
-@dataclass(frozen=True, slots=True)
-class ConsentResult:
-    """What the callback page says. `ok` False: nothing was stored."""
-
-    ok: bool
-    message: str
-    connection: str | None = None
-    account_name: str | None = None
-    environments: tuple[str, ...] = ()
+__all__ = [
+    "ConsentFlows",
+    "ConsentResult",
+    "ConsentStart",
+    "RevokeOutcome",
+    "environment_keys",
+    "service_with_client",
+]
 
 
 def service_with_client(unit: Unit, workspace_id: str, entry: ServiceEntry) -> ServiceDefinition:
@@ -171,7 +154,7 @@ class ConsentFlows:
             )
             secrets = {"code_verifier": verifier} if verifier else {}
         elif definition.auth_type is AuthType.OAUTH1:
-            url, secrets = self._oauth1_request_token(definition, conn, redirect_uri, state)
+            url, secrets = oauth1_request_token(self._http, definition, conn, redirect_uri, state)
         else:
             raise ValidationError(
                 "connection",
@@ -199,37 +182,6 @@ class ConsentFlows:
                 detail={"connection": conn.link_name, "environments": env_keys, "flow": flow.id},
             )  # fmt: skip
         return ConsentStart(flow.id, url, flow.expires_at)
-
-    def _oauth1_request_token(
-        self, service: ServiceDefinition, conn: Connection, redirect_uri: str, state: str
-    ) -> tuple[str, dict[str, str]]:
-        """Temporary credentials (RFC 5849 §2.1); our state rides in the callback URL."""
-        config = service.oauth1
-        assert config is not None and config.consumer_key and config.consumer_secret
-        callback = f"{redirect_uri}?{urlencode({'state': state})}"
-        auth = request_token_auth(
-            config.consumer_key, config.consumer_secret.get_secret_value(), callback,
-            config.param_type,
-        )  # fmt: skip
-        url = substitute(config.request_token_url, conn.dynamic_values)
-        try:
-            response = self._http.post(url, auth=auth)
-        except httpx2.HTTPError as exc:
-            raise ValidationError(
-                "service", f"the request-token endpoint could not be reached ({type(exc).__name__})"
-            ) from None
-        fields = dict(parse_qsl(response.text))
-        if response.status_code != 200 or "oauth_token" not in fields:
-            raise ValidationError(
-                "service", f"the request-token endpoint refused (HTTP {response.status_code})"
-            )
-        authorize = substitute(config.authorize_url, conn.dynamic_values)
-        separator = "&" if "?" in authorize else "?"
-        consent_url = f"{authorize}{separator}{urlencode({'oauth_token': fields['oauth_token']})}"
-        return consent_url, {
-            "request_token": fields["oauth_token"],
-            "request_token_secret": fields.get("oauth_token_secret", ""),
-        }
 
     # -- revoke ---------------------------------------------------------------------------------
 
@@ -391,7 +343,7 @@ class ConsentFlows:
         service: ServiceDefinition,
     ) -> tuple[Credential, str | None, datetime | None]:
         if service.auth_type is AuthType.OAUTH1:
-            return self._oauth1_exchange(secrets, params, conn, service)
+            return oauth1_access_token(self._http, secrets, params, conn, service)
         config = service.oauth2
         assert config is not None
         if not params.code:
@@ -419,66 +371,8 @@ class ConsentFlows:
             grant_result.token_type,
             grant_result.scope,
         )
-        name = self._account_name(service, conn, data, credential.access_token)
+        name = provider_account_name(self._http, service, conn, data, credential.access_token)
         return credential, name, grant_result.expires_at
-
-    def _oauth1_exchange(
-        self,
-        secrets: Mapping[str, str],
-        params: CallbackParams,
-        conn: Connection,
-        service: ServiceDefinition,
-    ) -> tuple[Credential, str | None, datetime | None]:
-        config = service.oauth1
-        assert config is not None and config.consumer_key and config.consumer_secret
-        if not params.oauth_verifier or params.oauth_token != secrets.get("request_token"):
-            raise ValidationError("oauth_verifier", "the provider sent no matching verifier")
-        auth = access_token_auth(
-            config.consumer_key, config.consumer_secret.get_secret_value(),
-            secrets["request_token"], secrets.get("request_token_secret", ""),
-            params.oauth_verifier, config.param_type,
-        )  # fmt: skip
-        try:
-            response = self._http.post(
-                substitute(config.access_token_url, conn.dynamic_values), auth=auth
-            )
-        except httpx2.HTTPError as exc:
-            raise ValidationError(
-                "service", f"the access-token endpoint could not be reached ({type(exc).__name__})"
-            ) from None
-        fields = dict(parse_qsl(response.text))
-        if response.status_code != 200 or "oauth_token" not in fields:
-            raise ValidationError(
-                "oauth_verifier",
-                f"the access-token request was refused (HTTP {response.status_code})",
-            )
-        name = None
-        if service.account_name is not None and service.account_name.source == "token_response":
-            name = extract_account_name(fields, service.account_name.field)
-        credential = OAuth1Credential(fields["oauth_token"], fields.get("oauth_token_secret", ""))
-        return credential, name, None
-
-    def _account_name(
-        self, service: ServiceDefinition, conn: Connection, token: dict[str, Any], access: str
-    ) -> str | None:
-        """The provider's name for the account, per the service's rule; None to fall back."""
-        rule = service.account_name
-        if rule is None:
-            return None
-        if rule.source == "token_response":
-            return extract_account_name(token, rule.field)
-        if rule.source != "userinfo" or rule.url is None:
-            return None
-        assert service.oauth2 is not None
-        auth = BearerAuth(access, placement="header")
-        try:
-            response = self._http.request(
-                rule.method, substitute(rule.url, conn.dynamic_values), auth=auth
-            )
-            data: Any = response.json() if response.status_code == 200 else None
-        except (httpx2.HTTPError, ValueError, PlugboardError):
-            return None
-        return extract_account_name(data, rule.field) if data is not None else None
 
     def _finish(self, flow: PendingFlow, outcome: str) -> None:
         with self.runtime.unit() as unit:
