@@ -211,7 +211,7 @@ def _processes(running: RunningProvider, url: str) -> bool:
 
 def main() -> int:
     running = RunningProvider()
-    running.provider.state.token_delay = 0.2
+    running.provider.state.token_endpoint_delay = 0.2
     runtime, _keyring, home = sqlite_runtime()
     good = True
     try:
