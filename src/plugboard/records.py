@@ -21,6 +21,7 @@ from plugboard.domain.models import AuthorizationStatus, ConnectionLevel, Role
 
 __all__ = [
     "AuthorizationListItem",
+    "ConnectionEdited",
     "AuthorizationPublic",
     "ConnectionDetailsPublic",
     "ConnectionPublic",
@@ -145,3 +146,11 @@ class ConnectionDetailsPublic(ConnectionPublic):
             authorizations=[AuthorizationPublic.of(a) for a in authorizations],
             references=[ReferencePublic.of(r) for r in references],
         )
+
+
+class ConnectionEdited(BaseModel):
+    """An edited connection, and how many of its authorizations now need re-authorizing (new
+    scopes need new consent)."""
+
+    connection: ConnectionPublic
+    needs_reauth: int

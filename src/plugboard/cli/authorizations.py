@@ -12,6 +12,7 @@ from plugboard.cli.common import (
     JsonOption,
     WorkspaceOption,
     acting,
+    client_for,
     open_runtime,
     refuse_remote,
     remote_client,
@@ -190,14 +191,8 @@ def authorizations_rename(
     json_: JsonOption = False,
 ) -> None:
     """Rename the authorized account's display name."""
-    refuse_remote("authorizations rename")
-    from plugboard.usecases.authorizations import rename_account
-
-    with acting(as_user, workspace) as (unit, actor):
-        summary = rename_account(
-            unit, actor, connection=link_name, name=name, environment=env, owner=owner,
-            workspace=workspace,
-        )  # fmt: skip
+    with client_for(as_user, workspace) as client:
+        summary = client.authorizations.rename(link_name, name, environment=env, owner=owner)
     if json_:
         print_json(summary)
         return
@@ -219,13 +214,8 @@ def authorizations_primary(
     json_: JsonOption = False,
 ) -> None:
     """Mark a user-level authorization as the primary account (super admins only)."""
-    refuse_remote("authorizations primary")
-    from plugboard.usecases.authorizations import mark_primary
-
-    with acting(as_user, workspace) as (unit, actor):
-        summary = mark_primary(
-            unit, actor, connection=link_name, owner=owner, environment=env, workspace=workspace
-        )
+    with client_for(as_user, workspace) as client:
+        summary = client.authorizations.set_primary(link_name, owner=owner, environment=env)
     if json_:
         print_json(summary)
         return

@@ -13,7 +13,6 @@ from plugboard.cli.common import (
     WorkspaceOption,
     acting,
     client_for,
-    refuse_remote,
     remote_target,
 )
 from plugboard.cli.output import out, print_json, print_table, when
@@ -237,27 +236,14 @@ def connections_edit(
     json_: JsonOption = False,
 ) -> None:
     """Rename a connection or change its scopes (its authorizations then need re-authorizing)."""
-    from plugboard.client.local import connection_info
-    from plugboard.usecases.connections import edit_connection, status_of_connection
-
-    refuse_remote("connections edit")
-    with acting(as_user, workspace) as (unit, actor):
-        connection, reauth = edit_connection(
-            unit,
-            actor,
-            link_name,
-            name=name,
-            scopes=scope,
-            all_scopes=all_scopes,
-            workspace=workspace,
-        )
-        current = status_of_connection(unit, actor, connection)
+    with client_for(as_user, workspace) as client:
+        edited = client.connections.edit(link_name, name=name, scopes=scope, all_scopes=all_scopes)
     if json_:
-        info = connection_info(connection, current)
-        print_json({**_connection_json(info), "needs_reauth": reauth})
+        print_json({**_connection_json(edited.connection), "needs_reauth": edited.needs_reauth})
     else:
+        reauth = edited.needs_reauth
         extra = f"; {reauth} authorization(s) now need re-authorizing" if reauth else ""
-        out.print(f"Updated {connection.link_name}{extra}", markup=False)
+        out.print(f"Updated {edited.connection.link_name}{extra}", markup=False)
 
 
 @connections_app.command("delete")
@@ -284,25 +270,12 @@ def connections_references(
     json_: JsonOption = False,
 ) -> None:
     """List the app components that use a connection."""
-    from plugboard.usecases.connections import list_references
-
-    refuse_remote("connections references")
-    with acting(as_user, workspace) as (unit, actor):
-        references = list_references(unit, actor, link_name, workspace=workspace)
-    rows = [
-        (r.app_link_name, r.component_type.value, r.component_name, r.environment.value)
-        for r in references
-    ]
+    with client_for(as_user, workspace) as client:
+        references = client.connections.references(link_name)
     if json_:
-        print_json(
-            [
-                dict(
-                    zip(["app", "component_type", "component_name", "environment"], r, strict=True)
-                )
-                for r in rows
-            ]
-        )
+        print_json([r.model_dump(mode="json") for r in references])
         return
+    rows = [(r.app, r.component_type, r.component_name, r.environment) for r in references]
     print_table(
         f"References of {link_name} ({len(rows)})",
         ["app", "component", "name", "environment"],

@@ -99,19 +99,12 @@ def services_create(
     json_: JsonOption = False,
 ) -> None:
     """Create a custom service from a service file."""
-    refuse_remote("services create")
-    from plugboard.settings import Settings
-    from plugboard.usecases.services import create_custom_service
-
-    hosts = Settings().allow_http_host_entries
-    with acting(as_user, workspace) as (unit, actor):
-        service = create_custom_service(
-            unit, actor, file.read_text(), workspace=workspace, http_hosts=hosts
-        )
+    with client_for(as_user, workspace) as client:
+        info = client.services.create(file.read_text())
     if json_:
-        print_json({"id": service.id, "definition": service.definition.to_data()})
+        print_json({"link_name": info.link_name, "definition": info.definition})
     else:
-        out.print(f"Created custom service {service.link_name} ({service.id})", markup=False)
+        out.print(f"Created custom service {info.link_name}", markup=False)
 
 
 @services_app.command("edit")
@@ -124,21 +117,14 @@ def services_edit(
 ) -> None:
     """Edit a custom service (creator only). Every authorization of its connections becomes
     not_connected (its credential is deleted): authorize them again."""
-    refuse_remote("services edit")
-    from plugboard.settings import Settings
-    from plugboard.usecases.services import edit_custom_service
-
-    hosts = Settings().allow_http_host_entries
-    with acting(as_user, workspace) as (unit, actor):
-        service, disconnected = edit_custom_service(
-            unit, actor, link_name, file.read_text(), workspace=workspace, http_hosts=hosts
-        )
+    with client_for(as_user, workspace) as client:
+        change = client.services.edit(link_name, file.read_text())
     if json_:
-        print_json({"definition": service.definition.to_data(), "disconnected": disconnected})
+        print_json({"definition": change.service.definition, "disconnected": change.disconnected})
     else:
         out.print(
-            f"Updated {service.link_name}; {disconnected} authorization(s) of its connections "
-            "are now not_connected",
+            f"Updated {change.service.link_name}; {change.disconnected} authorization(s) of its "
+            "connections are now not_connected",
             markup=False,
         )
 
@@ -151,11 +137,8 @@ def services_delete(
     json_: JsonOption = False,
 ) -> None:
     """Delete a custom service (creator only). Its connections stay, not_connected."""
-    refuse_remote("services delete")
-    from plugboard.usecases.services import delete_custom_service
-
-    with acting(as_user, workspace) as (unit, actor):
-        disconnected = delete_custom_service(unit, actor, link_name, workspace=workspace)
+    with client_for(as_user, workspace) as client:
+        disconnected = client.services.delete(link_name)
     if json_:
         print_json({"deleted": link_name, "disconnected": disconnected})
     else:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import builtins
+import json as _json
 import ssl
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -22,13 +23,21 @@ from plugboard.client.protocol import (
     ConnectionInfo,
     InvokeResponse,
     RevokeInfo,
+    ServiceChange,
     ServiceInfo,
 )
 from plugboard.domain.connections import AuthorizationSummary, Connection
 from plugboard.domain.models import AuthorizationStatus, ConnectionLevel
 from plugboard.domain.principal import OPERATOR, Principal
 from plugboard.errors import ValidationError
-from plugboard.records import AuthorizationListItem, ConnectionDetailsPublic, ConnectionPublic
+from plugboard.records import (
+    AuthorizationListItem,
+    AuthorizationPublic,
+    ConnectionDetailsPublic,
+    ConnectionEdited,
+    ConnectionPublic,
+    ReferencePublic,
+)
 from plugboard.settings import Settings
 from plugboard.store.authorizations import AuthorizationRow
 from plugboard.usecases import authorizations as authorization_usecases
@@ -259,6 +268,34 @@ class LocalConnections:
                 unit, c.principal, link_name, workspace=c.workspace
             )
 
+    def edit(
+        self,
+        link_name: str,
+        *,
+        name: str | None = None,
+        scopes: Sequence[str] | None = None,
+        all_scopes: bool = False,
+    ) -> ConnectionEdited:
+        """Rename, or change scopes (existing authorizations then need re-authorizing)."""
+        c = self._c
+        with c.runtime.unit() as unit:
+            connection, reauth = connection_usecases.edit_connection(
+                unit, c.principal, link_name, name=name, scopes=scopes, all_scopes=all_scopes,
+                workspace=c.workspace,
+            )  # fmt: skip
+            current = connection_usecases.status_of_connection(unit, c.principal, connection)
+        return ConnectionEdited(
+            connection=ConnectionPublic.of(connection, current), needs_reauth=reauth
+        )
+
+    def references(self, link_name: str) -> builtins.list[ReferencePublic]:
+        c = self._c
+        with c.runtime.unit(write=False) as unit:
+            found = connection_usecases.list_references(
+                unit, c.principal, link_name, workspace=c.workspace
+            )
+        return [ReferencePublic.of(r) for r in found]
+
 
 class LocalAuthorizations:
     def __init__(self, client: LocalClient) -> None:
@@ -311,6 +348,35 @@ class LocalAuthorizations:
             )  # fmt: skip
         return RevokeInfo(outcome.authorization_status, outcome.primary_warning, outcome.provider)
 
+    def rename(
+        self,
+        link_name: str,
+        name: str,
+        *,
+        environment: str | None = None,
+        owner: str | None = None,
+    ) -> AuthorizationPublic:
+        """Rename the authorized account's display name."""
+        c = self._c
+        with c.runtime.unit() as unit:
+            summary = authorization_usecases.rename_account(
+                unit, c.principal, connection=link_name, name=name, environment=environment,
+                owner=owner, workspace=c.workspace,
+            )  # fmt: skip
+        return AuthorizationPublic.of(summary)
+
+    def set_primary(
+        self, link_name: str, *, owner: str, environment: str | None = None
+    ) -> AuthorizationPublic:
+        """Make ``owner``'s account the primary one (super admins only)."""
+        c = self._c
+        with c.runtime.unit() as unit:
+            summary = authorization_usecases.mark_primary(
+                unit, c.principal, connection=link_name, owner=owner, environment=environment,
+                workspace=c.workspace,
+            )  # fmt: skip
+        return AuthorizationPublic.of(summary)
+
 
 class LocalServices:
     def __init__(self, client: LocalClient) -> None:
@@ -334,6 +400,40 @@ class LocalServices:
                 unit, c.principal, link_name, workspace=c.workspace
             )
         return service_info(entry)
+
+    def create(self, definition: str | Mapping[str, Any]) -> ServiceInfo:
+        """Create a custom service from a service file's text (YAML or JSON) or mapping."""
+        c = self._c
+        with c.runtime.unit() as unit:
+            service = service_usecases.create_custom_service(
+                unit, c.principal, _service_text(definition), workspace=c.workspace,
+                http_hosts=c.runtime.settings.allow_http_host_entries,
+            )  # fmt: skip
+        return service_info(ServiceEntry(service.definition, builtin=False, custom=service))
+
+    def edit(self, link_name: str, definition: str | Mapping[str, Any]) -> ServiceChange:
+        """Replace a custom service's definition (creator only)."""
+        c = self._c
+        with c.runtime.unit() as unit:
+            service, disconnected = service_usecases.edit_custom_service(
+                unit, c.principal, link_name, _service_text(definition), workspace=c.workspace,
+                http_hosts=c.runtime.settings.allow_http_host_entries,
+            )  # fmt: skip
+        entry = ServiceEntry(service.definition, builtin=False, custom=service)
+        return ServiceChange(service_info(entry), disconnected)
+
+    def delete(self, link_name: str) -> int:
+        """Delete a custom service (creator only); its connections stay, not_connected."""
+        c = self._c
+        with c.runtime.unit() as unit:
+            return service_usecases.delete_custom_service(
+                unit, c.principal, link_name, workspace=c.workspace
+            )
+
+
+def _service_text(definition: str | Mapping[str, Any]) -> str:
+    # JSON is YAML: the usecase parses a mapping the way it parses a service file.
+    return definition if isinstance(definition, str) else _json.dumps(dict(definition))
 
 
 def connect(

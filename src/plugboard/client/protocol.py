@@ -20,7 +20,9 @@ import httpx2
 from plugboard.client.auth_bridge import PlugboardAuth
 from plugboard.records import (
     AuthorizationListItem,
+    AuthorizationPublic,
     ConnectionDetailsPublic,
+    ConnectionEdited,
     ConnectionPublic,
     ReferencePublic,
 )
@@ -99,6 +101,15 @@ class ServiceInfo:
 
 
 @dataclass(frozen=True)
+class ServiceChange:
+    """An edited custom service; ``disconnected`` authorizations of its connections are now
+    not_connected (their credentials were deleted)."""
+
+    service: ServiceInfo
+    disconnected: int
+
+
+@dataclass(frozen=True)
 class RevokeInfo:
     status: str
     primary_warning: str | None
@@ -127,6 +138,17 @@ class ConnectionsAPI(Protocol):
 
     def delete(self, link_name: str) -> None: ...
 
+    def edit(
+        self,
+        link_name: str,
+        *,
+        name: str | None = None,
+        scopes: Sequence[str] | None = None,
+        all_scopes: bool = False,
+    ) -> ConnectionEdited: ...
+
+    def references(self, link_name: str) -> builtins.list[ReferenceInfo]: ...
+
 
 class AuthorizationsAPI(Protocol):
     def list(
@@ -153,6 +175,19 @@ class AuthorizationsAPI(Protocol):
         self, link_name: str, *, environment: str | None = None, owner: str | None = None
     ) -> RevokeInfo: ...
 
+    def rename(
+        self,
+        link_name: str,
+        name: str,
+        *,
+        environment: str | None = None,
+        owner: str | None = None,
+    ) -> AuthorizationPublic: ...
+
+    def set_primary(
+        self, link_name: str, *, owner: str, environment: str | None = None
+    ) -> AuthorizationPublic: ...
+
 
 class ServicesAPI(Protocol):
     def list(
@@ -160,6 +195,12 @@ class ServicesAPI(Protocol):
     ) -> builtins.list[ServiceInfo]: ...
 
     def get(self, link_name: str) -> ServiceInfo: ...
+
+    def create(self, definition: str | Mapping[str, Any]) -> ServiceInfo: ...
+
+    def edit(self, link_name: str, definition: str | Mapping[str, Any]) -> ServiceChange: ...
+
+    def delete(self, link_name: str) -> int: ...
 
 
 class ClientLifecycle(abc.ABC):
@@ -208,6 +249,8 @@ class PlugboardClient(Protocol):
         environment: str | None = None,
         as_user: str | None = None,
         timeout: float | None = None,
+        max_attempts: int | None = None,
+        max_retry_seconds: float | None = None,
     ) -> InvokeResponse: ...
 
     async def invoke_url_async(
@@ -223,6 +266,8 @@ class PlugboardClient(Protocol):
         environment: str | None = None,
         as_user: str | None = None,
         timeout: float | None = None,
+        max_attempts: int | None = None,
+        max_retry_seconds: float | None = None,
     ) -> InvokeResponse: ...
 
     def auth(

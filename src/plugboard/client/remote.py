@@ -148,11 +148,14 @@ class RemoteClient(ClientLifecycle):
         environment: str | None = None,
         as_user: str | None = None,
         timeout: float | None = None,
+        max_attempts: int | None = None,
+        max_retry_seconds: float | None = None,
     ) -> InvokeResponse:
         """Send ``method url`` with the connection's credential, on the server (SPEC §7)."""
         payload = invoke_payload(
-            url, method, connection, headers, params, data, json, environment, as_user, timeout
-        )
+            url, method, connection, headers, params, data, json, environment, as_user, timeout,
+            max_attempts, max_retry_seconds,
+        )  # fmt: skip
         try:
             answer = self._http.post("/invoke", json=payload)
         except httpx2.TransportError as exc:
@@ -172,10 +175,13 @@ class RemoteClient(ClientLifecycle):
         environment: str | None = None,
         as_user: str | None = None,
         timeout: float | None = None,
+        max_attempts: int | None = None,
+        max_retry_seconds: float | None = None,
     ) -> InvokeResponse:
         payload = invoke_payload(
-            url, method, connection, headers, params, data, json, environment, as_user, timeout
-        )
+            url, method, connection, headers, params, data, json, environment, as_user, timeout,
+            max_attempts, max_retry_seconds,
+        )  # fmt: skip
         try:
             answer = await self._async_client().post("/invoke", json=payload)
         except httpx2.TransportError as exc:

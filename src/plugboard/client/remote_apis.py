@@ -6,13 +6,14 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from plugboard.client.protocol import (
     AuthorizationInfo,
     ConnectionDetails,
     ConnectionInfo,
     RevokeInfo,
+    ServiceChange,
     ServiceInfo,
 )
 from plugboard.client.remote_records import (
@@ -21,6 +22,8 @@ from plugboard.client.remote_records import (
     parse_when,
     service_from,
 )
+from plugboard.errors import ValidationError
+from plugboard.records import AuthorizationPublic, ConnectionEdited, ReferencePublic
 
 if TYPE_CHECKING:
     from plugboard.client.remote import RemoteClient
@@ -77,6 +80,24 @@ class RemoteConnections:
     def delete(self, link_name: str) -> None:
         self._c.request("DELETE", f"/connections/{link_name}")
 
+    def edit(
+        self,
+        link_name: str,
+        *,
+        name: str | None = None,
+        scopes: Sequence[str] | None = None,
+        all_scopes: bool = False,
+    ) -> ConnectionEdited:
+        body: dict[str, Any] = {"name": name, "all_scopes": all_scopes}
+        if scopes is not None:
+            body["scopes"] = list(scopes)
+        answer = self._c.request("PATCH", f"/connections/{link_name}", json=body)
+        return ConnectionEdited.model_validate(answer.json())
+
+    def references(self, link_name: str) -> builtins.list[ReferencePublic]:
+        path = f"/connections/{link_name}/references"
+        return [ReferencePublic.model_validate(d) for d in self._c._pages(path, {})]
+
 
 class RemoteAuthorizations:
     def __init__(self, client: RemoteClient) -> None:
@@ -119,6 +140,25 @@ class RemoteAuthorizations:
         d = self._c.request("POST", path, json=body).json()
         return RevokeInfo(d["status"], d["primary_warning"], d["provider"])
 
+    def rename(
+        self,
+        link_name: str,
+        name: str,
+        *,
+        environment: str | None = None,
+        owner: str | None = None,
+    ) -> AuthorizationPublic:
+        body = {"name": name, "environment": environment, "owner": owner}
+        path = f"/connections/{link_name}/authorizations/rename"
+        return AuthorizationPublic.model_validate(self._c.request("POST", path, json=body).json())
+
+    def set_primary(
+        self, link_name: str, *, owner: str, environment: str | None = None
+    ) -> AuthorizationPublic:
+        body = {"owner": owner, "environment": environment}
+        path = f"/connections/{link_name}/authorizations/primary"
+        return AuthorizationPublic.model_validate(self._c.request("POST", path, json=body).json())
+
     def start_consent(self, link_name: str, *, environments: Sequence[str] = ()) -> ConsentStarted:
         """Start an OAuth consent on the server (remote only: the server receives the
         provider's callback). The token's member is the one who consents."""
@@ -144,3 +184,33 @@ class RemoteServices:
 
     def get(self, link_name: str) -> ServiceInfo:
         return service_from(self._c.request("GET", f"/services/{link_name}").json())
+
+    def create(self, definition: str | Mapping[str, Any]) -> ServiceInfo:
+        """Create a custom service from a service file's text (YAML or JSON) or mapping."""
+        body = _service_body(definition)
+        return service_from(self._c.request("POST", "/services", json=body).json())
+
+    def edit(self, link_name: str, definition: str | Mapping[str, Any]) -> ServiceChange:
+        body = _service_body(definition)
+        d = self._c.request("PUT", f"/services/{link_name}", json=body).json()
+        return ServiceChange(service_from(d["service"]), int(d["revoked_authorizations"]))
+
+    def delete(self, link_name: str) -> int:
+        d = self._c.request("DELETE", f"/services/{link_name}").json()
+        return int(d["revoked_authorizations"])
+
+
+def _service_body(definition: str | Mapping[str, Any]) -> dict[str, Any]:
+    """A service file as the REST API takes it (a JSON object); parsed here as YAML, which
+    JSON is, so the server reports the same field errors as for a file."""
+    if not isinstance(definition, str):
+        return dict(definition)
+    import yaml
+
+    try:
+        data = yaml.safe_load(definition)
+    except yaml.YAMLError:
+        raise ValidationError("definition", "must be valid YAML or JSON") from None
+    if not isinstance(data, dict):
+        raise ValidationError("definition", "must be a mapping of service fields")
+    return data

@@ -45,6 +45,8 @@ def invoke_payload(
     environment: str | None,
     as_user: str | None,
     timeout: float | None,
+    max_attempts: int | None = None,
+    max_retry_seconds: float | None = None,
 ) -> dict[str, Any]:
     """The ``/invoke`` envelope for one call, sent the way httpx2 would send it directly."""
     if data is not None and json is not None:
@@ -79,6 +81,10 @@ def invoke_payload(
         payload["as_user"] = as_user
     if timeout is not None:
         payload["timeout"] = timeout
+    if max_attempts is not None:
+        payload["max_attempts"] = max_attempts
+    if max_retry_seconds is not None:
+        payload["max_retry_seconds"] = max_retry_seconds
     return payload
 
 

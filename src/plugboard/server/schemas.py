@@ -21,9 +21,6 @@ from plugboard.domain.models import (
     Workspace,
     WorkspaceKind,
 )
-from plugboard.records import (
-    ConnectionPublic,
-)
 from plugboard.usecases.identity import AddedMember
 from plugboard.usecases.services import ServiceEntry
 
@@ -190,11 +187,6 @@ class ConnectionUpdate(_Body):
     all_scopes: bool = False
 
 
-class ConnectionEdited(BaseModel):
-    connection: ConnectionPublic
-    needs_reauth: int
-
-
 class AuditEventPublic(BaseModel):
     id: str
     actor: str
@@ -271,6 +263,12 @@ class InvokeRequest(_Body):
         default=None, description="User-level: whose authorization (tokens that act for users)."
     )
     timeout: float | None = Field(default=None, gt=0, le=600)
+    max_attempts: int | None = Field(
+        default=None, ge=1, le=10, description="Attempts of an idempotent request (retries)."
+    )
+    max_retry_seconds: float | None = Field(
+        default=None, gt=0, le=300, description="Longest time spent retrying."
+    )
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

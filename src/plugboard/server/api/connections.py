@@ -7,7 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from plugboard.domain.models import AuthorizationStatus
-from plugboard.records import ConnectionDetailsPublic, ConnectionPublic, ReferencePublic
+from plugboard.records import (
+    ConnectionDetailsPublic,
+    ConnectionEdited,
+    ConnectionPublic,
+    ReferencePublic,
+)
 from plugboard.server.deps import CurrentPrincipal, RuntimeDep
 from plugboard.server.pagination import (
     DEFAULT_LIMIT,
@@ -17,7 +22,7 @@ from plugboard.server.pagination import (
     encode_cursor,
     paginate,
 )
-from plugboard.server.schemas import ConnectionCreate, ConnectionEdited, ConnectionUpdate
+from plugboard.server.schemas import ConnectionCreate, ConnectionUpdate
 from plugboard.usecases import connections
 
 router = APIRouter(prefix="/connections", tags=["connections"])

@@ -44,6 +44,8 @@ async def invoke(
         environment=body.environment,
         as_user=body.as_user,
         timeout=body.timeout,
+        max_attempts=body.max_attempts,
+        max_retry_seconds=body.max_retry_seconds,
     )
     content = response.content
     try:

@@ -1,0 +1,79 @@
+"""The commands that used to run only on the local store work with --server too: connections
+edit and references, authorizations rename and primary, services create, edit and delete. Each
+runs as a real process whose PLUGBOARD_HOME is empty, so nothing can happen locally."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from plugboard.testing.provider_state import DEMO_API_KEY
+from tests.integration.remote_support import key_connection, key_service, token
+from tests.stack import Stack
+
+
+def _cli(stack: Stack, home: Path, *args: str, member: str = "dev") -> Any:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGBOARD_")}
+    env["PLUGBOARD_HOME"] = str(home / "nothing-here")
+    remote = ["--server", stack.base_url, "--token", token(stack, member)]
+    done = subprocess.run(
+        [sys.executable, "-m", "plugboard.cli", *remote, *args, "--json"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_connections_edit_and_references_run_on_the_server(stack: Stack, tmp_path: Path) -> None:
+    link = key_connection(stack)
+    edited = _cli(stack, tmp_path, "connections", "edit", link, "--name", "Keys, renamed")
+    references = _cli(stack, tmp_path, "connections", "references", link)
+    assert (edited["name"], edited["needs_reauth"]) == ("Keys, renamed", 0)
+    assert stack.api("dev").get(f"/connections/{link}").json()["name"] == "Keys, renamed"
+    assert references == []
+
+
+def test_authorizations_rename_runs_on_the_server(stack: Stack, tmp_path: Path) -> None:
+    link = key_connection(stack)
+    renamed = _cli(stack, tmp_path, "authorizations", "rename", link, "Ops key")
+    assert renamed["account_name"] == "Ops key"
+    [shown] = stack.api("dev").get(f"/connections/{link}").json()["authorizations"]
+    assert shown["account_name"] == "Ops key"
+
+
+def test_authorizations_primary_runs_on_the_server(stack: Stack, tmp_path: Path) -> None:
+    link = key_connection(stack, level="user", authorized=False)
+    for member in ("root", "user"):
+        entered = stack.api(member).post(
+            f"/connections/{link}/credentials", json={"values": {"X-Api-Key": DEMO_API_KEY}}
+        )
+        assert entered.status_code == 201, entered.text
+    moved = _cli(
+        stack, tmp_path, "authorizations", "primary", link, "--owner", "user@acme.test",
+        member="root",
+    )  # fmt: skip
+    assert moved["is_primary"] is True
+    listed = stack.api("root").get(f"/connections/{link}/authorizations").json()["items"]
+    assert {a["owner_email"]: a["is_primary"] for a in listed} == {
+        "root@acme.test": False,
+        "user@acme.test": True,
+    }
+
+
+def test_services_create_edit_and_delete_run_on_the_server(stack: Stack, tmp_path: Path) -> None:
+    service_file = tmp_path / "keysvc.yaml"
+    service_file.write_text(key_service(stack))
+    created = _cli(stack, tmp_path, "services", "create", "--file", str(service_file))
+    service_file.write_text(key_service(stack).replace("name: Key Service", "name: Keys v2"))
+    edited = _cli(stack, tmp_path, "services", "edit", "keysvc", "--file", str(service_file))
+    shown = stack.api("dev").get("/services/keysvc").json()
+    deleted = _cli(stack, tmp_path, "services", "delete", "keysvc")
+    assert created["link_name"] == "keysvc"
+    assert (edited["definition"]["name"], edited["disconnected"]) == ("Keys v2", 0)
+    assert shown["name"] == "Keys v2"
+    assert deleted == {"deleted": "keysvc", "disconnected": 0}
+    assert stack.api("dev").get("/services/keysvc").status_code == 404
