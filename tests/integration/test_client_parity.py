@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from plugboard.client import local, protocol, remote, remote_apis
+from plugboard.usecases.connection_service import Connections
 from plugboard.usecases.runtime import Runtime
 
 SPECS: dict[str, type[Any]] = {
@@ -26,6 +27,8 @@ EXTRAS: dict[type[Any], set[str]] = {
     local.LocalClient: {"runtime", "principal", "workspace", "invoker"},
     # A raw REST call for endpoints the SDK does not wrap yet.
     remote.RemoteClient: {"request", "base_url"},
+    # One page for the REST API's cursor; app code lists them all.
+    Connections: {"page"},
     # The server receives the provider's callback; locally `plugboard authorize` runs a
     # listener of its own (cli/consenting.py).
     remote_apis.RemoteAuthorizations: {"start_consent", "consent_status"},

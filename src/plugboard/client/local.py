@@ -19,7 +19,6 @@ from plugboard.client.auth_bridge import PlugboardAuth, plugboard_auth
 from plugboard.client.protocol import (
     AuthorizationInfo,
     ClientLifecycle,
-    ConnectionDetails,
     ConnectionInfo,
     InvokeResponse,
     RevokeInfo,
@@ -27,23 +26,19 @@ from plugboard.client.protocol import (
     ServiceInfo,
 )
 from plugboard.domain.connections import AuthorizationSummary, Connection
-from plugboard.domain.models import AuthorizationStatus, ConnectionLevel
+from plugboard.domain.models import AuthorizationStatus
 from plugboard.domain.principal import OPERATOR, Principal
-from plugboard.errors import ValidationError
 from plugboard.records import (
     AuthorizationListItem,
     AuthorizationPublic,
-    ConnectionDetailsPublic,
-    ConnectionEdited,
     ConnectionPublic,
-    ReferencePublic,
 )
 from plugboard.settings import Settings
 from plugboard.store.authorizations import AuthorizationRow
 from plugboard.usecases import authorizations as authorization_usecases
-from plugboard.usecases import connections as connection_usecases
 from plugboard.usecases import credentials_entry
 from plugboard.usecases import services as service_usecases
+from plugboard.usecases.connection_service import Connections
 from plugboard.usecases.consent import ConsentFlows
 from plugboard.usecases.identity import principal_for
 from plugboard.usecases.invoke import ConnectionAuth, Invoker
@@ -74,7 +69,7 @@ class LocalClient(ClientLifecycle):
         self.workspace = workspace
         self._owns_runtime = owns_runtime
         self._invoker = Invoker(runtime, resolver=resolver, verify=verify)
-        self.connections = LocalConnections(self)
+        self.connections = Connections(runtime, principal, workspace)
         self.authorizations = LocalAuthorizations(self)
         self.services = LocalServices(self)
 
@@ -204,97 +199,6 @@ def service_info(entry: ServiceEntry) -> ServiceInfo:
         link_name=d.link_name, name=d.name, category=d.category, auth_type=d.auth_type.value,
         allow_user_level=d.allow_user_level, builtin=entry.builtin, definition=d.to_data(),
     )  # fmt: skip
-
-
-class LocalConnections:
-    def __init__(self, client: LocalClient) -> None:
-        self._c = client
-
-    def list(
-        self, *, service: str | None = None, level: str | None = None, search: str | None = None
-    ) -> builtins.list[ConnectionInfo]:
-        """The connections you may see, by link name (filters as the REST API's)."""
-        c = self._c
-        with c.runtime.unit(write=False) as unit:
-            found = connection_usecases.list_connections_with_status(
-                unit, c.principal, workspace=c.workspace, service=service, level=level,
-                search=search,
-            )  # fmt: skip
-        return [connection_info(x, status) for x, status in found]
-
-    def get(self, link_name: str) -> ConnectionDetails:
-        c = self._c
-        with c.runtime.unit(write=False) as unit:
-            details = connection_usecases.show_connection(
-                unit, c.principal, link_name, workspace=c.workspace
-            )
-        return ConnectionDetailsPublic.of_details(
-            details.connection,
-            details.status,
-            service_missing=details.service is None,
-            authorizations=details.authorizations,
-            references=details.references,
-        )
-
-    def create(
-        self,
-        *,
-        service: str,
-        name: str | None = None,
-        link_name: str | None = None,
-        scopes: Sequence[str] = (),
-        all_scopes: bool = False,
-        level: str = "admin",
-        per_environment: bool = False,
-        params: Mapping[str, str] | None = None,
-    ) -> ConnectionInfo:
-        try:
-            connection_level = ConnectionLevel(level)
-        except ValueError:
-            raise ValidationError("level", "must be admin, system or user") from None
-        c = self._c
-        with c.runtime.unit() as unit:
-            created = connection_usecases.create_connection(
-                unit, c.principal, service=service, name=name, link_name=link_name,
-                scopes=scopes, all_scopes=all_scopes, level=connection_level,
-                per_environment=per_environment, params=params, workspace=c.workspace,
-            )  # fmt: skip
-        return connection_info(created, AuthorizationStatus.NOT_CONNECTED)  # none yet
-
-    def delete(self, link_name: str) -> None:
-        c = self._c
-        with c.runtime.unit() as unit:
-            connection_usecases.delete_connection(
-                unit, c.principal, link_name, workspace=c.workspace
-            )
-
-    def edit(
-        self,
-        link_name: str,
-        *,
-        name: str | None = None,
-        scopes: Sequence[str] | None = None,
-        all_scopes: bool = False,
-    ) -> ConnectionEdited:
-        """Rename, or change scopes (existing authorizations then need re-authorizing)."""
-        c = self._c
-        with c.runtime.unit() as unit:
-            connection, reauth = connection_usecases.edit_connection(
-                unit, c.principal, link_name, name=name, scopes=scopes, all_scopes=all_scopes,
-                workspace=c.workspace,
-            )  # fmt: skip
-            current = connection_usecases.status_of_connection(unit, c.principal, connection)
-        return ConnectionEdited(
-            connection=ConnectionPublic.of(connection, current), needs_reauth=reauth
-        )
-
-    def references(self, link_name: str) -> builtins.list[ReferencePublic]:
-        c = self._c
-        with c.runtime.unit(write=False) as unit:
-            found = connection_usecases.list_references(
-                unit, c.principal, link_name, workspace=c.workspace
-            )
-        return [ReferencePublic.of(r) for r in found]
 
 
 class LocalAuthorizations:

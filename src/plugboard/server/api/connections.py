@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from plugboard.domain.models import AuthorizationStatus
 from plugboard.records import (
     ConnectionDetailsPublic,
     ConnectionEdited,
@@ -23,7 +22,7 @@ from plugboard.server.pagination import (
     paginate,
 )
 from plugboard.server.schemas import ConnectionCreate, ConnectionUpdate
-from plugboard.usecases import connections
+from plugboard.usecases.connection_service import Connections
 
 router = APIRouter(prefix="/connections", tags=["connections"])
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page.")]
@@ -40,43 +39,30 @@ def list_connections(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ConnectionPublic]:
-    after = cursor_after(cursor, "link_name")
-    with runtime.unit(write=False) as unit:
-        found = connections.list_connections_with_status(
-            unit, principal, service=service, level=level, search=search, after=after,
-            limit=limit + 1,
-        )  # fmt: skip
-    items = [ConnectionPublic.of(c, current) for c, current in found[:limit]]
-    more = len(found) > limit
-    return Page(items=items, next_cursor=encode_cursor([items[-1].link_name]) if more else None)
+    found = Connections(runtime, principal).page(
+        service=service, level=level, search=search, after=cursor_after(cursor, "link_name"),
+        limit=limit,
+    )  # fmt: skip
+    cursor_next = encode_cursor([found.next_after]) if found.next_after else None
+    return Page(items=found.items, next_cursor=cursor_next)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_connection(
     body: ConnectionCreate, runtime: RuntimeDep, principal: CurrentPrincipal
 ) -> ConnectionPublic:
-    with runtime.unit() as unit:
-        connection = connections.create_connection(
-            unit, principal, service=body.service, name=body.name, link_name=body.link_name,
-            scopes=body.scopes, all_scopes=body.all_scopes, level=body.level,
-            per_environment=body.per_environment, params=body.params,
-        )  # fmt: skip
-    return ConnectionPublic.of(connection, AuthorizationStatus.NOT_CONNECTED)  # none yet
+    return Connections(runtime, principal).create(
+        service=body.service, name=body.name, link_name=body.link_name, scopes=body.scopes,
+        all_scopes=body.all_scopes, level=body.level, per_environment=body.per_environment,
+        params=body.params,
+    )  # fmt: skip
 
 
 @router.get("/{link_name}")
 def show_connection(
     link_name: str, runtime: RuntimeDep, principal: CurrentPrincipal
 ) -> ConnectionDetailsPublic:
-    with runtime.unit(write=False) as unit:
-        details = connections.show_connection(unit, principal, link_name)
-    return ConnectionDetailsPublic.of_details(
-        details.connection,
-        details.status,
-        service_missing=details.service is None,
-        authorizations=details.authorizations,
-        references=details.references,
-    )
+    return Connections(runtime, principal).get(link_name)
 
 
 @router.patch("/{link_name}")
@@ -84,14 +70,8 @@ def edit_connection(
     link_name: str, body: ConnectionUpdate, runtime: RuntimeDep, principal: CurrentPrincipal
 ) -> ConnectionEdited:
     """Rename, or change scopes (existing authorizations then need re-authorizing)."""
-    with runtime.unit() as unit:
-        connection, reauth = connections.edit_connection(
-            unit, principal, link_name, name=body.name, scopes=body.scopes,
-            all_scopes=body.all_scopes,
-        )  # fmt: skip
-        current = connections.status_of_connection(unit, principal, connection)
-    return ConnectionEdited(
-        connection=ConnectionPublic.of(connection, current), needs_reauth=reauth
+    return Connections(runtime, principal).edit(
+        link_name, name=body.name, scopes=body.scopes, all_scopes=body.all_scopes
     )
 
 
@@ -100,8 +80,7 @@ def delete_connection(
     link_name: str, runtime: RuntimeDep, principal: CurrentPrincipal
 ) -> dict[str, str]:
     """Delete an unreferenced connection; 409 listing the references otherwise."""
-    with runtime.unit() as unit:
-        connections.delete_connection(unit, principal, link_name)
+    Connections(runtime, principal).delete(link_name)
     return {"deleted": link_name}
 
 
@@ -113,10 +92,8 @@ def list_references(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ReferencePublic]:
-    with runtime.unit(write=False) as unit:
-        references = connections.list_references(unit, principal, link_name)
     items, next_cursor = paginate(
-        [ReferencePublic.of(r) for r in references],
+        Connections(runtime, principal).references(link_name),
         lambda r: (r.app, r.component_type, r.component_name, r.environment),
         cursor,
         limit,
