@@ -26,6 +26,7 @@ __all__ = [
     "ConnectionDetailsPublic",
     "ConnectionPublic",
     "ReferencePublic",
+    "ServiceClientPublic",
 ]
 
 
@@ -154,3 +155,13 @@ class ConnectionEdited(BaseModel):
 
     connection: ConnectionPublic
     needs_reauth: int
+
+
+class ServiceClientPublic(BaseModel):
+    """The OAuth client a workspace registered for a built-in service: its id, and whether a
+    secret is stored (never the secret)."""
+
+    service: str
+    client_id: str
+    has_client_secret: bool
+    modified_at: datetime

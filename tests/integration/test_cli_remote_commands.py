@@ -1,5 +1,6 @@
 """The commands that used to run only on the local store work with --server too: connections
-edit and references, authorizations rename and primary, services create, edit and delete. Each
+edit and references, authorizations rename, primary and switch, services create, edit, delete
+and set-client. Each
 runs as a real process whose PLUGBOARD_HOME is empty, so nothing can happen locally."""
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from tests.integration.remote_support import key_connection, key_service, token
 from tests.stack import Stack
 
 
-def _cli(stack: Stack, home: Path, *args: str, member: str = "dev") -> Any:
+def _cli(stack: Stack, home: Path, *args: str, member: str = "dev", stdin: str = "") -> Any:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGBOARD_")}
     env["PLUGBOARD_HOME"] = str(home / "nothing-here")
     remote = ["--server", stack.base_url, "--token", token(stack, member)]
     done = subprocess.run(
         [sys.executable, "-m", "plugboard.cli", *remote, *args, "--json"],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env, capture_output=True, text=True, timeout=60, input=stdin,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -77,3 +78,48 @@ def test_services_create_edit_and_delete_run_on_the_server(stack: Stack, tmp_pat
     assert shown["name"] == "Keys v2"
     assert deleted == {"deleted": "keysvc", "disconnected": 0}
     assert stack.api("dev").get("/services/keysvc").status_code == 404
+
+
+def test_authorizations_switch_to_a_linked_account_runs_on_the_server(
+    stack: Stack, tmp_path: Path
+) -> None:
+    import yaml
+
+    api = stack.api("dev")
+    assert api.post("/services", json=yaml.safe_load(key_service(stack))).status_code == 201
+    body = {"service": "keysvc", "link_name": "keys", "per_environment": True}
+    assert api.post("/connections", json=body).status_code == 201
+    entered = api.post(
+        "/connections/keys/credentials",
+        json={
+            "values": {"X-Api-Key": DEMO_API_KEY},
+            "environments": ["development"],
+            "account_name": "Key A",
+        },
+    )
+    assert entered.status_code == 201, entered.text
+    switched = _cli(
+        stack, tmp_path, "authorizations", "switch", "keys", "--reuse", "Key A", "--env", "stage"
+    )
+    assert (switched["environment"], switched["account_name"]) == ("stage", "Key A")
+    items = api.get("/connections/keys/authorizations").json()["items"]
+    assert {(a["environment"], a["account_name"]) for a in items} == {
+        ("development", "Key A"),
+        ("stage", "Key A"),
+    }
+
+
+def test_services_set_client_runs_on_the_server_and_never_prints_the_secret(
+    stack: Stack, tmp_path: Path
+) -> None:
+    secret = "gh-client-secret-4b1d"
+    done = _cli(
+        stack, tmp_path, "services", "set-client", "github", "--client-id", "Iv1.abc",
+        "--client-secret-stdin", member="dev", stdin=secret + "\n",
+    )  # fmt: skip
+    assert (done["service"], done["client_id"], done["has_client_secret"]) == (
+        "github",
+        "Iv1.abc",
+        True,
+    )
+    assert secret not in json.dumps(done)

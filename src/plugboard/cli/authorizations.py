@@ -14,10 +14,9 @@ from plugboard.cli.common import (
     acting,
     client_for,
     open_runtime,
-    refuse_remote,
     remote_client,
 )
-from plugboard.cli.consenting import local_consent
+from plugboard.cli.consenting import local_consent, remote_consent
 from plugboard.cli.output import err, out, print_json, print_table, when
 
 __all__ = ["authorizations_app"]
@@ -241,8 +240,14 @@ def authorizations_switch(
 ) -> None:
     """Switch an authorization to another account: one already linked (--reuse), or a new one
     through a fresh consent. Everyone using the connection uses the new account at once."""
-    refuse_remote("authorizations switch")
     if reuse is None:
+        remote = remote_client(as_user, workspace)
+        if remote is not None:
+            with remote:
+                code = remote_consent(
+                    remote, link_name, [env] if env else [], not no_browser, json_
+                )
+            raise typer.Exit(code)
         runtime = open_runtime()
         try:
             code = local_consent(
@@ -251,13 +256,8 @@ def authorizations_switch(
         finally:
             runtime.close()
         raise typer.Exit(code)
-    from plugboard.usecases.authorizations import reuse_account
-
-    with acting(as_user, workspace) as (unit, actor):
-        summary = reuse_account(
-            unit, actor, connection=link_name, environment=env or "all", account=reuse,
-            workspace=workspace,
-        )  # fmt: skip
+    with client_for(as_user, workspace) as client:
+        summary = client.authorizations.reuse(link_name, reuse, environment=env or "all")
     if json_:
         print_json(summary)
         return

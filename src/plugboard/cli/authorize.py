@@ -37,16 +37,14 @@ def _authorize_remote(
     json_: bool = False,
 ) -> int:
     if reuse is not None:
-        body = {"environment": envs[0] if envs else "all", "account": reuse}
-        summary = remote.request(
-            "POST", f"/connections/{link_name}/authorizations/reuse", json=body
-        ).json()
+        summary = remote.authorizations.reuse(
+            link_name, reuse, environment=envs[0] if envs else "all"
+        )
         if json_:
             print_json(summary)
             return 0
         out.print(
-            f"{link_name} ({summary['environment']}) now uses {summary['account_name']}",
-            markup=False,
+            f"{link_name} ({summary.environment}) now uses {summary.account_name}", markup=False
         )
         return 0
     if credential:

@@ -116,15 +116,14 @@ def client_for(as_user: str | None, workspace: str | None) -> RemoteClient | Loc
     return connect(settings=Settings(), as_member=as_user, workspace=workspace)
 
 
-def refuse_remote(command: str, *, administrative: bool = False) -> None:
-    """Exit with a clear message when ``--server`` was given to a command that runs locally."""
+def refuse_remote(command: str) -> None:
+    """Exit with a clear message when ``--server`` was given to an administrative command (init,
+    serve, db, keys, workspaces, users, tokens): those run on the server machine. Every other
+    command works through the client, embedded or with ``--server``."""
     if remote_target() is None:
         return
     from plugboard.cli.output import err
 
-    if administrative:
-        why = "runs on the server machine; --server is not supported here"
-    else:
-        why = "does not support --server yet: use the REST API (see <server>/docs)"
+    why = "runs on the server machine; --server is not supported here"
     err.print(f"error: `plugboard {command}` {why}", markup=False)
     sys.exit(2)

@@ -11,7 +11,6 @@ from plugboard.cli.common import (
     AsOption,
     JsonOption,
     WorkspaceOption,
-    acting,
     client_for,
     remote_target,
 )
@@ -50,14 +49,13 @@ def _ask_missing_params(
     """On a terminal, ask for required dynamic parameters that were not given."""
     if not sys.stdin.isatty():
         return
-    from plugboard.usecases.services import show_service
-
-    with acting(as_user, workspace) as (unit, actor):
-        definition = show_service(unit, actor, service, workspace=workspace).definition
-    for param in definition.dynamic_parameters:
-        if param.required and param.default is None and param.key not in params:
-            hint = f" ({param.description})" if param.description else ""
-            params[param.key] = typer.prompt(f"{param.display_name}{hint}")
+    with client_for(as_user, workspace) as client:
+        definition = client.services.get(service).definition
+    for param in definition.get("dynamic_parameters") or []:
+        key = str(param.get("key", ""))
+        if param.get("required", True) and param.get("default") is None and key not in params:
+            hint = f" ({param['description']})" if param.get("description") else ""
+            params[key] = typer.prompt(f"{param.get('display_name') or key}{hint}")
 
 
 @connections_app.command("create")

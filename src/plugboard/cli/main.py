@@ -88,7 +88,7 @@ def _root(
     command = ctx.invoked_subcommand or ""
     if command in ADMINISTRATIVE:
         common.set_remote(common.RemoteTarget(server, token or ""))
-        common.refuse_remote(command, administrative=True)
+        common.refuse_remote(command)
     if not token:
         from plugboard.cli.output import err
 

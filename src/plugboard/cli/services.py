@@ -11,9 +11,7 @@ from plugboard.cli.common import (
     AsOption,
     JsonOption,
     WorkspaceOption,
-    acting,
     client_for,
-    refuse_remote,
 )
 from plugboard.cli.output import out, print_json, print_table
 
@@ -189,25 +187,12 @@ def services_set_client(
 
     Register an app with the provider first, with redirect URI <PLUGBOARD_BASE_URL>/oauth/callback.
     """
-    refuse_remote("services set-client")
     import sys
 
-    from plugboard.usecases.service_clients import set_service_client
-
     secret = sys.stdin.readline().rstrip("\n") if client_secret_stdin else None
-    with acting(as_user, workspace) as (unit, actor):
-        registration = set_service_client(
-            unit, actor, service=link_name, client_id=client_id, client_secret=secret,
-            workspace=workspace,
-        )  # fmt: skip
+    with client_for(as_user, workspace) as client:
+        registration = client.services.set_client(link_name, client_id, secret)
     if json_:
-        print_json(
-            {
-                "service": registration.service_link_name,
-                "client_id": registration.client_id,
-                "has_client_secret": registration.client_secret is not None,
-                "modified_at": registration.modified_at,
-            }
-        )
+        print_json(registration)
         return
     out.print(f"Registered the OAuth client for {link_name}", markup=False)

@@ -32,6 +32,7 @@ from plugboard.records import (
     AuthorizationListItem,
     AuthorizationPublic,
     ConnectionPublic,
+    ServiceClientPublic,
 )
 from plugboard.settings import Settings
 from plugboard.store.authorizations import AuthorizationRow
@@ -43,6 +44,7 @@ from plugboard.usecases.consent import ConsentFlows
 from plugboard.usecases.identity import principal_for
 from plugboard.usecases.invoke import ConnectionAuth, Invoker
 from plugboard.usecases.runtime import Runtime
+from plugboard.usecases.service_clients import set_service_client
 from plugboard.usecases.services import ServiceEntry
 
 __all__ = ["LocalClient", "connect"]
@@ -269,6 +271,18 @@ class LocalAuthorizations:
             )  # fmt: skip
         return AuthorizationPublic.of(summary)
 
+    def reuse(
+        self, link_name: str, account: str, *, environment: str = "all", owner: str | None = None
+    ) -> AuthorizationPublic:
+        """Authorize (or switch) an environment with an account already linked."""
+        c = self._c
+        with c.runtime.unit() as unit:
+            summary = authorization_usecases.reuse_account(
+                unit, c.principal, connection=link_name, environment=environment,
+                account=account, owner=owner, workspace=c.workspace,
+            )  # fmt: skip
+        return AuthorizationPublic.of(summary)
+
     def set_primary(
         self, link_name: str, *, owner: str, environment: str | None = None
     ) -> AuthorizationPublic:
@@ -333,6 +347,23 @@ class LocalServices:
             return service_usecases.delete_custom_service(
                 unit, c.principal, link_name, workspace=c.workspace
             )
+
+    def set_client(
+        self, link_name: str, client_id: str, client_secret: str | None = None
+    ) -> ServiceClientPublic:
+        """Register this workspace's OAuth client for a service (the secret is stored sealed)."""
+        c = self._c
+        with c.runtime.unit() as unit:
+            registration = set_service_client(
+                unit, c.principal, service=link_name, client_id=client_id,
+                client_secret=client_secret, workspace=c.workspace,
+            )  # fmt: skip
+        return ServiceClientPublic(
+            service=registration.service_link_name,
+            client_id=registration.client_id,
+            has_client_secret=registration.client_secret is not None,
+            modified_at=registration.modified_at,
+        )
 
 
 def _service_text(definition: str | Mapping[str, Any]) -> str:

@@ -25,6 +25,7 @@ from plugboard.records import (
     ConnectionEdited,
     ConnectionPublic,
     ReferencePublic,
+    ServiceClientPublic,
 )
 
 __all__ = [
@@ -188,6 +189,10 @@ class AuthorizationsAPI(Protocol):
         self, link_name: str, *, owner: str, environment: str | None = None
     ) -> AuthorizationPublic: ...
 
+    def reuse(
+        self, link_name: str, account: str, *, environment: str = "all", owner: str | None = None
+    ) -> AuthorizationPublic: ...
+
 
 class ServicesAPI(Protocol):
     def list(
@@ -201,6 +206,10 @@ class ServicesAPI(Protocol):
     def edit(self, link_name: str, definition: str | Mapping[str, Any]) -> ServiceChange: ...
 
     def delete(self, link_name: str) -> int: ...
+
+    def set_client(
+        self, link_name: str, client_id: str, client_secret: str | None = None
+    ) -> ServiceClientPublic: ...
 
 
 class ClientLifecycle(abc.ABC):

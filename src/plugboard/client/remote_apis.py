@@ -23,7 +23,12 @@ from plugboard.client.remote_records import (
     service_from,
 )
 from plugboard.errors import ValidationError
-from plugboard.records import AuthorizationPublic, ConnectionEdited, ReferencePublic
+from plugboard.records import (
+    AuthorizationPublic,
+    ConnectionEdited,
+    ReferencePublic,
+    ServiceClientPublic,
+)
 
 if TYPE_CHECKING:
     from plugboard.client.remote import RemoteClient
@@ -159,6 +164,14 @@ class RemoteAuthorizations:
         path = f"/connections/{link_name}/authorizations/primary"
         return AuthorizationPublic.model_validate(self._c.request("POST", path, json=body).json())
 
+    def reuse(
+        self, link_name: str, account: str, *, environment: str = "all", owner: str | None = None
+    ) -> AuthorizationPublic:
+        """Authorize (or switch) an environment with an account already linked."""
+        body = {"environment": environment, "account": account, "owner": owner}
+        path = f"/connections/{link_name}/authorizations/reuse"
+        return AuthorizationPublic.model_validate(self._c.request("POST", path, json=body).json())
+
     def start_consent(self, link_name: str, *, environments: Sequence[str] = ()) -> ConsentStarted:
         """Start an OAuth consent on the server (remote only: the server receives the
         provider's callback). The token's member is the one who consents."""
@@ -198,6 +211,14 @@ class RemoteServices:
     def delete(self, link_name: str) -> int:
         d = self._c.request("DELETE", f"/services/{link_name}").json()
         return int(d["revoked_authorizations"])
+
+    def set_client(
+        self, link_name: str, client_id: str, client_secret: str | None = None
+    ) -> ServiceClientPublic:
+        """Register this workspace's OAuth client for a service (the secret is sent once)."""
+        body = {"client_id": client_id, "client_secret": client_secret}
+        answer = self._c.request("PUT", f"/services/{link_name}/client", json=body)
+        return ServiceClientPublic.model_validate(answer.json())
 
 
 def _service_body(definition: str | Mapping[str, Any]) -> dict[str, Any]:

@@ -341,3 +341,10 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {"description": reasons[status], "content": {"application/problem+json": schema}}
         for status in statuses
     }
+
+
+class ServiceClientSet(_Body):
+    client_id: str = Field(description="The OAuth client id registered with the provider.")
+    client_secret: str | None = Field(
+        default=None, description="Its secret (stored sealed, never shown again)."
+    )

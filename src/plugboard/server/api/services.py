@@ -7,10 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, status
 
+from plugboard.records import ServiceClientPublic
 from plugboard.server.deps import CurrentPrincipal, RuntimeDep
 from plugboard.server.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paginate
-from plugboard.server.schemas import ServiceChangeResult, ServicePublic
-from plugboard.usecases import services
+from plugboard.server.schemas import ServiceChangeResult, ServiceClientSet, ServicePublic
+from plugboard.usecases import service_clients, services
 from plugboard.usecases.services import ServiceEntry
 
 router = APIRouter(prefix="/services", tags=["services"])
@@ -90,3 +91,22 @@ def delete_service(
     with runtime.unit() as unit:
         revoked = services.delete_custom_service(unit, principal, link_name)
     return {"deleted": link_name, "revoked_authorizations": revoked}
+
+
+@router.put("/{link_name}/client")
+def set_service_client(
+    link_name: str, body: ServiceClientSet, runtime: RuntimeDep, principal: CurrentPrincipal
+) -> ServiceClientPublic:
+    """Register the OAuth client (id, and secret) this workspace uses for a service. Register
+    an app with the provider first, with redirect URI <base URL>/oauth/callback."""
+    with runtime.unit() as unit:
+        registration = service_clients.set_service_client(
+            unit, principal, service=link_name, client_id=body.client_id,
+            client_secret=body.client_secret,
+        )  # fmt: skip
+    return ServiceClientPublic(
+        service=registration.service_link_name,
+        client_id=registration.client_id,
+        has_client_secret=registration.client_secret is not None,
+        modified_at=registration.modified_at,
+    )
