@@ -13,11 +13,14 @@ Light on purpose: pydantic and the domain, never the store, the crypto or a web 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from plugboard.domain.connections import AuthorizationSummary, Connection, Reference
+from plugboard.domain.custom_services import CustomService
 from plugboard.domain.models import AuthorizationStatus, ConnectionLevel, Role
+from plugboard.domain.service import ServiceDefinition
 
 __all__ = [
     "AuthorizationListItem",
@@ -26,7 +29,10 @@ __all__ = [
     "ConnectionDetailsPublic",
     "ConnectionPublic",
     "ReferencePublic",
+    "RevokeResult",
+    "ServiceChangeResult",
     "ServiceClientPublic",
+    "ServicePublic",
 ]
 
 
@@ -165,3 +171,48 @@ class ServiceClientPublic(BaseModel):
     client_id: str
     has_client_secret: bool
     modified_at: datetime
+
+
+class ServicePublic(BaseModel):
+    """A built-in or custom service as listed; its definition never holds a secret field."""
+
+    link_name: str
+    name: str
+    category: str
+    auth_type: str
+    allow_user_level: bool
+    builtin: bool
+    definition: dict[str, Any] = Field(description="The service file, without secret fields.")
+    created_by: str | None = None
+    created_at: datetime | None = None
+    modified_at: datetime | None = None
+
+    @classmethod
+    def of(
+        cls, d: ServiceDefinition, *, builtin: bool, custom: CustomService | None = None
+    ) -> ServicePublic:
+        return cls(
+            link_name=d.link_name, name=d.name, category=d.category,
+            auth_type=d.auth_type.value, allow_user_level=d.allow_user_level,
+            builtin=builtin, definition=d.to_data(),
+            created_by=custom.created_by if custom else None,
+            created_at=custom.created_at if custom else None,
+            modified_at=custom.modified_at if custom else None,
+        )  # fmt: skip
+
+
+class ServiceChangeResult(BaseModel):
+    """An edited custom service; ``revoked_authorizations`` of its connections are now
+    not_connected (their credentials were deleted)."""
+
+    service: ServicePublic
+    revoked_authorizations: int
+
+
+class RevokeResult(BaseModel):
+    """A revoked authorization: its status now, a warning when it was the primary account, and
+    what the provider's revoke endpoint answered ("revoked", "not called: …", "failed: …")."""
+
+    status: str
+    primary_warning: str | None
+    provider: str

@@ -118,10 +118,12 @@ def services_edit(
     with client_for(as_user, workspace) as client:
         change = client.services.edit(link_name, file.read_text())
     if json_:
-        print_json({"definition": change.service.definition, "disconnected": change.disconnected})
+        disconnected = change.revoked_authorizations
+        print_json({"definition": change.service.definition, "disconnected": disconnected})
     else:
         out.print(
-            f"Updated {change.service.link_name}; {change.disconnected} authorization(s) of its "
+            f"Updated {change.service.link_name}; {change.revoked_authorizations} authorization(s) "
+            "of its "
             "connections are now not_connected",
             markup=False,
         )

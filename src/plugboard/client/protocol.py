@@ -12,7 +12,7 @@ import abc
 import builtins
 import json as _json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, Self, runtime_checkable
 
 import httpx2
@@ -25,7 +25,10 @@ from plugboard.records import (
     ConnectionEdited,
     ConnectionPublic,
     ReferencePublic,
+    RevokeResult,
+    ServiceChangeResult,
     ServiceClientPublic,
+    ServicePublic,
 )
 
 __all__ = [
@@ -90,31 +93,9 @@ AuthorizationInfo = AuthorizationListItem
 ReferenceInfo = ReferencePublic
 
 
-@dataclass(frozen=True)
-class ServiceInfo:
-    link_name: str
-    name: str
-    category: str
-    auth_type: str
-    allow_user_level: bool
-    builtin: bool
-    definition: dict[str, Any] = field(repr=False)
-
-
-@dataclass(frozen=True)
-class ServiceChange:
-    """An edited custom service; ``disconnected`` authorizations of its connections are now
-    not_connected (their credentials were deleted)."""
-
-    service: ServiceInfo
-    disconnected: int
-
-
-@dataclass(frozen=True)
-class RevokeInfo:
-    status: str
-    primary_warning: str | None
-    provider: str  # "revoked", "not called: …" or "failed: …"
+ServiceInfo = ServicePublic
+ServiceChange = ServiceChangeResult
+RevokeInfo = RevokeResult
 
 
 class ConnectionsAPI(Protocol):

@@ -143,7 +143,7 @@ class RemoteAuthorizations:
         body = {"environment": environment, "owner": owner}
         path = f"/connections/{link_name}/authorizations/revoke"
         d = self._c.request("POST", path, json=body).json()
-        return RevokeInfo(d["status"], d["primary_warning"], d["provider"])
+        return RevokeInfo.model_validate(d)
 
     def rename(
         self,
@@ -206,7 +206,7 @@ class RemoteServices:
     def edit(self, link_name: str, definition: str | Mapping[str, Any]) -> ServiceChange:
         body = _service_body(definition)
         d = self._c.request("PUT", f"/services/{link_name}", json=body).json()
-        return ServiceChange(service_from(d["service"]), int(d["revoked_authorizations"]))
+        return ServiceChange.model_validate(d)
 
     def delete(self, link_name: str) -> int:
         d = self._c.request("DELETE", f"/services/{link_name}").json()

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from plugboard.client.protocol import AuthorizationInfo, ConnectionInfo, ServiceInfo
-from plugboard.records import AuthorizationListItem, ConnectionPublic
+from plugboard.records import AuthorizationListItem, ConnectionPublic, ServicePublic
 
 __all__ = ["authorization_from", "connection_from", "parse_when", "service_from"]
 
@@ -26,8 +26,4 @@ def authorization_from(d: Mapping[str, Any]) -> AuthorizationInfo:
 
 
 def service_from(d: Mapping[str, Any]) -> ServiceInfo:
-    return ServiceInfo(
-        link_name=d["link_name"], name=d["name"], category=d["category"],
-        auth_type=d["auth_type"], allow_user_level=d["allow_user_level"], builtin=d["builtin"],
-        definition=dict(d["definition"]),
-    )  # fmt: skip
+    return ServicePublic.model_validate(d)

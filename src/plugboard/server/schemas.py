@@ -22,7 +22,6 @@ from plugboard.domain.models import (
     WorkspaceKind,
 )
 from plugboard.usecases.identity import AddedMember
-from plugboard.usecases.services import ServiceEntry
 
 
 class _Body(BaseModel):
@@ -139,37 +138,6 @@ class TokenCreated(TokenPublic):
     secret: str = Field(description="The token itself. Shown once, never again.")
 
 
-class ServicePublic(BaseModel):
-    link_name: str
-    name: str
-    category: str
-    auth_type: str
-    allow_user_level: bool
-    builtin: bool
-    definition: dict[str, Any] = Field(description="The service file, without secret fields.")
-    created_by: str | None = None
-    created_at: datetime | None = None
-    modified_at: datetime | None = None
-
-    @classmethod
-    def of(cls, entry: ServiceEntry) -> ServicePublic:
-        d = entry.definition
-        custom = entry.custom
-        return cls(
-            link_name=d.link_name, name=d.name, category=d.category,
-            auth_type=d.auth_type.value, allow_user_level=d.allow_user_level,
-            builtin=entry.builtin, definition=d.to_data(),
-            created_by=custom.created_by if custom else None,
-            created_at=custom.created_at if custom else None,
-            modified_at=custom.modified_at if custom else None,
-        )  # fmt: skip
-
-
-class ServiceChangeResult(BaseModel):
-    service: ServicePublic
-    revoked_authorizations: int
-
-
 class ConnectionCreate(_Body):
     service: str
     name: str | None = None
@@ -240,12 +208,6 @@ class AccountReuse(AuthorizationSlot):
 class PrimaryMove(_Body):
     owner: str
     environment: str | None = None
-
-
-class RevokeResult(BaseModel):
-    status: str
-    primary_warning: str | None
-    provider: str
 
 
 class InvokeRequest(_Body):

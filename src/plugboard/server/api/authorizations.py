@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from plugboard.errors import NotFound
-from plugboard.records import AuthorizationListItem, AuthorizationPublic
+from plugboard.records import AuthorizationListItem, AuthorizationPublic, RevokeResult
 from plugboard.server.deps import ConsentFlowsDep, CurrentPrincipal, RuntimeDep
 from plugboard.server.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paginate
 from plugboard.server.schemas import (
@@ -19,9 +19,9 @@ from plugboard.server.schemas import (
     ConsentStatus,
     CredentialEntry,
     PrimaryMove,
-    RevokeResult,
 )
-from plugboard.usecases import authorizations, credentials_entry
+from plugboard.usecases import credentials_entry
+from plugboard.usecases.authorization_service import Authorizations
 
 router = APIRouter(tags=["authorizations"])
 
@@ -61,15 +61,9 @@ def list_authorizations(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[AuthorizationListItem]:
-    with runtime.unit(write=False) as unit:
-        rows = authorizations.list_authorizations(
-            unit, principal, connection=link_name, search=search, user_type=user_type,
-            environment=environment,
-        )  # fmt: skip
-    items = [
-        AuthorizationListItem.listed(r.summary, r.owner_email, r.owner_name, r.owner_role)
-        for r in rows
-    ]
+    items = Authorizations(runtime, principal).list(
+        link_name, search=search, user_type=user_type, environment=environment
+    )
     page, next_cursor = paginate(
         items, lambda a: (a.environment, a.owner_email or "", a.id), cursor, limit
     )
@@ -109,12 +103,9 @@ def revoke(
 def rename(
     link_name: str, body: AccountRename, runtime: RuntimeDep, principal: CurrentPrincipal
 ) -> AuthorizationPublic:
-    with runtime.unit() as unit:
-        summary = authorizations.rename_account(
-            unit, principal, connection=link_name, name=body.name, environment=body.environment,
-            owner=body.owner,
-        )  # fmt: skip
-    return AuthorizationPublic.of(summary)
+    return Authorizations(runtime, principal).rename(
+        link_name, body.name, environment=body.environment, owner=body.owner
+    )
 
 
 @router.post("/connections/{link_name}/authorizations/reuse")
@@ -122,12 +113,9 @@ def reuse(
     link_name: str, body: AccountReuse, runtime: RuntimeDep, principal: CurrentPrincipal
 ) -> AuthorizationPublic:
     """Authorize (or switch) an environment with an account already linked to the connection."""
-    with runtime.unit() as unit:
-        summary = authorizations.reuse_account(
-            unit, principal, connection=link_name, environment=body.environment,
-            account=body.account, owner=body.owner,
-        )  # fmt: skip
-    return AuthorizationPublic.of(summary)
+    return Authorizations(runtime, principal).reuse(
+        link_name, body.account, environment=body.environment, owner=body.owner
+    )
 
 
 @router.post("/connections/{link_name}/authorizations/primary")
@@ -135,8 +123,6 @@ def mark_primary(
     link_name: str, body: PrimaryMove, runtime: RuntimeDep, principal: CurrentPrincipal
 ) -> AuthorizationPublic:
     """Move the primary account (super admins only)."""
-    with runtime.unit() as unit:
-        summary = authorizations.mark_primary(
-            unit, principal, connection=link_name, owner=body.owner, environment=body.environment
-        )
-    return AuthorizationPublic.of(summary)
+    return Authorizations(runtime, principal).set_primary(
+        link_name, owner=body.owner, environment=body.environment
+    )
