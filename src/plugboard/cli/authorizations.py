@@ -11,7 +11,6 @@ from plugboard.cli.common import (
     AsOption,
     JsonOption,
     WorkspaceOption,
-    acting,
     client_for,
     open_runtime,
     remote_client,
@@ -46,86 +45,42 @@ def authorizations_list(
     json_: JsonOption = False,
 ) -> None:
     """List a connection's authorizations: owner, environment, account, status, primary."""
-    from plugboard.usecases.authorizations import list_authorizations
-
-    remote = remote_client(as_user, workspace)
-    if remote is not None:
-        with remote:
-            infos = remote.authorizations.list(
-                link_name, search=search, user_type=user_type, environment=env
-            )
-        if json_:
-            print_json(
-                [
-                    {
-                        "environment": a.environment,
-                        "owner_email": a.owner_email,
-                        "owner_name": a.owner_name,
-                        "owner_role": a.owner_role,
-                        "account": a.account_name,
-                        "status": a.status,
-                        "primary": a.is_primary,
-                        "updated_at": a.updated_at,
-                    }
-                    for a in infos
-                ]  # fmt: skip
-            )
-            return
-        print_table(
-            f"Authorizations of {link_name} ({len(infos)})",
-            ["environment", "user", "e-mail", "type", "account", "status", "primary", "date"],
-            [
-                (
-                    a.environment,
-                    a.owner_name or "",
-                    a.owner_email or "",
-                    a.owner_role or "",
-                    a.account_name or "",
-                    a.status,
-                    "yes" if a.is_primary else "",
-                    when(a.updated_at),
-                )
-                for a in infos
-            ],  # fmt: skip
+    with client_for(as_user, workspace) as client:
+        infos = client.authorizations.list(
+            link_name, search=search, user_type=user_type, environment=env
         )
-        return
-    with acting(as_user, workspace) as (unit, actor):
-        rows = list_authorizations(
-            unit, actor, connection=link_name, search=search, user_type=user_type,
-            environment=env, workspace=workspace,
-        )  # fmt: skip
     if json_:
         print_json(
             [
                 {
-                    "environment": r.summary.environment,
-                    "owner_email": r.owner_email,
-                    "owner_name": r.owner_name,
-                    "owner_role": r.owner_role,
-                    "account": r.summary.account_name,
-                    "status": r.summary.status,
-                    "primary": r.summary.is_primary,
-                    "updated_at": r.summary.updated_at,
+                    "environment": a.environment,
+                    "owner_email": a.owner_email,
+                    "owner_name": a.owner_name,
+                    "owner_role": a.owner_role,
+                    "account": a.account_name,
+                    "status": a.status,
+                    "primary": a.is_primary,
+                    "updated_at": a.updated_at,
                 }
-                for r in rows
-            ]
+                for a in infos
+            ]  # fmt: skip
         )
         return
     print_table(
-        f"Authorizations of {link_name} ({len(rows)})",
+        f"Authorizations of {link_name} ({len(infos)})",
         ["environment", "user", "e-mail", "type", "account", "status", "primary", "date"],
         [
             (
-                r.summary.environment,
-                r.owner_name or "",
-                r.owner_email or "",
-                r.owner_role.value if r.owner_role else "",
-                r.summary.account_name or "",
-                r.summary.status.value,
-                "yes" if r.summary.is_primary else "",
-                when(r.summary.updated_at),
+                a.environment,
+                a.owner_name or "",
+                a.owner_email or "",
+                a.owner_role or "",
+                a.account_name or "",
+                a.status,
+                "yes" if a.is_primary else "",
+                when(a.updated_at),
             )
-            for r in rows
+            for a in infos
         ],  # fmt: skip
     )
 
