@@ -39,19 +39,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
 import httpx2
 
-from plugboard.auth.factory import static_auth
 from plugboard.auth.log_redaction import install_secret_log_filters
-from plugboard.auth.oauth1 import OAuth1Auth
 from plugboard.auth.oauth2 import OAuth2Auth
 from plugboard.auth.outbound import (
     OutboundPolicy,
@@ -61,19 +57,15 @@ from plugboard.auth.outbound import (
     system_resolver,
 )
 from plugboard.auth.retry import RetryPolicy, asend_with_retries, send_with_retries
-from plugboard.domain.credentials import (
-    OAuth1Credential,
-    OAuth2Credential,
-)
 from plugboard.domain.principal import Principal
 from plugboard.domain.urls import check_request_url
 from plugboard.errors import (
-    ConfigurationError,
     PlugboardError,
     UpstreamError,
 )
 from plugboard.usecases.connection_auth import ConnectionAuth
 from plugboard.usecases.invoke_audit import audit_failed_invoke
+from plugboard.usecases.invoke_cache import Entry, ResolutionCache
 from plugboard.usecases.invoke_requests import (
     REPLAY_LIMIT,
     build_request,
@@ -85,7 +77,7 @@ from plugboard.usecases.invoke_requests import (
 )
 from plugboard.usecases.invoke_resolution import Resolved, resolve
 from plugboard.usecases.invoke_targets import check_target, stream_target, target_url
-from plugboard.usecases.invoke_tokens import ConnectionTokens
+from plugboard.usecases.invoke_tokens import credential_auth
 from plugboard.usecases.refresh import RefreshCoordinator
 from plugboard.usecases.runtime import Runtime
 
@@ -102,17 +94,6 @@ __all__ = [
 log = logging.getLogger("plugboard.invoke")
 
 # --- the engine ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    resolved: Resolved
-    auth: httpx2.Auth
-    # Substituted URLs by template: a hot loop invokes the same few URLs.
-    urls: dict[str, str] = field(default_factory=dict)
-
-
-_CacheKey = tuple[Any, ...]
 
 
 @dataclass(slots=True)
@@ -166,8 +147,7 @@ class Invoker:
         self.refresher = RefreshCoordinator(
             runtime, self.policy, on_refreshed=self.forget_account, verify=verify
         )
-        self._cache: dict[_CacheKey, tuple[float, _Entry]] = {}
-        self._cache_lock = threading.Lock()
+        self._cache = ResolutionCache()
         self._closed = False
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -201,31 +181,6 @@ class Invoker:
 
     # -- resolution ---------------------------------------------------------------------------
 
-    @staticmethod
-    def _key(
-        actor: Principal,
-        link_name: str,
-        environment: str | None,
-        as_user: str | None,
-        workspace: str | None,
-    ) -> _CacheKey:
-        return (
-            actor.user_id,
-            actor.workspace_id,
-            actor.role,
-            actor.acts_for_users,
-            workspace,
-            link_name,
-            environment,
-            as_user,
-        )
-
-    def _cached(self, key: _CacheKey) -> _Entry | None:
-        hit = self._cache.get(key)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
-        return None
-
     def entry(
         self,
         actor: Principal,
@@ -234,9 +189,9 @@ class Invoker:
         environment: str | None = None,
         as_user: str | None = None,
         workspace: str | None = None,
-    ) -> _Entry:
-        key = self._key(actor, link_name, environment, as_user, workspace)
-        hit = self._cached(key)
+    ) -> Entry:
+        key = ResolutionCache.key(actor, link_name, environment, as_user, workspace)
+        hit = self._cache.get(key)
         if hit is not None:
             return hit
         with self.runtime.unit(write=False) as unit:
@@ -248,52 +203,20 @@ class Invoker:
                 as_user=as_user,
                 workspace=workspace,
             )
-        found = _Entry(resolved, self.auth_for(resolved))
-        ttl = self.runtime.settings.invoke_cache_seconds
-        if ttl > 0:
-            with self._cache_lock:
-                self._cache[key] = (time.monotonic() + ttl, found)
+        found = Entry(resolved, self.auth_for(resolved))
+        self._cache.put(key, found, self.runtime.settings.invoke_cache_seconds)
         return found
 
     def forget_account(self, account_id: str) -> None:
         """Drop every cached resolution that uses the account (it was refreshed or expired)."""
-        with self._cache_lock:
-            stale = [k for k, (_, e) in self._cache.items() if e.resolved.account_id == account_id]
-            for key in stale:
-                del self._cache[key]
+        self._cache.forget_account(account_id)
 
     def forget_all(self) -> None:
-        with self._cache_lock:
-            self._cache.clear()
+        self._cache.clear()
 
     def auth_for(self, resolved: Resolved) -> httpx2.Auth:
         """The httpx2.Auth that injects the resolved credential."""
-        service = resolved.service
-        credential = resolved.credential
-        if isinstance(credential, OAuth1Credential):
-            assert service.oauth1 is not None
-            if not resolved.oauth_client_id or resolved.oauth_client_secret is None:
-                raise ConfigurationError(
-                    f"service {service.link_name!r} has no OAuth 1 consumer key registered "
-                    "in this workspace"
-                )
-            return OAuth1Auth(
-                resolved.oauth_client_id,
-                resolved.oauth_client_secret,
-                credential.token,
-                credential.token_secret,
-                placement=service.oauth1.param_type,
-            )
-        if isinstance(credential, OAuth2Credential):
-            assert service.oauth2 is not None
-            return OAuth2Auth(
-                ConnectionTokens(self, resolved, credential),
-                placement=service.oauth2.param_type,
-                param_name=service.oauth2.effective_param_name,
-                token_prefix=service.oauth2.effective_token_prefix,
-                expiry_signals=service.oauth2.expiry_signals,
-            )
-        return static_auth(service, credential, resolved.connection.dynamic_values)
+        return credential_auth(self, resolved)
 
     # -- invoke -------------------------------------------------------------------------------
 
@@ -423,9 +346,11 @@ class Invoker:
 
     # -- what the three share: resolution, preparation, failures ----------------------------
 
-    async def _aentry(self, call: _Call) -> _Entry:
-        found = self._cached(
-            self._key(call.actor, call.connection, call.environment, call.as_user, call.workspace)
+    async def _aentry(self, call: _Call) -> Entry:
+        found = self._cache.get(
+            ResolutionCache.key(
+                call.actor, call.connection, call.environment, call.as_user, call.workspace
+            )
         )
         if found is not None:
             return found
@@ -442,7 +367,7 @@ class Invoker:
     def _prepare(
         self,
         call: _Call,
-        found: _Entry,
+        found: Entry,
         headers: Mapping[str, str] | None,
         params: Mapping[str, Any] | None,
         data: Mapping[str, Any] | str | bytes | None,
@@ -495,7 +420,7 @@ class Invoker:
             error,
         )
 
-    def _target(self, found: _Entry, url: str) -> str:
+    def _target(self, found: Entry, url: str) -> str:
         target = found.urls.get(url)
         if target is None:
             target = target_url(found.resolved, url, self.runtime.settings.allow_http_host_entries)

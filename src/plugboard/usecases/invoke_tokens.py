@@ -5,17 +5,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from plugboard.auth.oauth2 import AccessToken, RefreshReason
+import httpx2
+
+from plugboard.auth.factory import static_auth
+from plugboard.auth.oauth1 import OAuth1Auth
+from plugboard.auth.oauth2 import AccessToken, OAuth2Auth, RefreshReason
 from plugboard.domain.authorizations import is_stale
-from plugboard.domain.credentials import OAuth2Credential
+from plugboard.domain.credentials import OAuth1Credential, OAuth2Credential
 from plugboard.domain.urls import substitute
+from plugboard.errors import ConfigurationError
 from plugboard.usecases.invoke_resolution import Resolved
 from plugboard.usecases.refresh import RefreshRejected, RefreshTarget
 
 if TYPE_CHECKING:
     from plugboard.usecases.invoke import Invoker
 
-__all__ = ["ConnectionTokens"]
+__all__ = ["ConnectionTokens", "credential_auth"]
 
 
 class ConnectionTokens:
@@ -64,3 +69,34 @@ class ConnectionTokens:
 
 def _reason(exc: RefreshRejected) -> str:
     return exc.message.split(": ", 1)[-1]
+
+
+def credential_auth(invoker: Invoker, resolved: Resolved) -> httpx2.Auth:
+    """The httpx2.Auth that injects the resolved credential (OAuth tokens through the
+    invoker's refresh coordinator)."""
+    service = resolved.service
+    credential = resolved.credential
+    if isinstance(credential, OAuth1Credential):
+        assert service.oauth1 is not None
+        if not resolved.oauth_client_id or resolved.oauth_client_secret is None:
+            raise ConfigurationError(
+                f"service {service.link_name!r} has no OAuth 1 consumer key registered "
+                "in this workspace"
+            )
+        return OAuth1Auth(
+            resolved.oauth_client_id,
+            resolved.oauth_client_secret,
+            credential.token,
+            credential.token_secret,
+            placement=service.oauth1.param_type,
+        )
+    if isinstance(credential, OAuth2Credential):
+        assert service.oauth2 is not None
+        return OAuth2Auth(
+            ConnectionTokens(invoker, resolved, credential),
+            placement=service.oauth2.param_type,
+            param_name=service.oauth2.effective_param_name,
+            token_prefix=service.oauth2.effective_token_prefix,
+            expiry_signals=service.oauth2.expiry_signals,
+        )
+    return static_auth(service, credential, resolved.connection.dynamic_values)
