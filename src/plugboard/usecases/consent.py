@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from plugboard.auth.outbound import OutboundPolicy, guarded_client
 from plugboard.auth.token_endpoint import TokenEndpointError, request_token, revoke_token
 from plugboard.domain.authorizations import check_environment, may_authorize, parse_token_response
 from plugboard.domain.connections import Connection
@@ -97,10 +96,7 @@ class ConsentFlows:
         self.runtime = runtime
         self.window_seconds = window_seconds or CONSENT_WINDOW_SECONDS
         settings = runtime.settings
-        self._http = guarded_client(
-            OutboundPolicy(settings.outbound_allowlist_entries),
-            timeout=settings.token_request_timeout_seconds,
-        )
+        self._http = runtime.outbound.client(timeout=settings.token_request_timeout_seconds)
 
     def close(self) -> None:
         self._http.close()

@@ -9,7 +9,6 @@ from collections.abc import Mapping, Sequence
 import httpx2
 
 from plugboard.auth.factory import static_auth
-from plugboard.auth.outbound import OutboundPolicy, guarded_client
 from plugboard.domain.authorizations import may_authorize
 from plugboard.domain.connections import AuthorizationSummary, Connection
 from plugboard.domain.credentials import (
@@ -142,10 +141,8 @@ def _test_call(
     """The service's own check: a 2xx means the credential works; anything else refuses it."""
     assert service.test_url is not None
     settings = runtime.settings
-    with guarded_client(
-        OutboundPolicy(settings.outbound_allowlist_entries),
-        auth=static_auth(service, credential, values),
-        timeout=settings.invoke_timeout_seconds,
+    with runtime.outbound.client(
+        auth=static_auth(service, credential, values), timeout=settings.invoke_timeout_seconds
     ) as http:
         try:
             response = http.get(substitute(service.test_url, values))

@@ -50,12 +50,9 @@ import httpx2
 from plugboard.auth.log_redaction import install_secret_log_filters
 from plugboard.auth.oauth2 import OAuth2Auth
 from plugboard.auth.outbound import (
-    OutboundPolicy,
     Resolver,
-    async_guarded_client,
-    guarded_client,
-    system_resolver,
 )
+from plugboard.auth.outbound_stack import Outbound
 from plugboard.auth.retry import RetryPolicy, asend_with_retries, send_with_retries
 from plugboard.domain.principal import Principal
 from plugboard.domain.urls import check_request_url
@@ -137,15 +134,17 @@ class Invoker:
         install_secret_log_filters()
         self.runtime = runtime
         settings = runtime.settings
-        self.policy = OutboundPolicy(
-            settings.outbound_allowlist_entries, resolver=resolver or system_resolver
+        self.outbound = (
+            runtime.outbound
+            if resolver is None and verify is True
+            else Outbound(settings.outbound_allowlist_entries, resolver=resolver, verify=verify)
         )
+        self.policy = self.outbound.policy
         self._timeout = settings.invoke_timeout_seconds
-        self._verify = verify
-        self._client = guarded_client(self.policy, timeout=self._timeout, verify=verify)
+        self._client = self.outbound.client(timeout=self._timeout)
         self._async_clients: dict[asyncio.AbstractEventLoop, httpx2.AsyncClient] = {}
         self.refresher = RefreshCoordinator(
-            runtime, self.policy, on_refreshed=self.forget_account, verify=verify
+            runtime, self.outbound, on_refreshed=self.forget_account
         )
         self._cache = ResolutionCache()
         self._closed = False
@@ -175,7 +174,7 @@ class Invoker:
         loop = asyncio.get_running_loop()
         client = self._async_clients.get(loop)
         if client is None:
-            client = async_guarded_client(self.policy, timeout=self._timeout, verify=self._verify)
+            client = self.outbound.async_client(timeout=self._timeout)
             self._async_clients[loop] = client
         return client
 

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -62,7 +61,7 @@ import anyio.to_thread
 from sqlalchemy.exc import OperationalError
 
 from plugboard.auth.oauth2 import AccessToken, RefreshReason
-from plugboard.auth.outbound import OutboundPolicy, guarded_client
+from plugboard.auth.outbound_stack import Outbound
 from plugboard.auth.token_endpoint import request_token
 from plugboard.domain.authorizations import (
     cooldown_remaining,
@@ -136,10 +135,9 @@ class RefreshCoordinator:
     def __init__(
         self,
         runtime: Runtime,
-        policy: OutboundPolicy,
+        outbound: Outbound | None = None,
         *,
         on_refreshed: Callable[[str], None] | None = None,
-        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self._runtime = runtime
         settings = runtime.settings
@@ -147,7 +145,7 @@ class RefreshCoordinator:
         self._cooldown = settings.refresh_cooldown_seconds
         self._token_timeout = settings.token_request_timeout_seconds
         self._lock_timeout = settings.refresh_lock_timeout_seconds
-        self._http = guarded_client(policy, timeout=self._token_timeout, verify=verify)
+        self._http = (outbound or runtime.outbound).client(timeout=self._token_timeout)
         self._on_refreshed = on_refreshed
         self._guard = threading.Lock()
         self._flights: dict[str, Future[AccessToken]] = {}

@@ -1,11 +1,13 @@
-"""The running system for one process: settings, database, sealer and clock."""
+"""The running system for one process: settings, database, sealer, clock and outbound stack."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 
+from plugboard.auth.outbound_stack import Outbound
 from plugboard.crypto.keyring import load_keyring
 from plugboard.crypto.sealing import Sealer
 from plugboard.domain.clock import Clock, SystemClock
@@ -21,6 +23,12 @@ class Runtime:
     database: Database
     sealer: Sealer
     clock: Clock = field(default_factory=SystemClock)
+
+    @cached_property
+    def outbound(self) -> Outbound:
+        """The process's outbound stack (the settings' allowlist, the system's resolver and CA
+        bundle) that everything which sends builds its clients from."""
+        return Outbound(self.settings.outbound_allowlist_entries)
 
     @classmethod
     def open(
