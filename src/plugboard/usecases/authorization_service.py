@@ -18,10 +18,20 @@ __all__ = ["Authorizations"]
 
 
 class Authorizations:
-    def __init__(self, runtime: Runtime, actor: Principal, workspace: str | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        actor: Principal,
+        workspace: str | None = None,
+        *,
+        flows: ConsentFlows | None = None,
+    ) -> None:
+        """``flows`` is a long-lived consent engine to revoke through (a server's); without one,
+        each revoke opens and closes its own."""
         self._runtime = runtime
         self._actor = actor
         self._workspace = workspace
+        self._flows = flows
 
     def list(
         self,
@@ -63,11 +73,15 @@ class Authorizations:
     def revoke(
         self, link_name: str, *, environment: str | None = None, owner: str | None = None
     ) -> RevokeResult:
-        with ConsentFlows(self._runtime) as flows:
+        flows = self._flows or ConsentFlows(self._runtime)
+        try:
             outcome = flows.revoke(
                 self._actor, connection=link_name, environment=environment, owner=owner,
                 workspace=self._workspace,
             )  # fmt: skip
+        finally:
+            if flows is not self._flows:
+                flows.close()
         return RevokeResult(
             status=outcome.authorization_status,
             primary_warning=outcome.primary_warning,

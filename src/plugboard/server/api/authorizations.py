@@ -20,7 +20,6 @@ from plugboard.server.schemas import (
     CredentialEntry,
     PrimaryMove,
 )
-from plugboard.usecases import credentials_entry
 from plugboard.usecases.authorization_service import Authorizations
 
 router = APIRouter(tags=["authorizations"])
@@ -76,26 +75,29 @@ def enter_credential(
 ) -> list[AuthorizationPublic]:
     """Authorize an API key, Basic or AWS connection with a credential (checked by the
     service's test call first, unless `test` is false). The response never repeats it."""
-    summaries = credentials_entry.enter_credential(
-        runtime, principal, connection=link_name, values=body.values,
-        environments=body.environments, owner=body.owner, account_name=body.account_name,
-        test=body.test,
-    )  # fmt: skip
-    return [AuthorizationPublic.of(s) for s in summaries]
+    return list(
+        Authorizations(runtime, principal).enter_credential(
+            link_name,
+            body.values,
+            environments=body.environments,
+            owner=body.owner,
+            account_name=body.account_name,
+            test=body.test,
+        )  # fmt: skip
+    )
 
 
 @router.post("/connections/{link_name}/authorizations/revoke")
 def revoke(
-    link_name: str, body: AuthorizationSlot, principal: CurrentPrincipal, flows: ConsentFlowsDep
+    link_name: str,
+    body: AuthorizationSlot,
+    runtime: RuntimeDep,
+    principal: CurrentPrincipal,
+    flows: ConsentFlowsDep,
 ) -> RevokeResult:
     """Delete the credential (and revoke the token at the provider when nobody else uses it)."""
-    outcome = flows.revoke(
-        principal, connection=link_name, environment=body.environment, owner=body.owner
-    )
-    return RevokeResult(
-        status=outcome.authorization_status,
-        primary_warning=outcome.primary_warning,
-        provider=outcome.provider,
+    return Authorizations(runtime, principal, flows=flows).revoke(
+        link_name, environment=body.environment, owner=body.owner
     )
 
 
