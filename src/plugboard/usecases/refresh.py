@@ -53,9 +53,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import anyio.to_thread
 from sqlalchemy.exc import OperationalError
@@ -75,54 +74,13 @@ from plugboard.domain.credentials import (
     credential_to_data,
 )
 from plugboard.domain.models import AuthorizationStatus
-from plugboard.errors import PlugboardError, UpstreamError, ValidationError
-from plugboard.store.refresh_journal import PendingAttempt
+from plugboard.errors import UpstreamError, ValidationError
+from plugboard.usecases.refresh_records import Attempt, Outcome, RefreshRejected, RefreshTarget
 from plugboard.usecases.runtime import Runtime
 
 __all__ = ["RefreshCoordinator", "RefreshRejected", "RefreshTarget"]
 
 log = logging.getLogger("plugboard.refresh")
-
-FORM = "application/x-www-form-urlencoded"
-
-
-class RefreshRejected(PlugboardError):
-    """The provider refused the refresh token (or there is none): the account must be
-    authorized again. Invoke turns this into AuthorizationRequired for its caller."""
-
-    code = "refresh_rejected"
-
-
-@dataclass(frozen=True, slots=True)
-class RefreshTarget:
-    """What a refresh needs besides the account: where and as which OAuth client."""
-
-    account_id: str
-    connection: str
-    token_url: str
-    client_id: str | None
-    client_secret: str | None = field(repr=False)
-    auth_method: Literal["client_secret_basic", "client_secret_post"]
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    token: AccessToken | None = None
-    rejected: str | None = None
-    failed: str | None = None
-    still_valid: AccessToken | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Attempt:
-    """A refresh recorded in the journal (phase 1), to be sent in phase 2."""
-
-    id: str
-    refresh_token: str = field(repr=False)
-    lost: bool  # an earlier attempt with the same refresh token has no stored answer
-    earlier: PendingAttempt | None
-    still_valid: AccessToken | None
-
 
 _TAKEOVERS = 8  # phase-1/phase-2 rounds before giving up when other processes keep taking over
 _MIN_RETRY_PAUSE = 0.2
@@ -273,7 +231,7 @@ class RefreshCoordinator:
 
     def _two_phases(
         self, target: RefreshTarget, seen: AccessToken, reason: RefreshReason
-    ) -> _Outcome:
+    ) -> Outcome:
         """Record the attempt (committed), then send it and store the answer. An attempt of
         another process that has just been recorded is waited for (it is about to be sent under
         the lock, or was); one older than the token request's timeout is taken over."""
@@ -288,7 +246,7 @@ class RefreshCoordinator:
                 waiting_since = waiting_since or time.monotonic()
                 time.sleep(_POLL_SECONDS)
                 continue
-            if isinstance(started, _Outcome):
+            if isinstance(started, Outcome):
                 return started
             outcome = self._exchange(target, started)
             if outcome is not None:
@@ -302,14 +260,14 @@ class RefreshCoordinator:
 
     def _begin(
         self, target: RefreshTarget, seen: AccessToken, reason: RefreshReason, *, take_over: bool
-    ) -> _Outcome | _Attempt | None:
+    ) -> Outcome | Attempt | None:
         """Phase 1, one short transaction on the locked account: decide whether to refresh at
         all and, if so, record the attempt in the journal before anything is sent. None while
         another process's recent attempt is pending."""
         with self._runtime.unit(write=True) as unit:
             account = unit.accounts.lock(target.account_id, lock_timeout_seconds=self._lock_timeout)
             if account is None:
-                return _Outcome(rejected="the authorization was revoked")
+                return Outcome(rejected="the authorization was revoked")
             credential = credential_from_data(account.credential)
             if not isinstance(credential, OAuth2Credential):
                 raise ValidationError("credential.type", "only OAuth 2 credentials refresh")
@@ -317,7 +275,7 @@ class RefreshCoordinator:
             stored = AccessToken(credential.access_token, account.token_expires_at)
             stale = is_stale(stored.expires_at, now, self._skew)
             if not stale and not (reason == "rejected" and stored.value == seen.value):
-                return _Outcome(token=stored)  # someone else refreshed it already
+                return Outcome(token=stored)  # someone else refreshed it already
 
             # Transient failures never hide a token that still works.
             still_valid = (
@@ -327,7 +285,7 @@ class RefreshCoordinator:
             )
             wait = cooldown_remaining(account.refresh_failed_at, now, self._cooldown)
             if wait > 0:
-                return _Outcome(
+                return Outcome(
                     failed=f"{account.refresh_error or 'the last refresh failed'}; next attempt "
                     f"in {wait:.0f} s",
                     still_valid=still_valid,
@@ -335,7 +293,7 @@ class RefreshCoordinator:
             if credential.refresh_token is None:
                 detail = "the access token expired and there is no refresh token"
                 self._expire(unit, account, detail, "no refresh token", now)
-                return _Outcome(rejected=detail)
+                return Outcome(rejected=detail)
             earlier = unit.refresh_journal.pending(account.id)
             # An earlier attempt with this very refresh token has no stored answer: the
             # provider may have rotated it already (the answer was lost).
@@ -344,16 +302,16 @@ class RefreshCoordinator:
                 if (now - earlier.started_at).total_seconds() < self._lease:
                     return None
             attempt = unit.refresh_journal.record(account.id, credential.refresh_token, now)
-            return _Attempt(attempt.id, attempt.refresh_token, lost, earlier, still_valid)
+            return Attempt(attempt.id, attempt.refresh_token, lost, earlier, still_valid)
 
-    def _exchange(self, target: RefreshTarget, attempt: _Attempt) -> _Outcome | None:
+    def _exchange(self, target: RefreshTarget, attempt: Attempt) -> Outcome | None:
         """Phase 2 on the locked account: send the recorded attempt and store the answer the
         moment it arrives, in this short transaction (the journal record goes with it). None
         when another process took the attempt over since phase 1: start again."""
         with self._runtime.unit(write=True) as unit:
             account = unit.accounts.lock(target.account_id, lock_timeout_seconds=self._lock_timeout)
             if account is None:
-                return _Outcome(rejected="the authorization was revoked")
+                return Outcome(rejected="the authorization was revoked")
             pending = unit.refresh_journal.pending(account.id)
             credential = credential_from_data(account.credential)
             if (
@@ -377,21 +335,21 @@ class RefreshCoordinator:
                 except ValidationError as exc:
                     unit.refresh_journal.clear(account.id)
                     unit.accounts.record_refresh_failure(account.id, exc.message, now)
-                    return _Outcome(failed=exc.message, still_valid=attempt.still_valid)
+                    return Outcome(failed=exc.message, still_valid=attempt.still_valid)
                 merged = merge_grant(credential, grant)
                 unit.accounts.save_refreshed(
                     account.id, credential_to_data(merged), grant.expires_at, now
                 )
                 unit.refresh_journal.clear(account.id)
                 log.info("refreshed the access token of connection %r", target.connection)
-                return _Outcome(token=AccessToken(merged.access_token, grant.expires_at))
+                return Outcome(token=AccessToken(merged.access_token, grant.expires_at))
             status, error = answer
             if error == "invalid_grant":
                 detail = "the provider rejected the refresh token (invalid_grant)"
                 unit.refresh_journal.clear(account.id)
                 self._expire(unit, account, detail, "invalid_grant", now)
                 log.warning("refresh of connection %r: invalid_grant", target.connection)
-                return _Outcome(rejected=detail)
+                return Outcome(rejected=detail)
             message = (
                 f"token endpoint answered {status}" + (f" ({error})" if error else "")
                 if status
@@ -403,9 +361,9 @@ class RefreshCoordinator:
                 unit.refresh_journal.clear(account.id)
             unit.accounts.record_refresh_failure(account.id, message, now)
             log.warning("refresh of connection %r failed: %s", target.connection, message)
-            return _Outcome(failed=message, still_valid=attempt.still_valid)
+            return Outcome(failed=message, still_valid=attempt.still_valid)
 
-    def _pause_for(self, attempt: _Attempt, now: datetime) -> None:
+    def _pause_for(self, attempt: Attempt, now: datetime) -> None:
         started = attempt.earlier.started_at if attempt.earlier is not None else now
         left = (started - now).total_seconds() + self._token_timeout
         time.sleep(min(max(left, _MIN_RETRY_PAUSE), self._token_timeout))
