@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from starlette.testclient import TestClient
 
 from plugboard.testing.provider import create_provider_app
@@ -60,3 +61,11 @@ def test_api_calls_do_not_rewrite_the_file(tmp_path: Path) -> None:
         headers = {"Authorization": f"Bearer {issued['access_token']}"}
         assert client.post("/api/oauth2/things", headers=headers).status_code == 200
     assert not saved.path.exists()
+
+
+def test_a_misspelled_provider_switch_is_refused_not_silently_ignored() -> None:
+    state = ProviderState()
+    state.token_endpoint_delay = 0.2
+    with pytest.raises(AttributeError, match="no switch 'token_delay'"):
+        state.token_delay = 0.2  # type: ignore[attr-defined]
+    assert state.token_endpoint_delay == 0.2

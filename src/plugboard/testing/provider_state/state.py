@@ -68,6 +68,16 @@ class ProviderState:
         self._demo = demo
         self._demo_redirect_uris = tuple(redirect_uris)
         self._init()
+        self._sealed = True
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # A misspelled switch (``token_delay`` for ``token_endpoint_delay``) would otherwise be
+        # a new attribute nothing reads, and the test or benchmark would silently test nothing.
+        if getattr(self, "_sealed", False) and not hasattr(self, name):
+            raise AttributeError(
+                f"ProviderState has no switch {name!r} (see docs/test-provider.md)"
+            )
+        super().__setattr__(name, value)
 
     # --- construction and reset ---------------------------------------------------------------
 
