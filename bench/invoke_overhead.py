@@ -43,6 +43,7 @@ SERVICES = {
     "apikey": """
 name: Bench key
 link_name: bench_key
+base_url: BASE_URL
 auth_type: api_key
 api_key:
   parameters:
@@ -51,6 +52,7 @@ api_key:
     "oauth2": """
 name: Bench OAuth
 link_name: bench_oauth
+base_url: BASE_URL
 auth_type: oauth2
 oauth2:
   client_id: bench
@@ -110,7 +112,7 @@ def _time(call: Callable[[], object], n: int) -> list[float]:
 
 
 def main() -> int:
-    runtime, _keyring, home = sqlite_runtime()
+    runtime, _keyring, home = sqlite_runtime(allow_http_hosts="127.0.0.1")
     proc, url = _start_upstream(Path(home.name))
     failed = False
     try:
@@ -118,8 +120,11 @@ def main() -> int:
             from plugboard.domain.models import WorkspaceKind
 
             unit.workspaces.add("default", WorkspaceKind.DEVELOPER, unit.now())
+            origin = "/".join(url.split("/")[:3])  # the upstream's scheme://host:port
             for text in SERVICES.values():
-                create_custom_service(unit, OPERATOR, text)
+                create_custom_service(
+                    unit, OPERATOR, text.replace("BASE_URL", origin), http_hosts=["127.0.0.1"]
+                )
             create_connection(unit, OPERATOR, service="bench_key", link_name="key")
             create_connection(unit, OPERATOR, service="bench_oauth", link_name="oauth")
             store_credential(
