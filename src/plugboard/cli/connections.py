@@ -49,13 +49,15 @@ def _ask_missing_params(
     """On a terminal, ask for required dynamic parameters that were not given."""
     if not sys.stdin.isatty():
         return
+    from plugboard.domain.service import DynamicParameter
+
     with client_for(as_user, workspace) as client:
         definition = client.services.get(service).definition
-    for param in definition.get("dynamic_parameters") or []:
-        key = str(param.get("key", ""))
-        if param.get("required", True) and param.get("default") is None and key not in params:
-            hint = f" ({param['description']})" if param.get("description") else ""
-            params[key] = typer.prompt(f"{param.get('display_name') or key}{hint}")
+    for raw in definition.get("dynamic_parameters") or []:
+        param = DynamicParameter.model_validate(raw)  # the domain's defaults, not a copy
+        if param.required and param.default is None and param.key not in params:
+            hint = f" ({param.description})" if param.description else ""
+            params[param.key] = typer.prompt(f"{param.display_name}{hint}")
 
 
 @connections_app.command("create")

@@ -15,28 +15,17 @@ from typing import Any
 from plugboard.auth.outbound import Resolver
 from plugboard.client.auth_bridge import PlugboardAuth, plugboard_auth
 from plugboard.client.protocol import (
-    AuthorizationInfo,
     ClientLifecycle,
-    ConnectionInfo,
     InvokeResponse,
-    ServiceInfo,
 )
-from plugboard.domain.connections import AuthorizationSummary, Connection
-from plugboard.domain.models import AuthorizationStatus
 from plugboard.domain.principal import OPERATOR, Principal
-from plugboard.records import (
-    AuthorizationListItem,
-    ConnectionPublic,
-)
 from plugboard.settings import Settings
-from plugboard.store.authorizations import AuthorizationRow
 from plugboard.usecases.authorization_service import Authorizations
 from plugboard.usecases.connection_service import Connections
 from plugboard.usecases.identity import principal_for
 from plugboard.usecases.invoke import ConnectionAuth, Invoker
 from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.service_catalog import Services
-from plugboard.usecases.services import ServiceEntry
 
 __all__ = ["LocalClient", "connect"]
 
@@ -172,26 +161,6 @@ class LocalClient(ClientLifecycle):
 
 
 # --- sub-APIs: the usecases, one transaction per call ----------------------------------------
-
-
-def connection_info(c: Connection, status: AuthorizationStatus) -> ConnectionInfo:
-    return ConnectionPublic.of(c, status)
-
-
-def authorization_info(
-    a: AuthorizationSummary, row: AuthorizationRow | None = None
-) -> AuthorizationInfo:
-    if row is None:
-        return AuthorizationListItem.listed(a, None, None, None)
-    return AuthorizationListItem.listed(a, row.owner_email, row.owner_name, row.owner_role)
-
-
-def service_info(entry: ServiceEntry) -> ServiceInfo:
-    d = entry.definition
-    return ServiceInfo(
-        link_name=d.link_name, name=d.name, category=d.category, auth_type=d.auth_type.value,
-        allow_user_level=d.allow_user_level, builtin=entry.builtin, definition=d.to_data(),
-    )  # fmt: skip
 
 
 def connect(

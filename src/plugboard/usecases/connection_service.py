@@ -8,9 +8,8 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 
-from plugboard.domain.models import AuthorizationStatus, ConnectionLevel
+from plugboard.domain.models import AuthorizationStatus
 from plugboard.domain.principal import Principal
-from plugboard.errors import ValidationError
 from plugboard.records import (
     ConnectionDetailsPublic,
     ConnectionEdited,
@@ -88,10 +87,7 @@ class Connections:
         per_environment: bool = False,
         params: Mapping[str, str] | None = None,
     ) -> ConnectionPublic:
-        try:
-            connection_level = ConnectionLevel(level)
-        except ValueError:
-            raise ValidationError("level", "must be admin, system or user") from None
+        connection_level = usecases.parse_level(level)
         with self._runtime.unit() as unit:
             created = usecases.create_connection(
                 unit, self._actor, service=service, name=name, link_name=link_name,

@@ -141,12 +141,23 @@ def _free_link_name(base: str, taken: set[str]) -> str:
     return f"{base[:46]}_{n}"
 
 
+def visible_levels(actor: Principal) -> list[ConnectionLevel] | None:
+    """Builders and admins see every connection (None: no restriction); a `user` only
+    logged-in-user ones (SPEC §1)."""
+    return None if allowed(actor, Action.VIEW_ALL_CONNECTIONS) else [ConnectionLevel.USER]
+
+
+def parse_level(value: str) -> ConnectionLevel:
+    try:
+        return ConnectionLevel(value)
+    except ValueError:
+        raise ValidationError("level", "must be admin, system or user") from None
+
+
 def visible_connections(unit: Unit, actor: Principal, workspace_id: str) -> list[Connection]:
-    """Builders and admins see every connection; a `user` only logged-in-user ones (SPEC §1)."""
+    levels = visible_levels(actor)
     connections = unit.connections.of_workspace(workspace_id)
-    if allowed(actor, Action.VIEW_ALL_CONNECTIONS):
-        return connections
-    return [c for c in connections if c.level is ConnectionLevel.USER]
+    return connections if levels is None else [c for c in connections if c.level in levels]
 
 
 def list_connections(
@@ -171,14 +182,9 @@ def list_connections_with_status(
     after ``after``, at most ``limit``), each with its status for the actor (see
     :func:`connection_status`); ``search`` matches the name or the link name."""
     ws = workspace_for(unit, actor, workspace)
-    visible: list[ConnectionLevel] | None = (
-        None if allowed(actor, Action.VIEW_ALL_CONNECTIONS) else [ConnectionLevel.USER]
-    )
+    visible = visible_levels(actor)
     if level is not None:
-        try:
-            wanted = ConnectionLevel(level)
-        except ValueError:
-            raise ValidationError("level", "must be admin, system or user") from None
+        wanted = parse_level(level)
         visible = [wanted] if visible is None or wanted in visible else []
     found = unit.connections.page(
         ws.id, levels=visible, service=service, search=search, after=after, limit=limit
@@ -202,10 +208,8 @@ def get_connection(
     """A connection the actor may see; one they may not is reported as not found."""
     ws = workspace_for(unit, actor, workspace)
     connection = unit.connections.get(ws.id, link_name)
-    if (
-        not allowed(actor, Action.VIEW_ALL_CONNECTIONS)
-        and connection.level is not ConnectionLevel.USER
-    ):
+    levels = visible_levels(actor)
+    if levels is not None and connection.level not in levels:
         raise NotFound("connection", link_name)
     return connection
 
