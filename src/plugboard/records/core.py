@@ -1,4 +1,4 @@
-"""Public records: the one shape of each resource that leaves Plugboard.
+"""Records of connections, authorizations, references and services.
 
 The REST API answers with them (as response models), both clients return them, the CLI prints
 them (`--json` is ``model_dump(mode="json")``). They are built from domain objects with

@@ -1,0 +1,37 @@
+"""Public records: the one shape of each resource that leaves Plugboard.
+
+The REST API answers with them (as response models), both clients return them, the CLI prints
+them (`--json` is ``model_dump(mode="json")``) and the console's templates read them. One module
+per family of resources; every record is importable from ``plugboard.records``.
+
+No record has a field that could hold a secret. Light on purpose: pydantic and the domain, never
+the store, the crypto or a web framework.
+"""
+
+from __future__ import annotations
+
+from plugboard.records.core import (
+    AuthorizationListItem,
+    AuthorizationPublic,
+    ConnectionDetailsPublic,
+    ConnectionEdited,
+    ConnectionPublic,
+    ReferencePublic,
+    RevokeResult,
+    ServiceChangeResult,
+    ServiceClientPublic,
+    ServicePublic,
+)
+
+__all__ = [
+    "AuthorizationListItem",
+    "AuthorizationPublic",
+    "ConnectionDetailsPublic",
+    "ConnectionEdited",
+    "ConnectionPublic",
+    "ReferencePublic",
+    "RevokeResult",
+    "ServiceChangeResult",
+    "ServiceClientPublic",
+    "ServicePublic",
+]
