@@ -4,17 +4,21 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-# Swagger UI for /docs (npm swagger-ui-dist, pinned by web-assets/package-lock.json), copied into
-# the package's static folder; built, never committed, never loaded from a CDN.
+# Front-end files from npm, pinned by web-assets/package-lock.json and copied into the package's
+# static folder: Swagger UI for /docs and htmx for the console. Built, never committed, never
+# loaded from a CDN. axe-core stays in web-assets/node_modules: only the browser tests use it.
 WEB_ASSETS := web-assets
-SWAGGER_UI := src/plugboard/server/web/static/swagger-ui
-SWAGGER_STAMP := $(SWAGGER_UI)/.built-stamp
+STATIC := src/plugboard/server/web/static
+SWAGGER_UI := $(STATIC)/swagger-ui
 SWAGGER_FILES := swagger-ui-bundle.js swagger-ui.css favicon-32x32.png LICENSE NOTICE
+HTMX := $(STATIC)/htmx
+HTMX_FILES := dist/htmx.min.js LICENSE
+WEB_STAMP := $(STATIC)/.built-stamp
 
 INTEROP := tests/interop/oauth2_mock_server
 INTEROP_STAMP := $(INTEROP)/node_modules/.installed-stamp
 
-.PHONY: install run test lint format bench clean interop-deps docs web-assets
+.PHONY: install run test lint format bench clean interop-deps docs web-assets browser-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,23 +29,31 @@ install: $(STAMP) web-assets  ## create .venv and install Plugboard with every e
 
 run: $(STAMP) web-assets  ## initialize ~/.plugboard if new (printing the first login), then serve with the demo provider
 	$(BIN)/plugboard init --if-new
+	@echo "Console: $${PLUGBOARD_BASE_URL:-http://127.0.0.1:8000}/console (log in with the e-mail and password printed by the first init)"
 	$(BIN)/plugboard serve --demo
 
-test: lint interop-deps web-assets  ## lint, then the whole suite on SQLite and PostgreSQL (one worker per core)
+test: lint interop-deps web-assets browser-deps  ## lint, then the whole suite on SQLite and PostgreSQL (one worker per core)
 	$(BIN)/python -m pytest -n auto
 
-web-assets: $(SWAGGER_STAMP)
+web-assets: $(WEB_STAMP)
 
 # --ignore-scripts: the package's dependency would phone home from an install script.
-$(SWAGGER_STAMP): $(WEB_ASSETS)/package.json $(WEB_ASSETS)/package-lock.json
+$(WEB_STAMP): $(WEB_ASSETS)/package.json $(WEB_ASSETS)/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 		npm ci --prefix $(WEB_ASSETS) --ignore-scripts --no-audit --no-fund --loglevel=error && \
-		mkdir -p $(SWAGGER_UI) && \
+		mkdir -p $(SWAGGER_UI) $(HTMX) && \
 		for f in $(SWAGGER_FILES); do cp $(WEB_ASSETS)/node_modules/swagger-ui-dist/$$f $(SWAGGER_UI)/ || exit 1; done && \
+		for f in $(HTMX_FILES); do cp $(WEB_ASSETS)/node_modules/htmx.org/$$f $(HTMX)/ || exit 1; done && \
 		touch $@; \
 	else \
-		echo "npm not found: /docs will say Swagger UI is not built (its test fails under CI=true)"; \
+		echo "npm not found: /docs says Swagger UI is not built and the console runs without htmx (their tests fail under CI=true)"; \
 	fi
+
+# The browser tests drive Debian's chromium with Playwright (a dev dependency; never a downloaded
+# browser). .ci/run installs chromium when it is missing; here we only say what is absent.
+browser-deps: $(STAMP) web-assets
+	@command -v chromium >/dev/null 2>&1 || \
+		echo "chromium not found (apt-get install chromium): tests/browser is skipped (fails under CI=true)"
 
 # oauth2-mock-server (npm), the independent OAuth 2 server of the interop tests, pinned by its
 # package-lock.json and installed into a local folder.

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from plugboard._version import __version__
 from plugboard.server.api import router as api_router
+from plugboard.server.console import install_console
 from plugboard.server.docs_ui import install_docs
 from plugboard.server.errors import install_problem_handlers
 from plugboard.server.oauth import router as oauth_router
@@ -68,6 +69,7 @@ def create_app(
     app.include_router(oauth_router)
     app.include_router(proxy_router)
     install_docs(app)
+    install_console(app)
     for extend in extensions:
         extend(app, rt)
 
