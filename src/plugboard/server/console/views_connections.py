@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from plugboard.domain.authorizations import may_authorize, who_must_act
 from plugboard.domain.models import ConnectionLevel, environments_of
-from plugboard.domain.permissions import Action, allowed, manage_authorization_action
+from plugboard.domain.permissions import Action, allowed, manage_authorization_action, require
 from plugboard.errors import AlreadyExists, Conflict, ValidationError
 from plugboard.records import ConnectionDetailsPublic, ServicePublic
 from plugboard.server.console import gateway
@@ -94,6 +94,7 @@ def _new_form(
 
 @router.get("/new")
 def new_connection(request: Request, viewer: ViewerDep, service: str = "") -> HTMLResponse:
+    require(viewer.principal, Action.MANAGE_CONNECTIONS)
     chosen = _services(request, viewer).get(service) if service else None
     values: dict[str, Any] = {"level": "admin", "scopes": [], "params": {}}
     return _new_form(request, viewer, chosen, values, {})
