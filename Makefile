@@ -18,7 +18,7 @@ WEB_STAMP := $(STATIC)/.built-stamp
 INTEROP := tests/interop/oauth2_mock_server
 INTEROP_STAMP := $(INTEROP)/node_modules/.installed-stamp
 
-.PHONY: install run test lint format bench clean interop-deps docs web-assets browser-deps
+.PHONY: install run test lint format bench clean interop-deps docs web-assets browser-deps console-url
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,9 +27,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) web-assets  ## create .venv and install Plugboard with every extra
 
-run: $(STAMP) web-assets  ## initialize ~/.plugboard if new (printing the first login), then serve with the demo provider
+run: $(STAMP) web-assets console-url  ## initialize ~/.plugboard if new (printing the first login), then serve with the demo provider
 	$(BIN)/plugboard init --if-new
-	@echo "Console: $${PLUGBOARD_BASE_URL:-http://127.0.0.1:8000}/console (log in with the e-mail and password printed by the first init)"
 	$(BIN)/plugboard serve --demo
 
 test: lint interop-deps web-assets browser-deps  ## lint, then the whole suite on SQLite and PostgreSQL (one worker per core)
@@ -54,6 +53,9 @@ $(WEB_STAMP): $(WEB_ASSETS)/package.json $(WEB_ASSETS)/package-lock.json
 browser-deps: $(STAMP) web-assets
 	@command -v chromium >/dev/null 2>&1 || \
 		echo "chromium not found (apt-get install chromium): tests/browser is skipped (fails under CI=true)"
+
+console-url:
+	@echo "Console: $${PLUGBOARD_BASE_URL:-http://127.0.0.1:8000}/console (log in with the e-mail and password that the first plugboard init prints)"
 
 # oauth2-mock-server (npm), the independent OAuth 2 server of the interop tests, pinned by its
 # package-lock.json and installed into a local folder.
