@@ -108,7 +108,7 @@ def test_json_output_is_machine_readable(home: Path, database: Database) -> None
     plugboard(home, "init", database=database)
     result = plugboard(home, "users", "list", "--json", database=database)
     members = json.loads(result.stdout)
-    assert members[0]["user"]["email"] == "admin@plugboard.local"
+    assert members[0]["email"] == "admin@plugboard.local"
     assert members[0]["role"] == "super_admin"
 
 

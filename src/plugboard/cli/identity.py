@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from plugboard.cli.common import AsOption, JsonOption, WorkspaceOption, acting
+from plugboard.cli.common import AsOption, JsonOption, WorkspaceOption, open_runtime
 from plugboard.cli.output import out, print_json, print_table, when
+
+if TYPE_CHECKING:
+    from plugboard.domain.principal import Principal
+    from plugboard.usecases.runtime import Runtime
 
 workspaces_app = typer.Typer(help="Create and list workspaces (tenants).", no_args_is_help=True)
 users_app = typer.Typer(
     help="Add members to a workspace, list them, and accept invitations.", no_args_is_help=True
 )
 tokens_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
+
+
+@contextmanager
+def acting(as_user: str | None, workspace: str | None) -> Iterator[tuple[Runtime, Principal]]:
+    """The store's runtime and who acts on it: the ``--as`` member or the local operator. The
+    usecase services each call builds own their transactions."""
+    from plugboard.domain.principal import OPERATOR
+    from plugboard.usecases.identity_service import act_as
+
+    runtime = open_runtime()
+    try:
+        yield runtime, act_as(runtime, as_user, workspace, via="cli") if as_user else OPERATOR
+    finally:
+        runtime.close()
 
 
 @workspaces_app.command("create")
@@ -28,14 +48,14 @@ def workspaces_create(
     """Create a workspace. A member who creates one becomes its super admin."""
     from plugboard.domain.models import WorkspaceKind
     from plugboard.errors import ValidationError
-    from plugboard.usecases.identity import create_workspace
+    from plugboard.usecases.identity_service import Workspaces
 
     try:
         ws_kind = WorkspaceKind(kind)
     except ValueError:
         raise ValidationError("kind", "must be developer or client") from None
-    with acting(as_user, None) as (unit, actor):
-        workspace = create_workspace(unit, actor, name, ws_kind)
+    with acting(as_user, None) as (runtime, actor):
+        workspace = Workspaces(runtime, actor).create(name, ws_kind)
     if json_:
         print_json(workspace)
     else:
@@ -45,11 +65,10 @@ def workspaces_create(
 @workspaces_app.command("list")
 def workspaces_list(json_: JsonOption = False) -> None:
     """List every workspace (local operator only)."""
-    from plugboard.domain.permissions import Action, require
+    from plugboard.usecases.identity_service import Workspaces
 
-    with acting(None, None) as (unit, actor):
-        require(actor, Action.CREATE_WORKSPACE)
-        workspaces = unit.workspaces.all()
+    with acting(None, None) as (runtime, actor):
+        workspaces = Workspaces(runtime, actor).list()
     if json_:
         print_json(workspaces)
         return
@@ -80,22 +99,16 @@ def users_add(
 
     from plugboard.domain.models import Role
     from plugboard.errors import ValidationError
-    from plugboard.usecases.identity import add_user
+    from plugboard.usecases.identity_service import Members
 
     try:
         member_role = Role(role)
     except ValueError:
         raise ValidationError("role", "must be super_admin, admin, developer or user") from None
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-    with acting(as_user, workspace) as (unit, actor):
-        added = add_user(
-            unit,
-            actor,
-            email=email,
-            role=member_role,
-            workspace=workspace,
-            name=name,
-            password=password,
+    with acting(as_user, workspace) as (runtime, actor):
+        added = Members(runtime, actor, workspace).add(
+            email, role=member_role, name=name, password=password
         )
     if json_:
         print_json(added)
@@ -113,17 +126,17 @@ def users_list(
     workspace: WorkspaceOption = None, as_user: AsOption = None, json_: JsonOption = False
 ) -> None:
     """List the members of a workspace with their roles."""
-    from plugboard.usecases.identity import list_members
+    from plugboard.usecases.identity_service import Members
 
-    with acting(as_user, workspace) as (unit, actor):
-        members = list_members(unit, actor, workspace)
+    with acting(as_user, workspace) as (runtime, actor):
+        members = Members(runtime, actor, workspace).list()
     if json_:
         print_json(members)
         return
     print_table(
-        f"Members of {members[0].workspace.name if members else workspace or 'default'}",
+        f"Members of {workspace or 'default'}",
         ["email", "name", "role", "since"],
-        [(m.user.email, m.user.name, m.role, when(m.user.created_at)) for m in members],
+        [(m.email, m.name, m.role, when(m.since)) for m in members],
     )
 
 
@@ -132,17 +145,17 @@ def users_invitations(
     workspace: WorkspaceOption = None, as_user: AsOption = None, json_: JsonOption = False
 ) -> None:
     """List the pending invitations of the `--as` member (any workspace)."""
-    from plugboard.usecases.invitations import list_invitations
+    from plugboard.usecases.identity_service import Invitations
 
-    with acting(as_user, workspace) as (unit, actor):
-        pending = list_invitations(unit, actor)
+    with acting(as_user, workspace) as (runtime, actor):
+        pending = Invitations(runtime, actor).list()
     if json_:
         print_json(pending)
         return
     print_table(
         "Pending invitations",
         ["id", "workspace", "role", "invited by", "since"],
-        [(i.id, i.workspace_name, i.role, i.invited_by, when(i.created_at)) for i in pending],
+        [(i.id, i.workspace, i.role, i.invited_by, when(i.created_at)) for i in pending],
     )
 
 
@@ -154,16 +167,17 @@ def users_accept(
     json_: JsonOption = False,
 ) -> None:
     """Accept an invitation of the `--as` member: they become a member of that workspace."""
-    from plugboard.usecases.invitations import accept_invitation
+    from plugboard.usecases.identity_service import Invitations
 
-    with acting(as_user, workspace) as (unit, actor):
-        membership = accept_invitation(unit, actor, invitation_id)
+    with acting(as_user, workspace) as (runtime, actor):
+        invitations = Invitations(runtime, actor)
+        joining = {i.id: i.workspace for i in invitations.list()}
+        membership = invitations.accept(invitation_id)
     if json_:
         print_json(membership)
     else:
         out.print(
-            f"{membership.user.email} is now a member of {membership.workspace.name} "
-            f"as {membership.role}"
+            f"{membership.email} is now a member of {joining[invitation_id]} as {membership.role}"
         )
 
 
@@ -184,21 +198,16 @@ def tokens_create(
     json_: JsonOption = False,
 ) -> None:
     """Create an API token. It is printed once and stored only as a hash."""
-    from plugboard.usecases.identity import create_token
+    from plugboard.usecases.identity_service import Tokens
 
-    with acting(as_user, workspace) as (unit, actor):
-        issued = create_token(
-            unit,
-            actor,
-            email=email,
-            workspace=workspace,
-            name=name,
-            acts_for_users=acts_for_users,
+    with acting(as_user, workspace) as (runtime, actor):
+        issued = Tokens(runtime, actor, workspace).create(
+            name=name, email=email, acts_for_users=acts_for_users
         )
     if json_:
-        print_json({"token": issued.token, "secret": issued.secret})
+        print_json(issued)
     else:
-        out.print(f"Token {issued.token.id} ({issued.token.name}); shown once, store it now:")
+        out.print(f"Token {issued.id} ({issued.name}); shown once, store it now:")
         out.print(issued.secret, markup=False)
 
 
@@ -210,10 +219,10 @@ def tokens_list(
     json_: JsonOption = False,
 ) -> None:
     """List API tokens (never their secrets)."""
-    from plugboard.usecases.identity import list_tokens
+    from plugboard.usecases.identity_service import Tokens
 
-    with acting(as_user, workspace) as (unit, actor):
-        tokens = list_tokens(unit, actor, workspace=workspace, email=email)
+    with acting(as_user, workspace) as (runtime, actor):
+        tokens = Tokens(runtime, actor, workspace).list(email=email)
     if json_:
         print_json(tokens)
         return
@@ -242,10 +251,10 @@ def tokens_revoke(
     json_: JsonOption = False,
 ) -> None:
     """Revoke an API token; requests with it are refused from now on."""
-    from plugboard.usecases.identity import revoke_token
+    from plugboard.usecases.identity_service import Tokens
 
-    with acting(as_user, workspace) as (unit, actor):
-        token = revoke_token(unit, actor, token_id)
+    with acting(as_user, workspace) as (runtime, actor):
+        token = Tokens(runtime, actor, workspace).revoke(token_id)
     if json_:
         print_json(token)
     else:

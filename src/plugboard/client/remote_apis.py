@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from plugboard.client.protocol import (
@@ -19,13 +18,13 @@ from plugboard.client.protocol import (
 from plugboard.client.remote_records import (
     authorization_from,
     connection_from,
-    parse_when,
     service_from,
 )
 from plugboard.errors import ValidationError
 from plugboard.records import (
     AuthorizationPublic,
     ConnectionEdited,
+    ConsentStarted,
     ReferencePublic,
     ServiceClientPublic,
 )
@@ -34,19 +33,6 @@ if TYPE_CHECKING:
     from plugboard.client.remote import RemoteClient
 
 __all__ = ["ConsentStarted", "RemoteAuthorizations", "RemoteConnections", "RemoteServices"]
-
-
-class ConsentStarted:
-    """A consent started on the server: send the person to ``authorize_url`` before
-    ``expires_at``; poll :meth:`RemoteAuthorizations.consent_status` with ``flow_id``."""
-
-    def __init__(self, flow_id: str, authorize_url: str, expires_at: datetime) -> None:
-        self.flow_id = flow_id
-        self.authorize_url = authorize_url
-        self.expires_at = expires_at
-
-    def __repr__(self) -> str:
-        return f"ConsentStarted(flow_id={self.flow_id!r}, expires_at={self.expires_at!r})"
 
 
 class RemoteConnections:
@@ -176,8 +162,8 @@ class RemoteAuthorizations:
         """Start an OAuth consent on the server (remote only: the server receives the
         provider's callback). The token's member is the one who consents."""
         body = {"environments": list(environments)}
-        d = self._c.request("POST", f"/connections/{link_name}/consents", json=body).json()
-        return ConsentStarted(d["flow_id"], d["authorize_url"], parse_when(d["expires_at"]))
+        answer = self._c.request("POST", f"/connections/{link_name}/consents", json=body)
+        return ConsentStarted.model_validate(answer.json())
 
     def consent_status(self, flow_id: str) -> tuple[str, str | None]:
         """(state, outcome): state is pending, completed, failed or expired."""

@@ -4,12 +4,15 @@ The REST API answers with them (as response models), both clients return them, t
 them (`--json` is ``model_dump(mode="json")``) and the console's templates read them. One module
 per family of resources; every record is importable from ``plugboard.records``.
 
-No record has a field that could hold a secret. Light on purpose: pydantic and the domain, never
-the store, the crypto or a web framework.
+No record has a field that could hold a secret, but one: ``TokenCreated.secret``, the new API
+token answered once to its creator (and kept out of ``repr``). Light on purpose: pydantic and
+the domain, never the store, the crypto or a web framework.
 """
 
 from __future__ import annotations
 
+from plugboard.records.audit import AuditEventPublic
+from plugboard.records.consents import ConsentStarted, ConsentStatus
 from plugboard.records.core import (
     AuthorizationListItem,
     AuthorizationPublic,
@@ -22,16 +25,35 @@ from plugboard.records.core import (
     ServiceClientPublic,
     ServicePublic,
 )
+from plugboard.records.identity import (
+    InvitationPublic,
+    MemberAdded,
+    MemberPublic,
+    MePublic,
+    TokenCreated,
+    TokenPublic,
+    WorkspacePublic,
+)
 
 __all__ = [
+    "AuditEventPublic",
     "AuthorizationListItem",
     "AuthorizationPublic",
     "ConnectionDetailsPublic",
     "ConnectionEdited",
     "ConnectionPublic",
+    "ConsentStarted",
+    "ConsentStatus",
+    "InvitationPublic",
+    "MePublic",
+    "MemberAdded",
+    "MemberPublic",
     "ReferencePublic",
     "RevokeResult",
     "ServiceChangeResult",
     "ServiceClientPublic",
     "ServicePublic",
+    "TokenCreated",
+    "TokenPublic",
+    "WorkspacePublic",
 ]

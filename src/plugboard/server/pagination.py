@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -53,6 +54,26 @@ def cursor_after(cursor: str | None, key_name: str) -> str | None:
             "cursor", f"must be a next_cursor value from a previous page ({key_name})"
         )
     return key[0]
+
+
+def cursor_time_id(cursor: str | None) -> tuple[datetime, str] | None:
+    """The (time, id) key a cursor names (for lists paged in SQL by a timestamp and an id)."""
+    if not cursor:
+        return None
+    key = decode_cursor(cursor)
+    try:
+        if len(key) != 2:
+            raise ValueError
+        return datetime.fromisoformat(key[0]), str(key[1])
+    except (TypeError, ValueError):
+        raise ValidationError(
+            "cursor", "must be a next_cursor value from a previous page"
+        ) from None
+
+
+def time_id_cursor(key: tuple[datetime, str] | None) -> str | None:
+    """The cursor of a (time, id) key; None (the last page) stays None."""
+    return None if key is None else encode_cursor([key[0].isoformat(), key[1]])
 
 
 def paginate(

@@ -1,7 +1,7 @@
-"""Request and response bodies, one `Create` / `Update` / `Public` family per resource.
+"""Request bodies (`Create` / `Update` per resource) and the answers only the REST API gives.
 
-No `Public` model has a field that could hold a secret: stored credentials appear only as which
-fields are set.
+The public shape of each resource is its record in :mod:`plugboard.records`, which the routes
+use as their response models.
 """
 
 from __future__ import annotations
@@ -11,17 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from plugboard.domain.models import (
-    ApiToken,
-    AuditEvent,
-    ConnectionLevel,
-    Invitation,
-    Membership,
-    Role,
-    Workspace,
-    WorkspaceKind,
-)
-from plugboard.usecases.identity import AddedMember
+from plugboard.domain.models import ConnectionLevel, Role, WorkspaceKind
 
 
 class _Body(BaseModel):
@@ -33,17 +23,6 @@ class WorkspaceCreate(_Body):
     kind: WorkspaceKind = WorkspaceKind.DEVELOPER
 
 
-class WorkspacePublic(BaseModel):
-    id: str
-    name: str
-    kind: WorkspaceKind
-    created_at: datetime
-
-    @classmethod
-    def of(cls, ws: Workspace) -> WorkspacePublic:
-        return cls(id=ws.id, name=ws.name, kind=ws.kind, created_at=ws.created_at)
-
-
 class MemberCreate(_Body):
     email: str
     role: Role = Role.USER
@@ -51,91 +30,10 @@ class MemberCreate(_Body):
     password: str | None = Field(default=None, description="Console password (12+ characters).")
 
 
-class MemberPublic(BaseModel):
-    user_id: str
-    email: str
-    name: str
-    role: Role
-    since: datetime
-
-    @classmethod
-    def of(cls, m: Membership) -> MemberPublic:
-        return cls(
-            user_id=m.user.id, email=m.user.email, name=m.user.name, role=m.role,
-            since=m.user.created_at,
-        )  # fmt: skip
-
-
-class MemberAdded(BaseModel):
-    """Built from the request only: nothing about an account that already existed."""
-
-    email: str
-    name: str
-    role: Role
-    workspace: str
-    status: str = Field(
-        description="`member`: a new account, a member now. `invited`: the address already "
-        "has an account; it becomes a member when its owner accepts the invitation."
-    )
-
-    @classmethod
-    def of(cls, added: AddedMember) -> MemberAdded:
-        return cls(
-            email=added.email, name=added.name, role=added.role, workspace=added.workspace,
-            status=added.status,
-        )  # fmt: skip
-
-
-class InvitationPublic(BaseModel):
-    id: str
-    workspace: str
-    role: Role
-    invited_by: str
-    created_at: datetime
-
-    @classmethod
-    def of(cls, i: Invitation) -> InvitationPublic:
-        return cls(
-            id=i.id, workspace=i.workspace_name, role=i.role, invited_by=i.invited_by,
-            created_at=i.created_at,
-        )  # fmt: skip
-
-
-class MePublic(BaseModel):
-    user_id: str | None
-    email: str | None
-    workspace: str
-    role: Role | None
-    acts_for_users: bool
-
-
 class TokenCreate(_Body):
     name: str = "api"
     email: str | None = Field(default=None, description="Whose token (default: yours).")
     acts_for_users: bool = False
-
-
-class TokenPublic(BaseModel):
-    id: str
-    user_id: str
-    name: str
-    prefix: str
-    acts_for_users: bool
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-
-    @classmethod
-    def of(cls, t: ApiToken) -> TokenPublic:
-        return cls(
-            id=t.id, user_id=t.user_id, name=t.name, prefix=t.prefix,
-            acts_for_users=t.acts_for_users, created_at=t.created_at,
-            last_used_at=t.last_used_at, revoked_at=t.revoked_at,
-        )  # fmt: skip
-
-
-class TokenCreated(TokenPublic):
-    secret: str = Field(description="The token itself. Shown once, never again.")
 
 
 class ConnectionCreate(_Body):
@@ -155,40 +53,10 @@ class ConnectionUpdate(_Body):
     all_scopes: bool = False
 
 
-class AuditEventPublic(BaseModel):
-    id: str
-    actor: str
-    action: str
-    object_type: str
-    object_id: str | None
-    outcome: str
-    detail: dict[str, Any]
-    created_at: datetime
-
-    @classmethod
-    def of(cls, e: AuditEvent) -> AuditEventPublic:
-        return cls(
-            id=e.id, actor=e.actor, action=e.action, object_type=e.object_type,
-            object_id=e.object_id, outcome=e.outcome, detail=e.detail, created_at=e.created_at,
-        )  # fmt: skip
-
-
 class ConsentCreate(_Body):
     environments: list[str] = Field(
         default=[], description="For per-environment connections: which environments to fill."
     )
-
-
-class ConsentStarted(BaseModel):
-    flow_id: str
-    authorize_url: str = Field(description="Send the person here to give consent.")
-    expires_at: datetime = Field(description="The consent must complete before this time.")
-
-
-class ConsentStatus(BaseModel):
-    flow_id: str
-    state: str
-    outcome: str | None
 
 
 class AuthorizationSlot(_Body):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from plugboard.domain.ids import new_id
@@ -188,12 +188,29 @@ class MembershipRepository:
             .values(role=role.value)
         )
 
-    def of_workspace(self, workspace_id: str) -> list[Membership]:
-        rows = self._conn.execute(
-            _MEMBERSHIP_QUERY.where(memberships.c.workspace_id == workspace_id).order_by(
-                users.c.email
+    def of_workspace(
+        self,
+        workspace_id: str,
+        *,
+        role: str | None = None,
+        search: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[Membership]:
+        """The members by e-mail: with ``role``, with ``search`` in the e-mail or
+        (case-insensitive) the name, e-mails after ``after``, at most ``limit``."""
+        query = _MEMBERSHIP_QUERY.where(memberships.c.workspace_id == workspace_id)
+        if role is not None:
+            query = query.where(memberships.c.role == role)
+        if search:
+            needle = search.casefold()
+            query = query.where(
+                users.c.email.contains(needle, autoescape=True)
+                | func.lower(users.c.name).contains(needle, autoescape=True)
             )
-        )
+        if after is not None:
+            query = query.where(users.c.email > after)
+        rows = self._conn.execute(query.order_by(users.c.email).limit(limit))
         return [self._membership(r) for r in rows]
 
     def of_user(self, user_id: str) -> list[Membership]:
@@ -270,12 +287,28 @@ class TokenRepository:
             raise NotFound("token", token_id)
         return _token(row)
 
-    def of_workspace(self, workspace_id: str, user_id: str | None = None) -> list[ApiToken]:
+    def of_workspace(
+        self,
+        workspace_id: str,
+        user_id: str | None = None,
+        *,
+        after: tuple[datetime, str] | None = None,
+        limit: int | None = None,
+    ) -> list[ApiToken]:
+        """Oldest first; ``after`` is the (created_at, id) of the last token already seen."""
         query = select(api_tokens).where(api_tokens.c.workspace_id == workspace_id)
         if user_id is not None:
             query = query.where(api_tokens.c.user_id == user_id)
-        rows = self._conn.execute(query.order_by(api_tokens.c.created_at, api_tokens.c.id))
-        return [_token(r) for r in rows]
+        if after is not None:
+            at, token_id = after
+            query = query.where(
+                or_(
+                    api_tokens.c.created_at > at,
+                    and_(api_tokens.c.created_at == at, api_tokens.c.id > token_id),
+                )
+            )
+        query = query.order_by(api_tokens.c.created_at, api_tokens.c.id).limit(limit)
+        return [_token(r) for r in self._conn.execute(query)]
 
     def revoke(self, token_id: str, now: datetime) -> None:
         self._conn.execute(

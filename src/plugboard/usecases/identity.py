@@ -165,10 +165,27 @@ def add_user(
     return AddedMember(address, display, role, ws.name, "member")
 
 
-def list_members(unit: Unit, actor: Principal, workspace: str | None = None) -> list[Membership]:
+def list_workspaces(unit: Unit, actor: Principal) -> list[Workspace]:
+    """Every workspace, by name: only for whoever may create workspaces (the local operator)."""
+    require(actor, Action.CREATE_WORKSPACE)
+    return unit.workspaces.all()
+
+
+def list_members(
+    unit: Unit,
+    actor: Principal,
+    workspace: str | None = None,
+    *,
+    role: str | None = None,
+    search: str | None = None,
+    after: str | None = None,
+    limit: int | None = None,
+) -> list[Membership]:
+    """Members by e-mail, filtered (``role``; ``search`` in the e-mail or name) and paged
+    (e-mails after ``after``) by the store."""
     ws = workspace_for(unit, actor, workspace)
     require(actor, Action.VIEW_USERS)
-    return unit.memberships.of_workspace(ws.id)
+    return unit.memberships.of_workspace(ws.id, role=role, search=search, after=after, limit=limit)
 
 
 def create_token(
@@ -220,8 +237,15 @@ def create_token(
 
 
 def list_tokens(
-    unit: Unit, actor: Principal, *, workspace: str | None = None, email: str | None = None
+    unit: Unit,
+    actor: Principal,
+    *,
+    workspace: str | None = None,
+    email: str | None = None,
+    after: tuple[datetime, str] | None = None,
+    limit: int | None = None,
 ) -> list[ApiToken]:
+    """Oldest first; ``after`` is the (created_at, id) of the last token already seen."""
     ws = workspace_for(unit, actor, workspace)
     if email is None and not allowed(actor, Action.MANAGE_OTHERS_TOKENS):
         email = actor.email
@@ -229,7 +253,7 @@ def list_tokens(
     if address is None or address != actor.email:
         require(actor, Action.MANAGE_OTHERS_TOKENS)
     user_id = find_member(unit, ws, address).user.id if address else None
-    return unit.tokens.of_workspace(ws.id, user_id)
+    return unit.tokens.of_workspace(ws.id, user_id, after=after, limit=limit)
 
 
 def revoke_token(unit: Unit, actor: Principal, token_id: str) -> ApiToken:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from plugboard.errors import ValidationError
+from plugboard.records import AuditEventPublic
 from plugboard.server.deps import CurrentPrincipal, RuntimeDep
-from plugboard.server.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
-from plugboard.server.schemas import AuditEventPublic
-from plugboard.usecases.audit import list_events
+from plugboard.server.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Page,
+    cursor_time_id,
+    time_id_cursor,
+)
+from plugboard.usecases.audit_service import AuditLog
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -24,21 +28,7 @@ def list_audit(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[AuditEventPublic]:
-    before = None
-    if cursor:
-        key = decode_cursor(cursor)
-        try:
-            before = (datetime.fromisoformat(key[0]), str(key[1]))
-        except (IndexError, TypeError, ValueError):
-            raise ValidationError(
-                "cursor", "must be a next_cursor value from a previous page"
-            ) from None
-    with runtime.unit(write=False) as unit:
-        events = list_events(unit, principal, action=action, before=before, limit=limit + 1)
-    page = events[:limit]
-    next_cursor = (
-        encode_cursor([page[-1].created_at.isoformat(), page[-1].id])
-        if len(events) > limit
-        else None
+    found = AuditLog(runtime, principal).page(
+        action=action, before=cursor_time_id(cursor), limit=limit
     )
-    return Page(items=[AuditEventPublic.of(e) for e in page], next_cursor=next_cursor)
+    return Page(items=found.items, next_cursor=time_id_cursor(found.next_key))

@@ -6,8 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from plugboard.errors import NotFound
-from plugboard.records import AuthorizationListItem, AuthorizationPublic, RevokeResult
+from plugboard.records import (
+    AuthorizationListItem,
+    AuthorizationPublic,
+    ConsentStarted,
+    ConsentStatus,
+    RevokeResult,
+)
 from plugboard.server.deps import ConsentFlowsDep, CurrentPrincipal, RuntimeDep
 from plugboard.server.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paginate
 from plugboard.server.schemas import (
@@ -15,25 +20,25 @@ from plugboard.server.schemas import (
     AccountReuse,
     AuthorizationSlot,
     ConsentCreate,
-    ConsentStarted,
-    ConsentStatus,
     CredentialEntry,
     PrimaryMove,
 )
 from plugboard.usecases.authorization_service import Authorizations
+from plugboard.usecases.consent_service import Consents
 
 router = APIRouter(tags=["authorizations"])
 
 
 @router.post("/connections/{link_name}/consents", status_code=status.HTTP_201_CREATED)
 def start_consent(
-    link_name: str, body: ConsentCreate, principal: CurrentPrincipal, flows: ConsentFlowsDep
+    link_name: str,
+    body: ConsentCreate,
+    runtime: RuntimeDep,
+    principal: CurrentPrincipal,
+    flows: ConsentFlowsDep,
 ) -> ConsentStarted:
     """Start an OAuth consent; the person has 90 seconds from now to complete it."""
-    started = flows.start(principal, connection=link_name, environments=body.environments)
-    return ConsentStarted(
-        flow_id=started.flow_id, authorize_url=started.authorize_url, expires_at=started.expires_at
-    )
+    return Consents(runtime, principal, flows).start(link_name, environments=body.environments)
 
 
 @router.get("/consents/{flow_id}")
@@ -41,12 +46,7 @@ def consent_status(
     flow_id: str, runtime: RuntimeDep, principal: CurrentPrincipal, flows: ConsentFlowsDep
 ) -> ConsentStatus:
     """Whether a consent you started is pending, completed, failed or expired."""
-    with runtime.unit(write=False) as unit:
-        flow = unit.flows.by_id(flow_id)
-    if flow.initiated_by != principal.user_id:
-        raise NotFound("consent", flow_id)
-    state, outcome = flows.status(flow_id)
-    return ConsentStatus(flow_id=flow_id, state=state.value, outcome=outcome)
+    return Consents(runtime, principal, flows).status(flow_id)
 
 
 @router.get("/connections/{link_name}/authorizations")

@@ -6,21 +6,27 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from plugboard.server.deps import CurrentPrincipal, RuntimeDep
-from plugboard.server.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paginate
-from plugboard.server.schemas import (
+from plugboard.records import (
     InvitationPublic,
     MemberAdded,
-    MemberCreate,
     MemberPublic,
     MePublic,
-    TokenCreate,
     TokenCreated,
     TokenPublic,
-    WorkspaceCreate,
     WorkspacePublic,
 )
-from plugboard.usecases import identity, invitations
+from plugboard.server.deps import CurrentPrincipal, RuntimeDep
+from plugboard.server.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Page,
+    cursor_after,
+    cursor_time_id,
+    encode_cursor,
+    time_id_cursor,
+)
+from plugboard.server.schemas import MemberCreate, TokenCreate, WorkspaceCreate
+from plugboard.usecases.identity_service import Invitations, Members, Tokens, Workspaces
 
 router = APIRouter(tags=["identity"])
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page.")]
@@ -30,23 +36,13 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 @router.get("/me")
 def me(runtime: RuntimeDep, principal: CurrentPrincipal) -> MePublic:
     """The calling principal: user, workspace and role."""
-    with runtime.unit(write=False) as unit:
-        workspace = identity.workspace_for(unit, principal, None)
-    return MePublic(
-        user_id=principal.user_id,
-        email=principal.email,
-        workspace=workspace.name,
-        role=principal.role,
-        acts_for_users=principal.acts_for_users,
-    )
+    return Workspaces(runtime, principal).me()
 
 
 @router.get("/workspaces")
 def list_workspaces(runtime: RuntimeDep, principal: CurrentPrincipal) -> Page[WorkspacePublic]:
     """The caller's workspace (a token is bound to one)."""
-    with runtime.unit(write=False) as unit:
-        workspace = identity.workspace_for(unit, principal, None)
-    return Page(items=[WorkspacePublic.of(workspace)])
+    return Page(items=[Workspaces(runtime, principal).current()])
 
 
 @router.post("/workspaces", status_code=status.HTTP_201_CREATED)
@@ -54,8 +50,7 @@ def create_workspace(
     body: WorkspaceCreate, runtime: RuntimeDep, principal: CurrentPrincipal
 ) -> WorkspacePublic:
     """Create a workspace; the caller becomes its super admin."""
-    with runtime.unit() as unit:
-        return WorkspacePublic.of(identity.create_workspace(unit, principal, body.name, body.kind))
+    return Workspaces(runtime, principal).create(body.name, body.kind)
 
 
 @router.get("/users")
@@ -67,37 +62,26 @@ def list_users(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[MemberPublic]:
-    with runtime.unit(write=False) as unit:
-        members = identity.list_members(unit, principal)
-    needle = (search or "").casefold()
-    found = [
-        MemberPublic.of(m)
-        for m in members
-        if (role is None or m.role.value == role)
-        and (not needle or needle in m.user.email or needle in m.user.name.casefold())
-    ]
-    items, next_cursor = paginate(found, lambda m: (m.email,), cursor, limit)
-    return Page(items=items, next_cursor=next_cursor)
+    found = Members(runtime, principal).page(
+        role=role, search=search, after=cursor_after(cursor, "email"), limit=limit
+    )
+    next_cursor = encode_cursor([found.next_key]) if found.next_key is not None else None
+    return Page(items=found.items, next_cursor=next_cursor)
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED)
 def add_user(body: MemberCreate, runtime: RuntimeDep, principal: CurrentPrincipal) -> MemberAdded:
     """Add a member. An address that already has an account is invited (`status: invited`):
     it joins when its owner accepts. The answer repeats the request, nothing of the account."""
-    with runtime.unit() as unit:
-        added = identity.add_user(
-            unit, principal, email=body.email, role=body.role, name=body.name,
-            password=body.password,
-        )  # fmt: skip
-    return MemberAdded.of(added)
+    return Members(runtime, principal).add(
+        body.email, role=body.role, name=body.name, password=body.password
+    )
 
 
 @router.get("/invitations")
 def list_invitations(runtime: RuntimeDep, principal: CurrentPrincipal) -> Page[InvitationPublic]:
     """Your pending invitations to other workspaces."""
-    with runtime.unit(write=False) as unit:
-        pending = invitations.list_invitations(unit, principal)
-    return Page(items=[InvitationPublic.of(i) for i in pending])
+    return Page(items=Invitations(runtime, principal).list())
 
 
 @router.post("/invitations/{invitation_id}/accept")
@@ -105,9 +89,7 @@ def accept_invitation(
     invitation_id: str, runtime: RuntimeDep, principal: CurrentPrincipal
 ) -> MemberPublic:
     """Accept one of your invitations: you become a member of that workspace."""
-    with runtime.unit() as unit:
-        membership = invitations.accept_invitation(unit, principal, invitation_id)
-    return MemberPublic.of(membership)
+    return Invitations(runtime, principal).accept(invitation_id)
 
 
 @router.get("/tokens")
@@ -119,15 +101,8 @@ def list_tokens(
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[TokenPublic]:
     """Your tokens; an admin may list everyone's or one member's (`email`)."""
-    with runtime.unit(write=False) as unit:
-        tokens = identity.list_tokens(unit, principal, email=email)
-    items, next_cursor = paginate(
-        [TokenPublic.of(t) for t in tokens],
-        lambda t: (t.created_at.isoformat(), t.id),
-        cursor,
-        limit,
-    )
-    return Page(items=items, next_cursor=next_cursor)
+    found = Tokens(runtime, principal).page(email=email, after=cursor_time_id(cursor), limit=limit)
+    return Page(items=found.items, next_cursor=time_id_cursor(found.next_key))
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED)
@@ -135,18 +110,15 @@ def create_token(
     body: TokenCreate, runtime: RuntimeDep, principal: CurrentPrincipal
 ) -> TokenCreated:
     """Create a token. The response carries it once; only its hash is stored."""
-    with runtime.unit() as unit:
-        issued = identity.create_token(
-            unit, principal, email=body.email, name=body.name, acts_for_users=body.acts_for_users
-        )
-    return TokenCreated(**TokenPublic.of(issued.token).model_dump(), secret=issued.secret)
+    return Tokens(runtime, principal).create(
+        name=body.name, email=body.email, acts_for_users=body.acts_for_users
+    )
 
 
 @router.delete("/tokens/{token_id}")
 def revoke_token(
     token_id: str, request: Request, runtime: RuntimeDep, principal: CurrentPrincipal
 ) -> TokenPublic:
-    with runtime.unit() as unit:
-        revoked = TokenPublic.of(identity.revoke_token(unit, principal, token_id))
+    revoked = Tokens(runtime, principal).revoke(token_id)
     request.app.state.principal_cache.forget_token(token_id)
     return revoked
