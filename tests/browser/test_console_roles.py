@@ -3,6 +3,7 @@ in dark mode, its remembered theme, the workspace switcher and keyboard use."""
 
 from __future__ import annotations
 
+from plugboard.usecases.authorization_service import Authorizations
 from plugboard.usecases.connection_service import Connections
 from plugboard.usecases.service_catalog import Services
 from tests.browser.conftest import Console
@@ -88,4 +89,39 @@ def test_dark_mode_theme_toggle_switcher_and_keyboard(web: Console) -> None:
     page.click("#workspace-switch ~ button")
     assert "You are now in workspace globex." in page.inner_text(".notice")
     assert "admin" in page.inner_text(".who")
+    web.check(page)
+
+
+def test_super_admin_views_all_authorizations_and_moves_the_primary_account(
+    web: Console,
+) -> None:
+    _key_service(web, "crew_keys")
+    for email in ("root@acme.test", "user@acme.test"):  # root first: the primary account
+        Authorizations(web.runtime, web.as_(email)).enter_credential(
+            "crew_keys_mine", {"X-Api-Key": f"key-of-{email}"}, account_name=email
+        )
+        web.typed_secrets.add(f"key-of-{email}")
+    login = web.browser.new_page(base_url=web.base_url)
+    login.goto("/console/login")
+    web.check(login, "login")
+    login.close()
+
+    page = web.login("root@acme.test")
+    page.goto("/console/connections/crew_keys_mine")
+    assert "Primary account" in page.inner_text("tr[data-environment=all]")
+    page.click("text=View all authorizations (2)")
+    rows = page.locator("#authorizations tbody tr")
+    assert rows.count() == 2
+    web.check(page, "authorizations")
+    page.fill("#search", "user@")
+    page.click("button:has-text('Filter')")
+    assert rows.count() == 1 and "user@acme.test" in rows.inner_text()
+    page.click("button:has-text('Mark as primary')")
+    assert "user@acme.test's account is now the primary account." in page.inner_text(".notice")
+    primary = page.locator("#authorizations tbody tr:has(span.badge:text-is('Primary'))")
+    assert "user@acme.test" in primary.inner_text()
+
+    page.goto("/console/connections/new?service=crew_keys")
+    web.check(page, "connection-new")
+    page.goto("/console/services/crew_keys")
     web.check(page)
