@@ -128,4 +128,6 @@ def create_token(request: Request, viewer: ViewerDep, form: FormDep) -> Response
 @router.post("/tokens/{token_id}/revoke")
 def revoke_token(request: Request, viewer: ViewerDep, form: FormDep, token_id: str) -> Response:
     revoked = gateway.revoke_token(runtime_of(request), viewer.principal, token_id)
+    # As DELETE /tokens/{id} does: this process stops accepting it at once.
+    request.app.state.principal_cache.forget_token(token_id)
     return redirect(f"{PREFIX}/tokens", f"Revoked token {revoked.name} ({revoked.prefix}…).")
