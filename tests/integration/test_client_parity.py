@@ -19,6 +19,7 @@ SPECS: dict[str, type[Any]] = {
     "connections": protocol.ConnectionsAPI,
     "authorizations": protocol.AuthorizationsAPI,
     "services": protocol.ServicesAPI,
+    "apps": protocol.AppsAPI,
 }
 
 # Public members outside the protocol, and why they exist on one side only.
@@ -44,7 +45,7 @@ def clients(runtime: Runtime) -> Iterator[dict[str, tuple[Any, Any]]]:
             "client": (embedded, served),
             **{
                 name: (getattr(embedded, name), getattr(served, name))
-                for name in ("connections", "authorizations", "services")
+                for name in ("connections", "authorizations", "services", "apps")
             },
         }
     finally:

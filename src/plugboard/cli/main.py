@@ -10,6 +10,7 @@ import typer
 from plugboard._version import __version__
 from plugboard.cli import (
     admin,
+    apps,
     authorizations,
     authorize,
     common,
@@ -44,6 +45,8 @@ app.add_typer(services.services_app, name="services")
 app.add_typer(connections.connections_app, name="connections")
 app.command("authorize")(authorize.authorize)
 app.add_typer(authorizations.authorizations_app, name="authorizations")
+app.add_typer(apps.apps_app, name="apps")
+app.add_typer(apps.components_app, name="components")
 
 
 def _version(value: bool) -> None:
@@ -69,8 +72,8 @@ def _root(
             "--server",
             envvar="PLUGBOARD_SERVER",
             help="Run app-developer commands (invoke, connections, services, authorize, "
-            "authorizations) against this Plugboard server's REST API instead of the local "
-            "store, e.g. https://plugboard.example.com.",
+            "authorizations, apps, components) against this Plugboard server's REST API instead "
+            "of the local store, e.g. https://plugboard.example.com.",
         ),
     ] = None,
     token: Annotated[

@@ -20,6 +20,7 @@ from plugboard.client.protocol import (
 )
 from plugboard.domain.principal import OPERATOR, Principal
 from plugboard.settings import Settings
+from plugboard.usecases.app_service import Apps
 from plugboard.usecases.authorization_service import Authorizations
 from plugboard.usecases.connection_service import Connections
 from plugboard.usecases.identity import principal_for
@@ -54,6 +55,7 @@ class LocalClient(ClientLifecycle):
         self.connections = Connections(runtime, principal, workspace)
         self.authorizations = Authorizations(runtime, principal, workspace)
         self.services = Services(runtime, principal, workspace)
+        self.apps = Apps(runtime, principal, workspace)
 
     def __repr__(self) -> str:
         return f"LocalClient(principal={self.principal.label!r}, workspace={self.workspace!r})"

@@ -1,9 +1,9 @@
 """What every Plugboard client offers app code, embedded (local) or remote over REST.
 
 Both satisfy :class:`PlugboardClient`, so app code is the same on a laptop and in a deployment:
-``invoke_url`` / ``invoke_url_async``, ``auth()``, and the ``connections``, ``authorizations``
-and ``services`` sub-APIs, which return the plain records below (never a credential). Both
-raise the same :mod:`plugboard.errors` classes for the same failures.
+``invoke_url`` / ``invoke_url_async``, ``auth()``, and the ``connections``, ``authorizations``,
+``services`` and ``apps`` sub-APIs, which return the plain records below (never a credential).
+Both raise the same :mod:`plugboard.errors` classes for the same failures.
 """
 
 from __future__ import annotations
@@ -30,8 +30,20 @@ from plugboard.records import (
     ServiceClientPublic,
     ServicePublic,
 )
+from plugboard.records.apps import (
+    AppDetailsPublic,
+    AppPublic,
+    AppTokenIssued,
+    AppTokenPublic,
+    AppVersionPublic,
+    ComponentPublic,
+    InstallReportPublic,
+    PanelEntryPublic,
+    SystemConnectionPublic,
+)
 
 __all__ = [
+    "AppsAPI",
     "AuthorizationInfo",
     "AuthorizationsAPI",
     "ConnectionDetails",
@@ -193,6 +205,65 @@ class ServicesAPI(Protocol):
     ) -> ServiceClientPublic: ...
 
 
+class AppsAPI(Protocol):
+    """Apps (SPEC §6): build them in a developer workspace, publish to stage, package, install
+    into a client workspace; app tokens, system connections and the connections panel."""
+
+    def list(
+        self, *, after: str | None = None, limit: int | None = None
+    ) -> builtins.list[AppPublic]: ...
+
+    def get(self, app: str, *, environment: str | None = None) -> AppDetailsPublic: ...
+
+    def create(self, *, name: str, link_name: str | None = None) -> AppPublic: ...
+
+    def rename(self, app: str, *, name: str) -> AppPublic: ...
+
+    def delete(self, app: str) -> None: ...
+
+    def put_component(
+        self,
+        app: str,
+        *,
+        kind: str,
+        name: str,
+        connections: Sequence[str] = (),
+        services: Sequence[str] = (),
+    ) -> ComponentPublic: ...
+
+    def delete_component(self, app: str, *, kind: str, name: str) -> None: ...
+
+    def enable_access(self, app: str, connection: str) -> ConnectionPublic: ...
+
+    def disable_access(self, app: str, connection: str) -> ConnectionPublic: ...
+
+    def grant(self, app: str, email: str) -> bool: ...
+
+    def ungrant(self, app: str, email: str) -> bool: ...
+
+    def publish(self, app: str, *, components: Sequence[str] | None = None) -> AppVersionPublic: ...
+
+    def versions(self, app: str) -> builtins.list[AppVersionPublic]: ...
+
+    def package(self, app: str, *, version: int | None = None) -> bytes: ...
+
+    def install(self, package: bytes) -> InstallReportPublic: ...
+
+    def import_package(self, package: bytes) -> InstallReportPublic: ...
+
+    def create_token(self, app: str, *, name: str = "app") -> AppTokenIssued: ...
+
+    def tokens(self, app: str) -> builtins.list[AppTokenPublic]: ...
+
+    def revoke_token(self, app: str, token_id: str) -> AppTokenPublic: ...
+
+    def system_connection(self, app: str, service: str) -> SystemConnectionPublic: ...
+
+    def panel(
+        self, app: str, *, environment: str | None = None
+    ) -> builtins.list[PanelEntryPublic]: ...
+
+
 class ClientLifecycle(abc.ABC):
     """`with` and `async with` for a client: leaving closes it."""
 
@@ -225,6 +296,9 @@ class PlugboardClient(Protocol):
 
     @property
     def services(self) -> ServicesAPI: ...
+
+    @property
+    def apps(self) -> AppsAPI: ...
 
     def invoke_url(
         self,

@@ -13,8 +13,8 @@ with ``acts_for_users`` may pass ``as_user``). No credential ever reaches this p
   ``/proxy/<link_name>/…`` with ``X-Plugboard-Base-Url`` set to the request's own origin: the
   server adds the credential and streams both bodies. A redirect the app's client follows goes
   to its target directly, without the credential.
-- ``connections``, ``authorizations`` and ``services`` call the REST API and follow its cursor
-  pages.
+- ``connections``, ``authorizations``, ``services`` and ``apps`` call the REST API and follow
+  its cursor pages.
 
 A problem+json answer becomes the same :mod:`plugboard.errors` class the embedded client raises
 (by the problem's ``type``), with the same message; :class:`~plugboard.errors.ServerUnreachable`
@@ -40,6 +40,7 @@ from plugboard.client.remote_apis import (
     RemoteConnections,
     RemoteServices,
 )
+from plugboard.client.remote_apps import RemoteApps
 from plugboard.client.remote_invoke import invoke_payload, invoke_response
 from plugboard.client.remote_problems import error_from_problem, raise_for_problem, unreachable
 from plugboard.client.remote_proxy import ProxyAuth
@@ -47,6 +48,7 @@ from plugboard.client.remote_proxy import ProxyAuth
 __all__ = [
     "ConsentStarted",
     "ProxyAuth",
+    "RemoteApps",
     "RemoteAuthorizations",
     "RemoteClient",
     "RemoteConnections",
@@ -92,6 +94,7 @@ class RemoteClient(ClientLifecycle):
         self.connections = RemoteConnections(self)
         self.authorizations = RemoteAuthorizations(self)
         self.services = RemoteServices(self)
+        self.apps = RemoteApps(self)
 
     def __repr__(self) -> str:
         return f"RemoteClient({self.base_url!r}, token=<redacted>)"

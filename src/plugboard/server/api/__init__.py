@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from plugboard.server.api import (
+    apps,
     audit,
     authorizations,
     connections,
@@ -19,5 +20,5 @@ router = APIRouter(
     prefix="/api/v1",
     responses=problem_responses(401, 403, 404, 409, 422, 424, 429, 502, 503),
 )
-for module in (session, identity, services, connections, authorizations, invoke, audit):
+for module in (session, identity, services, connections, authorizations, invoke, audit, apps):
     router.include_router(module.router)
