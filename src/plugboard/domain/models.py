@@ -75,6 +75,7 @@ class ComponentType(enum.StrEnum):
     WORKFLOW = "workflow"
     FUNCTION = "function"
     PAGE = "page"
+    PANEL = "panel"
     SCHEDULE = "schedule"
     DATASOURCE = "datasource"
     SMS_ACTION = "sms_action"

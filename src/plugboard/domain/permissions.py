@@ -41,6 +41,13 @@ class Action(enum.StrEnum):
     INVOKE_OWN = "invoke_own"
     INVOKE_FOR_USERS = "invoke_for_users"
     VIEW_AUDIT = "view_audit"
+    VIEW_APPS = "view_apps"
+    MANAGE_APPS = "manage_apps"
+    PUBLISH_APPS = "publish_apps"
+    INSTALL_APPS = "install_apps"
+    GRANT_APPS = "grant_apps"
+    MANAGE_APP_TOKENS = "manage_app_tokens"
+    USE_SYSTEM_CONNECTIONS = "use_system_connections"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +57,13 @@ class Permission:
     roles: Mapping[WorkspaceKind, frozenset[Role]]
     levels: tuple[ConnectionLevel, ...] = ()  # the connection levels the action concerns
     own_only: bool = False  # only on the principal's own object
+    app_token: bool = False  # an app token may do it, for its own app only
 
 
 _ALL = frozenset(Role)
 _ADMINS = frozenset({Role.SUPER_ADMIN, Role.ADMIN})
 _BUILDERS = frozenset({Role.SUPER_ADMIN, Role.DEVELOPER})
+_NOBODY: frozenset[Role] = frozenset()
 _SHARED = (ConnectionLevel.ADMIN, ConnectionLevel.SYSTEM)
 
 
@@ -145,6 +154,7 @@ PERMISSIONS: tuple[Permission, ...] = (
         "invoke with the shared authorization",
         _same(_ADMINS | {Role.DEVELOPER}),
         levels=_SHARED,
+        app_token=True,
     ),
     Permission(
         Action.INVOKE_OWN,
@@ -158,18 +168,58 @@ PERMISSIONS: tuple[Permission, ...] = (
         "invoke for other users (a token that acts for users)",
         _same(_ADMINS | {Role.DEVELOPER}),
         levels=(ConnectionLevel.USER,),
+        app_token=True,
     ),
     Permission(Action.VIEW_AUDIT, "read the audit log", _same(_ADMINS | {Role.DEVELOPER})),
+    # Apps (SPEC §6). A `user` sees the apps granted to them; an app token sees its own app.
+    Permission(
+        Action.VIEW_APPS,
+        "see apps, their components and connections panel",
+        _same(_ALL),
+        app_token=True,
+    ),
+    Permission(
+        Action.MANAGE_APPS,
+        "create, edit, delete apps and components; app access",
+        {WorkspaceKind.DEVELOPER: _BUILDERS, WorkspaceKind.CLIENT: _NOBODY},
+    ),
+    Permission(
+        Action.PUBLISH_APPS,
+        "publish an app to stage; write its package",
+        {WorkspaceKind.DEVELOPER: _BUILDERS, WorkspaceKind.CLIENT: _NOBODY},
+    ),
+    Permission(
+        Action.INSTALL_APPS,
+        "install or update a package (client), import one (developer)",
+        {WorkspaceKind.DEVELOPER: _BUILDERS, WorkspaceKind.CLIENT: _ADMINS},
+    ),
+    Permission(Action.GRANT_APPS, "grant an app to members (app users)", _same(_ADMINS)),
+    Permission(
+        Action.MANAGE_APP_TOKENS,
+        "create, list, revoke app tokens",
+        {WorkspaceKind.DEVELOPER: _ADMINS | _BUILDERS, WorkspaceKind.CLIENT: _ADMINS},
+    ),
+    Permission(
+        Action.USE_SYSTEM_CONNECTIONS,
+        "find or create the system connection a component needs",
+        _same(_ALL),
+        app_token=True,
+    ),
 )
 
 MATRIX: Mapping[Action, Mapping[WorkspaceKind, frozenset[Role]]] = {
     p.action: p.roles for p in PERMISSIONS
 }
+APP_TOKEN_ACTIONS: frozenset[Action] = frozenset(p.action for p in PERMISSIONS if p.app_token)
 
 
 def allowed(principal: Principal, action: Action) -> bool:
     if principal.is_operator:
         return True
+    if principal.is_app:
+        # An app token has no role: only what the matrix grants app tokens, on its own app
+        # (the usecases check that the object belongs to the app).
+        return action in APP_TOKEN_ACTIONS
     if principal.role is None or principal.workspace_kind is None:
         return False
     return principal.role in MATRIX[action][principal.workspace_kind]
@@ -219,7 +269,12 @@ def invoke_action(level: ConnectionLevel, *, for_self: bool) -> Action:
 def render_markdown() -> str:
     """docs/permissions.md, from `PERMISSIONS`."""
     roles = list(Role)
-    header = ["action", "levels", *(f"{r.value} ({k.value})" for k in WorkspaceKind for r in roles)]
+    header = [
+        "action",
+        "levels",
+        *(f"{r.value} ({k.value})" for k in WorkspaceKind for r in roles),
+        "app token",
+    ]
     lines = [
         "# Permissions",
         "",
@@ -237,6 +292,10 @@ def render_markdown() -> str:
         "(`as_user`, `X-Plugboard-User`), only when that member's role ranks at or below the",
         "caller's; otherwise 403 and nothing changes.",
         "",
+        "**App token**: an app's own token (`pba_…`) acts as the app, not as a member, and only",
+        "on that app's connections and components; it may invoke for any member the app is",
+        "granted to (`as_user`), or with the primary account when no user is named.",
+        "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
     ]
@@ -244,5 +303,6 @@ def render_markdown() -> str:
         levels = ", ".join(level.value for level in p.levels) or "—"
         mark = "own" if p.own_only else "✓"
         cells = [mark if r in p.roles[k] else "·" for k in WorkspaceKind for r in roles]
+        cells.append("✓" if p.app_token else "·")
         lines.append(f"| {p.summary} (`{p.action.value}`) | {levels} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -23,14 +23,22 @@ class Principal:
     via: str = "cli"
     token_id: str | None = None  # the API token used, if any
     token_last_used_at: datetime | None = None
+    app_id: str | None = None  # set when an app token calls: the app acts, not a member
+    app_link_name: str | None = None
 
     @property
     def is_operator(self) -> bool:
-        return self.user_id is None
+        return self.user_id is None and self.app_id is None
+
+    @property
+    def is_app(self) -> bool:
+        return self.app_id is not None
 
     @property
     def label(self) -> str:
         """How the audit log names the actor (never a token or secret)."""
+        if self.is_app:
+            return f"app:{self.app_link_name}"
         if self.is_operator:
             return "operator"
         return f"user:{self.email}"
@@ -64,3 +72,21 @@ def user_principal(
         token_id,
         token_last_used_at,
     )
+
+
+def app_principal(
+    app_id: str,
+    app_link_name: str,
+    workspace_id: str,
+    workspace_kind: WorkspaceKind,
+    *,
+    token_id: str,
+    token_last_used_at: datetime | None = None,
+    via: str = "api",
+) -> Principal:
+    """An app calling with its app token: no user and no role, so every role-based permission
+    is refused to it except those the matrix grants app tokens (domain/permissions.py)."""
+    return Principal(
+        None, None, workspace_id, workspace_kind, None, False, via, token_id,
+        token_last_used_at, app_id, app_link_name,
+    )  # fmt: skip

@@ -12,12 +12,16 @@ from plugboard.domain.principal import Principal
 from plugboard.domain.tokens import hash_token
 from plugboard.errors import AuthenticationFailed
 from plugboard.server.principal_cache import PrincipalCache
+from plugboard.usecases.app_tokens import authenticate, note_use
 from plugboard.usecases.consent import ConsentFlows
-from plugboard.usecases.identity import authenticate_token, note_token_use, token_use_is_stale
+from plugboard.usecases.identity import token_use_is_stale
 from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.sessions import authenticate_session
 
-_bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer pbt_…`")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API token (`Authorization: Bearer pbt_…`) or an app token (`pba_…`)",
+)
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -63,10 +67,10 @@ async def get_principal(
 
 def _check_token(runtime: Runtime, secret: str) -> Principal:
     with runtime.unit(write=False) as unit:
-        principal = authenticate_token(unit, secret, via="api")
+        principal = authenticate(unit, secret, via="api")
     if token_use_is_stale(principal, runtime.clock.now()):
         with runtime.unit() as unit:
-            note_token_use(unit, principal)
+            note_use(unit, principal)
     return principal
 
 

@@ -208,6 +208,48 @@ class ConnectionRepository:
     def delete(self, connection: Connection) -> None:
         self._conn.execute(delete(connections).where(connections.c.id == connection.id))
 
+    # -- app access (SPEC §6) -------------------------------------------------------------------
+
+    def set_app(self, connection_id: str, app_id: str | None) -> None:
+        """Enable the connection for an app (None: for no app)."""
+        values: dict[str, Any] = {"app_id": app_id}
+        if app_id is None:
+            values["app_access_locked"] = False
+        self._conn.execute(
+            update(connections).where(connections.c.id == connection_id).values(**values)
+        )
+
+    def lock_access(self, connection_ids: Sequence[str]) -> None:
+        """Published with their app: they stay enabled for it even once unreferenced."""
+        if connection_ids:
+            self._conn.execute(
+                update(connections)
+                .where(connections.c.id.in_(list(connection_ids)))
+                .values(app_access_locked=True)
+            )
+
+    def access_locked(self, connection_id: str) -> bool:
+        row = self._conn.execute(
+            select(connections.c.app_access_locked).where(connections.c.id == connection_id)
+        ).first()
+        return bool(row and row.app_access_locked)
+
+    def of_app(self, app_id: str) -> list[Connection]:
+        rows = self._conn.execute(
+            select(connections)
+            .where(connections.c.app_id == app_id)
+            .order_by(connections.c.link_name)
+        )
+        return [_connection(r) for r in rows]
+
+    def release_app(self, app_id: str) -> None:
+        """The app is deleted: its connections serve no app any more."""
+        self._conn.execute(
+            update(connections)
+            .where(connections.c.app_id == app_id)
+            .values(app_id=None, app_access_locked=False)
+        )
+
     # -- references -----------------------------------------------------------------------------
 
     def references(self, connection_id: str) -> list[Reference]:

@@ -13,6 +13,8 @@ from plugboard.domain.clock import Clock
 from plugboard.domain.models import AuditEvent
 from plugboard.domain.principal import Principal
 from plugboard.store.accounts import AccountRepository
+from plugboard.store.app_tokens import AppTokenRepository
+from plugboard.store.apps import AppRepository
 from plugboard.store.audit import AuditRepository
 from plugboard.store.authorizations import AuthorizationRepository
 from plugboard.store.connections import ConnectionRepository
@@ -51,6 +53,8 @@ class Unit:
         self.login_throttle = LoginThrottleRepository(conn)
         self.accounts = AccountRepository(conn, sealer)
         self.refresh_journal = RefreshJournal(conn, sealer)
+        self.apps = AppRepository(conn)
+        self.app_tokens = AppTokenRepository(conn)
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -37,7 +37,7 @@ class ConnectionDetails:
     status: AuthorizationStatus  # for the viewer: see connection_status
 
 
-def _scopes_for(
+def scopes_for(
     service: ServiceDefinition, scopes: Sequence[str], all_scopes: bool
 ) -> tuple[str, ...]:
     """The scopes to request: a subset of the service's, its required ones always included."""
@@ -61,7 +61,7 @@ def _scopes_for(
     return tuple(chosen)
 
 
-def _check_level(service: ServiceDefinition, level: ConnectionLevel) -> None:
+def check_level(service: ServiceDefinition, level: ConnectionLevel) -> None:
     if level is ConnectionLevel.USER and not service.allow_user_level:
         raise ValidationError(
             "level",
@@ -88,8 +88,8 @@ def create_connection(
     require(actor, Action.MANAGE_CONNECTIONS)
     entry = resolve_service(unit, ws.id, check_link_name(service, "service"))
     definition = entry.definition
-    _check_level(definition, level)
-    chosen_scopes = _scopes_for(definition, scopes, all_scopes)
+    check_level(definition, level)
+    chosen_scopes = scopes_for(definition, scopes, all_scopes)
     values = definition.resolve_dynamic_values(dict(params or {}))
 
     if name is None:
@@ -98,7 +98,7 @@ def create_connection(
     else:
         display = check_display_name(name)
     if link_name is None:
-        link = _free_link_name(link_name_from(display), unit.connections.link_names_in(ws.id))
+        link = free_link_name(link_name_from(display), unit.connections.link_names_in(ws.id))
     else:
         link = check_link_name(link_name)
 
@@ -132,7 +132,7 @@ def create_connection(
     return connection
 
 
-def _free_link_name(base: str, taken: set[str]) -> str:
+def free_link_name(base: str, taken: set[str]) -> str:
     if base not in taken:
         return base
     n = 2
@@ -262,7 +262,7 @@ def edit_connection(
                 "scopes", "this connection uses all scopes, which cannot be narrowed"
             )
         entry = resolve_service(unit, ws.id, connection.service_link_name)
-        new_scopes = _scopes_for(entry.definition, scopes or (), all_scopes)
+        new_scopes = scopes_for(entry.definition, scopes or (), all_scopes)
         if set(new_scopes) != set(connection.scopes) or all_scopes:
             changes.update(scopes=list(new_scopes), all_scopes=all_scopes)
     if not changes:

@@ -59,11 +59,17 @@ __all__ = [
 
 
 def service_with_client(unit: Unit, workspace_id: str, entry: ServiceEntry) -> ServiceDefinition:
-    """The service with its OAuth client: a custom service carries its own; a built-in one
-    uses the client the workspace registered (`plugboard services set-client`)."""
+    """The service with its OAuth client: a custom service carries its own; a built-in one,
+    and a custom one installed from a package (which never carries the client's secret), use
+    the client the workspace registered (`plugboard services set-client`)."""
     definition = entry.definition
     if not entry.builtin:
-        return definition
+        if _has_client_secret(definition):
+            return definition
+        registered = unit.service_clients.find(workspace_id, definition.link_name)
+        if registered is None:
+            return definition
+        return definition.with_oauth_client(registered.client_id, registered.client_secret)
     registration = unit.service_clients.find(workspace_id, definition.link_name)
     if registration is None:
         raise ValidationError(
@@ -73,6 +79,14 @@ def service_with_client(unit: Unit, workspace_id: str, entry: ServiceEntry) -> S
             f"{definition.link_name}`",
         )
     return definition.with_oauth_client(registration.client_id, registration.client_secret)
+
+
+def _has_client_secret(definition: ServiceDefinition) -> bool:
+    if definition.oauth2 is not None:
+        return definition.oauth2.client_secret is not None
+    if definition.oauth1 is not None:
+        return definition.oauth1.consumer_secret is not None
+    return True
 
 
 def environment_keys(

@@ -42,6 +42,7 @@ class ResolutionCache:
     ) -> CacheKey:
         return (
             actor.user_id,
+            actor.app_id,  # two apps of one workspace never share a resolution
             actor.workspace_id,
             actor.role,
             actor.acts_for_users,

@@ -35,6 +35,11 @@ from plugboard.errors import (
 )
 from plugboard.store.unit import Unit
 from plugboard.usecases.identity import member_to_act_as, workspace_for
+from plugboard.usecases.invoke_apps import (
+    app_calling_user,
+    require_app_connection,
+    stage_definition,
+)
 from plugboard.usecases.services import resolve_service
 
 __all__ = ["Resolved", "resolve"]
@@ -86,11 +91,13 @@ def _oauth_client(
         client_id, secret = service.oauth1.consumer_key, service.oauth1.consumer_secret
     else:
         return None, None
-    if client_id:
-        return client_id, secret.get_secret_value() if secret is not None else None
+    if client_id and secret is not None:
+        return client_id, secret.get_secret_value()
+    # Built-in services carry no client, and an installed custom service no secret (packages
+    # never do): the workspace registers its own (`plugboard services set-client`).
     registered = unit.service_clients.find(workspace_id, service.link_name)
     if registered is None:
-        return None, None
+        return client_id, None
     return registered.client_id, registered.client_secret
 
 
@@ -106,14 +113,20 @@ def resolve(
     """SPEC §7 step 1. Raises NotFound, PermissionDenied or AuthorizationRequired."""
     ws = workspace_for(unit, actor, workspace)
     connection = unit.connections.get(ws.id, link_name)
-    if connection.level is not ConnectionLevel.USER and not allowed(actor, Action.INVOKE_SHARED):
+    if actor.is_app:
+        require_app_connection(unit, actor, connection)
+    elif connection.level is not ConnectionLevel.USER and not allowed(actor, Action.INVOKE_SHARED):
         raise NotFound("connection", link_name)  # hidden from the role, as on GET
     env = (
         check_environment(ws.kind, environment)
         if environment is not None
         else default_environment(ws.kind)
     )
-    user_id, role = _calling_user(unit, actor, ws, as_user)
+    connection = stage_definition(unit, connection, env)
+    if actor.is_app:
+        user_id, role = app_calling_user(unit, actor, ws, as_user)
+    else:
+        user_id, role = _calling_user(unit, actor, ws, as_user)
     if connection.level is ConnectionLevel.USER:
         for_self = user_id is not None and user_id == actor.user_id
         require(actor, invoke_action(connection.level, for_self=for_self))

@@ -21,6 +21,7 @@ from plugboard.domain.service.fields import (
     _fail,
     _is_builtin,
     _Model,
+    _secret_may_be_absent,
 )
 from plugboard.errors import ValidationError
 
@@ -195,7 +196,9 @@ class OAuth1Config(_Model):
         if not _is_builtin(info):
             if not self.consumer_key:
                 raise _fail("consumer_key", "is required for a custom service")
-            if self.consumer_secret is None or not self.consumer_secret.get_secret_value():
+            if not _secret_may_be_absent(info) and (
+                self.consumer_secret is None or not self.consumer_secret.get_secret_value()
+            ):
                 raise _fail("consumer_secret", "is required for a custom service")
         return self
 
@@ -228,7 +231,9 @@ class OAuth2Config(_Model):
         if not _is_builtin(info):
             if not self.client_id:
                 raise _fail("client_id", "is required for a custom service")
-            if self.client_secret is None or not self.client_secret.get_secret_value():
+            if not _secret_may_be_absent(info) and (
+                self.client_secret is None or not self.client_secret.get_secret_value()
+            ):
                 raise _fail("client_secret", "is required for a custom service")
         seen: set[str] = set()
         for i, scope in enumerate(self.scopes):

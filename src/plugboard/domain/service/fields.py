@@ -168,6 +168,12 @@ def _is_stored(info: ValidationInfo) -> bool:
     return bool(info.context and info.context.get("stored"))
 
 
+def _secret_may_be_absent(info: ValidationInfo) -> bool:
+    """A custom service installed from a package carries its OAuth client's id but never its
+    secret: the receiving workspace registers that (`plugboard services set-client`)."""
+    return bool(info.context and (info.context.get("installed") or info.context.get("stored")))
+
+
 # One entry of ``hosts``: an https URL here; the service model then checks it is an origin
 # pattern (see plugboard.domain.origins) once its dynamic parameters are known.
 HostPattern = Annotated[str, Field(max_length=300), AfterValidator(_https_url)]

@@ -60,14 +60,22 @@ def parse_service(
     builtin: bool,
     http_hosts: Collection[str] = (),
     stored: bool = False,
+    installed: bool = False,
 ) -> ServiceDefinition:
     """Validate a decoded service file. ``builtin`` allows leaving the OAuth client out;
     ``http_hosts`` are hosts the operator allows over plain http (see check_https_url);
     ``stored`` reads a custom service from the store, which may predate a required
-    ``base_url`` (such a service loads, but no credential of it is sent anywhere)."""
+    ``base_url`` (such a service loads, but no credential of it is sent anywhere);
+    ``installed`` reads a custom service from a package, which never carries the OAuth
+    client's secret."""
     if not isinstance(data, Mapping):
         raise ValidationError("file", "must be a mapping of service fields")
-    context = {"builtin": builtin, "http_hosts": frozenset(http_hosts), "stored": stored}
+    context = {
+        "builtin": builtin,
+        "http_hosts": frozenset(http_hosts),
+        "stored": stored,
+        "installed": installed,
+    }
     try:
         return ServiceDefinition.model_validate(dict(data), context=context)
     except pydantic.ValidationError as exc:
