@@ -151,7 +151,7 @@ class Apps:
         with self._runtime.unit() as unit:
             report = app_install.install_package(
                 unit, self._actor, package, workspace=self._workspace,
-                http_hosts=self._runtime.settings.allow_http_hosts,
+                http_hosts=self._runtime.settings.allow_http_host_entries,
             )  # fmt: skip
         return _report(report)
 
@@ -159,7 +159,7 @@ class Apps:
         with self._runtime.unit() as unit:
             report = app_install.import_package(
                 unit, self._actor, package, workspace=self._workspace,
-                http_hosts=self._runtime.settings.allow_http_hosts,
+                http_hosts=self._runtime.settings.allow_http_host_entries,
             )  # fmt: skip
         return _report(report)
 
