@@ -1,7 +1,11 @@
 """Issue 6: every endpoint × every role (and anonymous), in a developer and a client workspace,
 answers exactly as the permission matrix (plugboard.domain.permissions.MATRIX) says:
 allowed → neither 401 nor 403; refused → 403 (404 where the object is hidden from the role);
-anonymous → 401. Each case runs on a freshly seeded store, on SQLite and PostgreSQL."""
+anonymous → 401. Each case runs on a freshly seeded store, on SQLite and PostgreSQL.
+
+The apps endpoints (tests/integration/app_matrix.py) walk all their cases for one member on one
+seeded world, and add the app token's column: its own app, its panel, its system connections
+and its connections' invokes; nothing else."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from starlette.testclient import TestClient
 from plugboard.domain.models import Role, WorkspaceKind
 from plugboard.domain.permissions import MATRIX, Action
 from plugboard.testing.provider_state import DEMO_API_KEY
+from tests.integration.app_matrix import APP_CASES, AppWorld, seed_apps
 from tests.stack import API_ROLES, WORKSPACES, World, key_service
 
 Request = Callable[[TestClient, World, str], Any]
@@ -265,3 +270,81 @@ def test_every_endpoint_refuses_anonymous_callers(
         else (client.delete("/api/v1/tokens/tok_x"))
     )
     assert response.status_code == 401, response.text
+
+
+# -- apps (SPEC §6): every member and the app's own token, on one seeded world each ------------
+
+
+def _walk(client: TestClient, world: AppWorld, name: str, role: Role | None) -> dict[str, str]:
+    """The app cases answered otherwise than the matrix says: case -> what came instead."""
+    kind = WORKSPACES[world.workspace]
+    wrong: dict[str, str] = {}
+    for case in APP_CASES:
+        response = case.send(client, world, name)
+        refused = case.expected(role, kind)
+        got = response.status_code
+        if refused is None and (got in (401, 403, 404) or got >= 500):
+            wrong[case.id] = f"refused {got}: {response.text[:200]}"
+        elif refused is not None and got not in refused:
+            wrong[case.id] = f"{got} instead of {sorted(refused)}: {response.text[:200]}"
+    return wrong
+
+
+@pytest.mark.parametrize(
+    ("workspace", "name"),
+    list(itertools.product(WORKSPACES, API_ROLES)),
+    ids=[f"{w}-{n}" for w, n in itertools.product(WORKSPACES, API_ROLES)],
+)
+def test_every_apps_endpoint_answers_each_role_as_the_matrix_says(
+    world_factory: Callable[[str], tuple[World, TestClient]], workspace: str, name: str
+) -> None:
+    world, client = world_factory(workspace)
+    apps = seed_apps(world)
+    client.headers["Authorization"] = f"Bearer {world.token(name)}"
+    assert _walk(client, apps, name, API_ROLES[name]) == {}
+
+
+# What an app token may do beyond its app: say who it is. Every other member endpoint is 403/404.
+APP_TOKEN_INTROSPECTION = {"get me", "current session", "list workspaces"}
+# Member endpoints that do not yet answer an app token with 403/404 (reported to the core): an
+# app token lists and reads user-level connections outside its app and their authorizations;
+# a consent or revoke says 422 instead of 403; creating an API token fails with a 500.
+APP_TOKEN_GAPS = {
+    "list connections", "show user connection", "list authorizations (user level)",
+    "start consent (shared)", "start consent (own)", "own consent status", "revoke own",
+    "create own token", "create token acting for users",
+}  # fmt: skip
+# Cases whose set-up needs a member's own object (their token list, a service they created).
+MEMBER_ONLY = {"revoke own token", "delete own service"}
+
+
+@pytest.mark.parametrize("workspace", list(WORKSPACES))
+def test_an_app_token_reaches_only_its_own_app(
+    world_factory: Callable[[str], tuple[World, TestClient]], workspace: str
+) -> None:
+    world, client = world_factory(workspace)
+    apps = seed_apps(world)
+    client.headers["Authorization"] = f"Bearer {apps.app_token}"
+    wrong = _walk(client, apps, "app", None)
+    lenient = TestClient(client.app, raise_server_exceptions=False)
+    lenient.headers["Authorization"] = f"Bearer {apps.app_token}"
+    answered = {
+        case.id: case.send(lenient, world, "dev").status_code
+        for case in CASES
+        if case.id not in MEMBER_ONLY
+    }
+    for case_id, got in answered.items():
+        allowed = case_id in APP_TOKEN_INTROSPECTION
+        if (got < 400) != allowed or (not allowed and got not in (403, 404)):
+            wrong[case_id] = str(got)
+    assert wrong.keys() - APP_TOKEN_GAPS == set(), wrong
+    assert APP_TOKEN_GAPS - wrong.keys() == set(), "fixed: remove them from APP_TOKEN_GAPS"
+
+
+def test_every_apps_endpoint_refuses_anonymous_callers(
+    world_factory: Callable[[str], tuple[World, TestClient]],
+) -> None:
+    world, client = world_factory("acme")
+    apps = seed_apps(world)
+    answered = {case.id: case.send(client, apps, "user").status_code for case in APP_CASES}
+    assert answered == dict.fromkeys(answered, 401)
