@@ -382,6 +382,14 @@ class AppRepository:
         rows = self._conn.execute(select(app_users.c.user_id).where(app_users.c.app_id == app_id))
         return [r.user_id for r in rows]
 
+    def granted_app_ids(self, workspace_id: str, user_id: str) -> set[str]:
+        rows = self._conn.execute(
+            select(app_users.c.app_id).where(
+                app_users.c.workspace_id == workspace_id, app_users.c.user_id == user_id
+            )
+        )
+        return {r.app_id for r in rows}
+
     def connection_ids_granted_to(self, workspace_id: str, user_id: str) -> set[str]:
         """Connections referenced by components of the apps granted to a user."""
         rows = self._conn.execute(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -151,6 +151,7 @@ class ConnectionRepository:
         workspace_id: str,
         *,
         levels: Sequence[ConnectionLevel] | None = None,
+        apps: Collection[str] | None = None,
         service: str | None = None,
         search: str | None = None,
         after: str | None = None,
@@ -158,10 +159,15 @@ class ConnectionRepository:
     ) -> list[Connection]:
         """Connections by link name, filtered in SQL: ``levels`` (None: all), ``service``,
         ``search`` (case-insensitive text in the name or the link name), link names after
-        ``after``, at most ``limit``."""
+        ``after``, at most ``limit``; ``apps``: only connections enabled for no app or for one
+        of these (None: all)."""
         query = select(connections).where(connections.c.workspace_id == workspace_id)
         if levels is not None:
             query = query.where(connections.c.level.in_([level.value for level in levels]))
+        if apps is not None:
+            query = query.where(
+                connections.c.app_id.is_(None) | connections.c.app_id.in_(list(apps))
+            )
         if service is not None:
             query = query.where(connections.c.service_link_name == service)
         if search:
@@ -286,9 +292,17 @@ class ConnectionRepository:
 
     # -- authorizations, as far as connection edits touch them ---------------------------------
 
-    def require_reauthorization(self, connection_id: str, detail: str, now: datetime) -> int:
-        """Scopes changed: every live authorization must be granted again (SPEC §3)."""
-        result = self._conn.execute(
+    def require_reauthorization(
+        self,
+        connection_id: str,
+        detail: str,
+        now: datetime,
+        *,
+        environments: Collection[str] | None = None,
+    ) -> int:
+        """Scopes changed: every live authorization (of ``environments``, by their stored
+        key: `all` or an environment; None: every one) must be granted again (SPEC §3)."""
+        query = (
             update(authorizations)
             .where(
                 authorizations.c.connection_id == connection_id,
@@ -300,6 +314,9 @@ class ConnectionRepository:
                 status=AuthorizationStatus.NEEDS_REAUTH.value, status_detail=detail, updated_at=now
             )
         )
+        if environments is not None:
+            query = query.where(authorizations.c.environment.in_(list(environments)))
+        result = self._conn.execute(query)
         return int(result.rowcount)
 
     def disconnect_all(self, connection_id: str, detail: str, now: datetime) -> int:

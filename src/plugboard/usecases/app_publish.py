@@ -75,6 +75,7 @@ def publish_to_stage(
     version = unit.apps.add_version(
         app, snapshot=content, digest=digest_of(content), actor_id=actor.user_id, now=unit.now()
     )
+    _stage_consents_for_new_scopes(unit, ws.id, earlier, definitions)
     _write_stage(unit, unit.apps.by_id(app.id), content, actor)
     unit.connections.lock_access([unit.connections.get(ws.id, link).id for link in definitions])
     audit(
@@ -83,6 +84,24 @@ def publish_to_stage(
          "components": [f"{k}/{n}" for k, n in selected]},
     )  # fmt: skip
     return version
+
+
+def _stage_consents_for_new_scopes(
+    unit: Unit,
+    workspace_id: str,
+    earlier: dict[str, dict[str, Any]],
+    definitions: dict[str, dict[str, Any]],
+) -> None:
+    """Scopes that grew reach stage now: its own authorizations must be granted again."""
+    for link, definition in definitions.items():
+        before = earlier.get(link)
+        if before is not None and not set(definition["scopes"]) <= set(before["scopes"]):
+            unit.connections.require_reauthorization(
+                unit.connections.get(workspace_id, link).id,
+                "scopes changed in the published version: authorize again",
+                unit.now(),
+                environments=[Environment.STAGE.value],
+            )
 
 
 def package_content(

@@ -130,7 +130,8 @@ def panel(
                     connection.level,
                     role=viewer_role,
                     is_operator=actor.is_operator,
-                    for_user=actor.user_id is not None,
+                    # before a primary account exists, nobody but a super admin authorizes
+                    for_user=actor.user_id is not None and _has_primary(summaries),
                 ),
             )  # fmt: skip
         )
@@ -161,9 +162,12 @@ def _may_authorize(
     if not may_authorize(actor, connection.level, owner):
         return False
     if connection.level is ConnectionLevel.USER and not actor.is_operator:
-        has_primary = any(a.is_primary for a in summaries)
-        return has_primary or actor.role is Role.SUPER_ADMIN
+        return _has_primary(summaries) or actor.role is Role.SUPER_ADMIN
     return True
+
+
+def _has_primary(summaries: list[AuthorizationSummary]) -> bool:
+    return any(a.is_primary for a in summaries)
 
 
 def _all_scopes(definition: object) -> tuple[str, ...]:

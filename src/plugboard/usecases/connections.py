@@ -12,7 +12,13 @@ from plugboard.domain.connections import (
     connection_status,
     statuses_serving,
 )
-from plugboard.domain.models import AuthorizationStatus, AuthType, ConnectionLevel
+from plugboard.domain.models import (
+    ALL_ENVIRONMENTS,
+    AuthorizationStatus,
+    AuthType,
+    ConnectionLevel,
+    Environment,
+)
 from plugboard.domain.naming import (
     check_display_name,
     check_link_name,
@@ -154,10 +160,26 @@ def parse_level(value: str) -> ConnectionLevel:
         raise ValidationError("level", "must be admin, system or user") from None
 
 
-def visible_connections(unit: Unit, actor: Principal, workspace_id: str) -> list[Connection]:
+def visible_apps(unit: Unit, actor: Principal, workspace_id: str) -> set[str] | None:
+    """The apps whose connections a `user` may see: those granted to them (connections enabled
+    for no app stay visible to every member, for direct use). None: no restriction."""
+    if visible_levels(actor) is None or actor.user_id is None:
+        return None
+    return unit.apps.granted_app_ids(workspace_id, actor.user_id)
+
+
+def may_see(unit: Unit, actor: Principal, connection: Connection) -> bool:
+    """SPEC §1: builders and admins see every connection; a `user` sees logged-in-user ones,
+    and of those enabled for an app only the ones of apps granted to them."""
     levels = visible_levels(actor)
-    connections = unit.connections.of_workspace(workspace_id)
-    return connections if levels is None else [c for c in connections if c.level in levels]
+    if levels is not None and connection.level not in levels:
+        return False
+    apps = visible_apps(unit, actor, connection.workspace_id)
+    return apps is None or connection.app_id is None or connection.app_id in apps
+
+
+def visible_connections(unit: Unit, actor: Principal, workspace_id: str) -> list[Connection]:
+    return [c for c in unit.connections.of_workspace(workspace_id) if may_see(unit, actor, c)]
 
 
 def list_connections(
@@ -187,8 +209,9 @@ def list_connections_with_status(
         wanted = parse_level(level)
         visible = [wanted] if visible is None or wanted in visible else []
     found = unit.connections.page(
-        ws.id, levels=visible, service=service, search=search, after=after, limit=limit
-    )
+        ws.id, levels=visible, apps=visible_apps(unit, actor, ws.id), service=service,
+        search=search, after=after, limit=limit,
+    )  # fmt: skip
     statuses = unit.authorizations.statuses_of(c.id for c in found)
     return [
         (c, connection_status(statuses_serving(c, statuses[c.id], actor.user_id))) for c in found
@@ -208,8 +231,7 @@ def get_connection(
     """A connection the actor may see; one they may not is reported as not found."""
     ws = workspace_for(unit, actor, workspace)
     connection = unit.connections.get(ws.id, link_name)
-    levels = visible_levels(actor)
-    if levels is not None and connection.level not in levels:
+    if not may_see(unit, actor, connection):
         raise NotFound("connection", link_name)
     return connection
 
@@ -270,8 +292,9 @@ def edit_connection(
     updated = unit.connections.update(connection, actor_id=actor.user_id, now=unit.now(), **changes)
     if "scopes" in changes:
         reauth = unit.connections.require_reauthorization(
-            connection.id, "scopes changed: authorize again", unit.now()
-        )
+            connection.id, "scopes changed: authorize again", unit.now(),
+            environments=_edited_environments(unit, connection),
+        )  # fmt: skip
     _audit(
         unit,
         actor,
@@ -283,6 +306,21 @@ def edit_connection(
         },
     )
     return updated, reauth
+
+
+def _edited_environments(unit: Unit, connection: Connection) -> list[str] | None:
+    """Where an edit of the definition takes effect. Stage runs what its app last published
+    (SPEC §6), so a per-environment stage authorization keeps its consent until the edit is
+    published with a component; everything else must be granted again."""
+    if not connection.per_environment or connection.app_id is None:
+        return None
+    version = unit.apps.version(connection.app_id)
+    published = version is not None and any(
+        c.get("link_name") == connection.link_name for c in version.snapshot.get("connections", [])
+    )
+    if not published:
+        return None
+    return [ALL_ENVIRONMENTS, Environment.DEVELOPMENT.value, Environment.PRODUCTION.value]
 
 
 def delete_connection(

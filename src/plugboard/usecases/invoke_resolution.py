@@ -34,6 +34,7 @@ from plugboard.errors import (
     ValidationError,
 )
 from plugboard.store.unit import Unit
+from plugboard.usecases.connections import may_see
 from plugboard.usecases.identity import member_to_act_as, workspace_for
 from plugboard.usecases.invoke_apps import (
     app_calling_user,
@@ -117,6 +118,8 @@ def resolve(
         require_app_connection(unit, actor, connection)
     elif connection.level is not ConnectionLevel.USER and not allowed(actor, Action.INVOKE_SHARED):
         raise NotFound("connection", link_name)  # hidden from the role, as on GET
+    elif not may_see(unit, actor, connection):
+        raise NotFound("connection", link_name)  # of an app the user is not granted
     env = (
         check_environment(ws.kind, environment)
         if environment is not None

@@ -52,6 +52,7 @@ def builder(runtime: Runtime, members: Actor) -> Principal:
 
 
 AppsOf = Callable[[Principal], Apps]
+ConnectionsOf = Callable[[Principal], Connections]
 
 
 @pytest.fixture
@@ -60,5 +61,5 @@ def apps_of(runtime: Runtime) -> AppsOf:
 
 
 @pytest.fixture
-def connections_of(runtime: Runtime) -> Callable[[Principal], Connections]:
+def connections_of(runtime: Runtime) -> ConnectionsOf:
     return lambda actor: Connections(runtime, actor)
