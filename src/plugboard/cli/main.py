@@ -17,6 +17,7 @@ from plugboard.cli import (
     connections,
     identity,
     invoke,
+    packages,
     services,
 )
 
@@ -47,6 +48,7 @@ app.command("authorize")(authorize.authorize)
 app.add_typer(authorizations.authorizations_app, name="authorizations")
 app.add_typer(apps.apps_app, name="apps")
 app.add_typer(apps.components_app, name="components")
+app.add_typer(packages.packages_app, name="packages")
 
 
 def _version(value: bool) -> None:

@@ -230,6 +230,14 @@ def require(principal: Principal, action: Action) -> None:
         raise PermissionDenied(action.value.replace("_", " "), principal.role)
 
 
+def require_person(principal: Principal, action: str) -> None:
+    """Refuse an app token what only a person does: consent, own tokens, own authorizations."""
+    if principal.is_app:
+        raise PermissionDenied(
+            action, None, f"an app token may not {action}: a member does that, with their own token"
+        )
+
+
 def may_act_for(caller_role: Role | None, target_role: Role) -> bool:
     """A member never acts above their own rank: another member's tokens are made or revoked,
     and another member is acted as, only when that member's role ranks at or below the

@@ -152,6 +152,7 @@ class ConnectionRepository:
         *,
         levels: Sequence[ConnectionLevel] | None = None,
         apps: Collection[str] | None = None,
+        ids: Collection[str] | None = None,
         service: str | None = None,
         search: str | None = None,
         after: str | None = None,
@@ -164,6 +165,8 @@ class ConnectionRepository:
         query = select(connections).where(connections.c.workspace_id == workspace_id)
         if levels is not None:
             query = query.where(connections.c.level.in_([level.value for level in levels]))
+        if ids is not None:
+            query = query.where(connections.c.id.in_(list(ids)))
         if apps is not None:
             query = query.where(
                 connections.c.app_id.is_(None) | connections.c.app_id.in_(list(apps))

@@ -86,7 +86,8 @@ def import_package(
     workspace: str | None = None,
     http_hosts: Collection[str] = (),
 ) -> InstallReport:
-    """Import a package as a new app (developer workspace: components in development)."""
+    """Import a package as a new app, never an update: in a developer workspace its components
+    arrive in development to be built on, in a client workspace in production."""
     ws = workspace_for(unit, actor, workspace)
     require(actor, Action.INSTALL_APPS)
     content = read_package(raw)

@@ -22,7 +22,7 @@ from plugboard.domain.permissions import Action, require
 from plugboard.domain.principal import Principal
 from plugboard.errors import NotFound
 from plugboard.store.unit import Unit
-from plugboard.usecases.apps import app_for, audit, connection_ids_for
+from plugboard.usecases.apps import app_for, audit, connection_ids_for, environment_for
 from plugboard.usecases.connections import free_link_name
 from plugboard.usecases.services import resolve_service
 
@@ -104,7 +104,7 @@ def panel(
     components use, a `user` only the user-level ones (SPEC §1)."""
     app = app_for(unit, actor, app_link_name, workspace)
     ws = unit.workspaces.by_id(app.workspace_id)
-    shown = environments_of(ws.kind) if environment is None else (Environment(environment),)
+    shown = environments_of(ws.kind) if environment is None else (environment_for(ws, environment),)
     viewer_role = actor.role
     entries: list[PanelEntry] = []
     for connection_id in unit.apps.connection_ids_used(app.id):

@@ -21,7 +21,13 @@ from plugboard.domain.credentials import Credential
 from plugboard.domain.lifecycle import transition
 from plugboard.domain.models import ALL_ENVIRONMENTS, AuthorizationStatus, ConnectionLevel, Role
 from plugboard.domain.naming import check_email
-from plugboard.domain.permissions import Action, allowed, manage_authorization_action, require
+from plugboard.domain.permissions import (
+    Action,
+    allowed,
+    manage_authorization_action,
+    require,
+    require_person,
+)
 from plugboard.domain.principal import Principal
 from plugboard.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from plugboard.store.authorizations import AuthorizationRow
@@ -55,6 +61,7 @@ def owner_id_for(unit: Unit, actor: Principal, conn: Connection, owner: str | No
             raise ValidationError("owner", "only user-level connections have an owner")
         return None
     if owner is None:
+        require_person(actor, "manage an authorization of a user-level connection")
         if actor.user_id is None:
             raise ValidationError("owner", "is required for a user-level connection")
         return actor.user_id

@@ -170,12 +170,21 @@ def visible_apps(unit: Unit, actor: Principal, workspace_id: str) -> set[str] | 
 
 def may_see(unit: Unit, actor: Principal, connection: Connection) -> bool:
     """SPEC §1: builders and admins see every connection; a `user` sees logged-in-user ones,
-    and of those enabled for an app only the ones of apps granted to them."""
+    and of those enabled for an app only the ones of apps granted to them. An app token sees
+    its own app's connections and the system connections its components use."""
+    if actor.is_app:
+        return connection.id in app_connection_ids(unit, actor)
     levels = visible_levels(actor)
     if levels is not None and connection.level not in levels:
         return False
     apps = visible_apps(unit, actor, connection.workspace_id)
     return apps is None or connection.app_id is None or connection.app_id in apps
+
+
+def app_connection_ids(unit: Unit, actor: Principal) -> set[str]:
+    assert actor.app_id is not None
+    enabled = {c.id for c in unit.connections.of_app(actor.app_id)}
+    return enabled | set(unit.apps.connection_ids_used(actor.app_id))
 
 
 def visible_connections(unit: Unit, actor: Principal, workspace_id: str) -> list[Connection]:
@@ -204,13 +213,14 @@ def list_connections_with_status(
     after ``after``, at most ``limit``), each with its status for the actor (see
     :func:`connection_status`); ``search`` matches the name or the link name."""
     ws = workspace_for(unit, actor, workspace)
-    visible = visible_levels(actor)
+    visible = None if actor.is_app else visible_levels(actor)
     if level is not None:
         wanted = parse_level(level)
         visible = [wanted] if visible is None or wanted in visible else []
     found = unit.connections.page(
-        ws.id, levels=visible, apps=visible_apps(unit, actor, ws.id), service=service,
-        search=search, after=after, limit=limit,
+        ws.id, levels=visible, apps=visible_apps(unit, actor, ws.id),
+        ids=app_connection_ids(unit, actor) if actor.is_app else None,
+        service=service, search=search, after=after, limit=limit,
     )  # fmt: skip
     statuses = unit.authorizations.statuses_of(c.id for c in found)
     return [

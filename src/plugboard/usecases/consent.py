@@ -29,6 +29,7 @@ from plugboard.domain.oauth import (
     oauth2_authorize_url,
     state_hash,
 )
+from plugboard.domain.permissions import require_person
 from plugboard.domain.principal import Principal, user_principal
 from plugboard.domain.service import ServiceDefinition
 from plugboard.domain.urls import pkce_pair, substitute
@@ -132,6 +133,7 @@ class ConsentFlows:
         workspace: str | None = None,
         replace_authorization_id: str | None = None,
     ) -> ConsentStart:
+        require_person(actor, "start a consent")
         if actor.is_operator or actor.user_id is None:
             raise ValidationError("as", "a consent is given by a person: act as a member (--as)")
         with self.runtime.unit(write=False) as unit:

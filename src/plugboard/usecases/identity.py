@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from plugboard.crypto.passwords import hash_password
 from plugboard.domain.models import ApiToken, Membership, Role, Workspace, WorkspaceKind
 from plugboard.domain.naming import check_display_name, check_email, check_workspace_name
-from plugboard.domain.permissions import Action, allowed, require, require_rank
+from plugboard.domain.permissions import Action, allowed, require, require_person, require_rank
 from plugboard.domain.principal import Principal, user_principal
 from plugboard.domain.tokens import display_prefix, hash_token, new_token
 from plugboard.errors import (
@@ -198,6 +198,7 @@ def create_token(
     acts_for_users: bool = False,
 ) -> IssuedToken:
     ws = workspace_for(unit, actor, workspace)
+    require_person(actor, "create an API token")
     if email is None:
         if actor.is_operator:
             raise ValidationError("email", "required: whose token is it?")

@@ -13,6 +13,7 @@ from plugboard.errors import (
     AuthorizationRequired,
     NotFound,
     PermissionDenied,
+    ValidationError,
 )
 from plugboard.usecases import identity
 from plugboard.usecases.app_service import Apps
@@ -127,6 +128,32 @@ def test_an_app_reaches_no_connection_of_another_app(
         resolve(unit, installed, "other_sheet")
 
 
+def test_an_app_lists_and_reads_only_its_own_connections(
+    installed: Principal, members: Actor, connections_of: ConnectionsOf
+) -> None:
+    admin = members("admin", "globex")
+    connections_of(admin).create(service="sheets", link_name="other_sheet", level="user")
+
+    assert [c.link_name for c in connections_of(installed).list()] == ["ledger", "sheet"]
+    with pytest.raises(NotFound):
+        connections_of(installed).get("other_sheet")
+
+
+def test_an_app_token_gives_no_consent_and_manages_no_authorization(
+    installed: Principal, runtime: Runtime
+) -> None:
+    from plugboard.usecases import authorizations
+
+    before = snapshot(runtime.database)
+
+    with runtime.unit() as unit, pytest.raises(PermissionDenied):
+        authorizations.revoke(unit, installed, connection="sheet")
+    with runtime.unit() as unit, pytest.raises(PermissionDenied):
+        identity.create_token(unit, installed, name="escalate")
+
+    assert snapshot(runtime.database) == before
+
+
 def test_an_app_finds_the_system_connection_its_components_name_and_is_told_who_acts(
     installed: Principal, runtime: Runtime
 ) -> None:
@@ -178,6 +205,17 @@ def test_the_panel_offers_authorize_to_exactly_those_who_may(
     assert by_role["admin"] == {"ledger": True, "sheet": True}
     assert by_role["dev"] == {"ledger": True, "sheet": True}
     assert by_role["user"] == {"sheet": True}
+
+
+def test_the_panel_names_the_environment_rule_it_breaks(
+    installed: Principal, members: Actor, apps_of: AppsOf, runtime: Runtime
+) -> None:
+    with pytest.raises(ValidationError) as unknown:
+        apps_of(members("admin", "globex")).panel("sales", environment="prod")
+    with pytest.raises(ValidationError) as not_here:
+        apps_of(members("admin", "globex")).panel("sales", environment="stage")
+
+    assert unknown.value.field == not_here.value.field == "environment"
 
 
 def test_a_user_is_told_to_contact_their_admin_before_a_primary_account_exists(
