@@ -50,6 +50,15 @@ def app_for(unit: Unit, actor: Principal, link_name: str, workspace: str | None 
     return app
 
 
+def app_to_change(
+    unit: Unit, actor: Principal, link_name: str, action: Action, workspace: str | None
+) -> tuple[Workspace, App]:
+    """The workspace and app an action changes, once the actor may take ``action``."""
+    ws = workspace_for(unit, actor, workspace)
+    require(actor, action)
+    return ws, unit.apps.get(ws.id, link_name)
+
+
 def may_use_app(unit: Unit, actor: Principal, app: App) -> bool:
     if actor.is_operator:
         return True
@@ -100,9 +109,7 @@ def create_app(
 def rename_app(
     unit: Unit, actor: Principal, link_name: str, *, name: str, workspace: str | None = None
 ) -> App:
-    ws = workspace_for(unit, actor, workspace)
-    require(actor, Action.MANAGE_APPS)
-    app = unit.apps.get(ws.id, link_name)
+    _, app = app_to_change(unit, actor, link_name, Action.MANAGE_APPS, workspace)
     updated = unit.apps.update(app, name=check_app_name(name))
     audit(unit, actor, "app.edit", updated, {"changed": ["name"]})
     return updated
@@ -169,9 +176,7 @@ def put_component(
 ) -> Component:
     """Create or replace a development component and the references it makes. Each connection
     it names becomes enabled for the app; one enabled for another app is refused."""
-    ws = workspace_for(unit, actor, workspace)
-    require(actor, Action.MANAGE_APPS)
-    app = unit.apps.get(ws.id, app_link_name)
+    _, app = app_to_change(unit, actor, app_link_name, Action.MANAGE_APPS, workspace)
     component_kind = check_component_kind(kind)
     component_name = check_component_name(name)
     uses = check_uses(connections, services)
@@ -196,9 +201,7 @@ def delete_component(
     name: str,
     workspace: str | None = None,
 ) -> Component:
-    ws = workspace_for(unit, actor, workspace)
-    require(actor, Action.MANAGE_APPS)
-    app = unit.apps.get(ws.id, app_link_name)
+    _, app = app_to_change(unit, actor, app_link_name, Action.MANAGE_APPS, workspace)
     component_kind = check_component_kind(kind)
     found = unit.apps.find_component(app.id, Environment.DEVELOPMENT, component_kind, name)
     if found is None:
@@ -237,9 +240,7 @@ def connection_ids_for(unit: Unit, app: App, uses: ComponentUses, *, enable: boo
 def enable_access(
     unit: Unit, actor: Principal, app_link_name: str, connection: str, *, workspace: str | None
 ) -> Connection:
-    ws = workspace_for(unit, actor, workspace)
-    require(actor, Action.MANAGE_APPS)
-    app = unit.apps.get(ws.id, app_link_name)
+    ws, app = app_to_change(unit, actor, app_link_name, Action.MANAGE_APPS, workspace)
     conn = unit.connections.get(ws.id, connection)
     if conn.level is ConnectionLevel.SYSTEM:
         raise Conflict(
@@ -257,9 +258,7 @@ def enable_access(
 def disable_access(
     unit: Unit, actor: Principal, app_link_name: str, connection: str, *, workspace: str | None
 ) -> Connection:
-    ws = workspace_for(unit, actor, workspace)
-    require(actor, Action.MANAGE_APPS)
-    app = unit.apps.get(ws.id, app_link_name)
+    ws, app = app_to_change(unit, actor, app_link_name, Action.MANAGE_APPS, workspace)
     conn = unit.connections.get(ws.id, connection)
     check_access_removable(
         conn, app,
@@ -277,9 +276,7 @@ def disable_access(
 def grant_app(
     unit: Unit, actor: Principal, app_link_name: str, email: str, *, workspace: str | None
 ) -> bool:
-    ws = workspace_for(unit, actor, workspace)
-    require(actor, Action.GRANT_APPS)
-    app = unit.apps.get(ws.id, app_link_name)
+    ws, app = app_to_change(unit, actor, app_link_name, Action.GRANT_APPS, workspace)
     member = find_member(unit, ws, check_email(email))
     granted = unit.apps.grant(app, member.user.id, actor.user_id, unit.now())
     if granted:
@@ -290,9 +287,7 @@ def grant_app(
 def ungrant_app(
     unit: Unit, actor: Principal, app_link_name: str, email: str, *, workspace: str | None
 ) -> bool:
-    ws = workspace_for(unit, actor, workspace)
-    require(actor, Action.GRANT_APPS)
-    app = unit.apps.get(ws.id, app_link_name)
+    ws, app = app_to_change(unit, actor, app_link_name, Action.GRANT_APPS, workspace)
     member = find_member(unit, ws, check_email(email))
     removed = unit.apps.ungrant(app, member.user.id)
     if removed:
