@@ -39,8 +39,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,19 +49,13 @@ import httpx2
 
 from plugboard.auth.log_redaction import install_secret_log_filters
 from plugboard.auth.oauth2 import OAuth2Auth
-from plugboard.auth.outbound import (
-    Resolver,
-)
+from plugboard.auth.outbound import Resolver
 from plugboard.auth.outbound_stack import Outbound
 from plugboard.auth.retry import RetryPolicy, asend_with_retries, send_with_retries
 from plugboard.domain.principal import Principal
 from plugboard.domain.urls import check_request_url
-from plugboard.errors import (
-    PlugboardError,
-    UpstreamError,
-)
 from plugboard.usecases.connection_auth import ConnectionAuth
-from plugboard.usecases.invoke_audit import audit_failed_invoke
+from plugboard.usecases.invoke_audit import InvokeCall, aaudited, audited
 from plugboard.usecases.invoke_cache import Entry, ResolutionCache
 from plugboard.usecases.invoke_requests import (
     REPLAY_LIMIT,
@@ -70,7 +64,6 @@ from plugboard.usecases.invoke_requests import (
     replayable_body,
     request_options,
     retry_policy,
-    transport_message,
 )
 from plugboard.usecases.invoke_resolution import Resolved, resolve
 from plugboard.usecases.invoke_targets import check_target, stream_target, target_url
@@ -91,23 +84,6 @@ __all__ = [
 log = logging.getLogger("plugboard.invoke")
 
 # --- the engine ------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Call:
-    """One invoke as its audit entry sees it; ``target`` becomes the resolved URL."""
-
-    actor: Principal
-    connection: str
-    environment: str | None
-    as_user: str | None
-    workspace: str | None
-    method: str
-    url: str
-    target: str = ""
-
-    def __post_init__(self) -> None:
-        self.target = self.target or self.url
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,8 +214,8 @@ class Invoker:
         workspace: str | None = None,
     ) -> httpx2.Response:
         """SPEC §7. Returns the upstream response (any status); raises PlugboardError."""
-        call = _Call(actor, connection, environment, as_user, workspace, method.upper(), url)
-        with self._audited(call):
+        call = InvokeCall(actor, connection, environment, as_user, workspace, method.upper(), url)
+        with audited(self.runtime, call):
             check_request_url(url)
             found = self.entry(
                 actor, connection, environment=environment, as_user=as_user, workspace=workspace
@@ -254,7 +230,7 @@ class Invoker:
                 return client.send(request, auth=send.auth)
 
             return send_with_retries(attempt, call.method, send.policy)
-        raise AssertionError("unreachable: _audited re-raises")  # pragma: no cover
+        raise AssertionError("unreachable: audited re-raises")  # pragma: no cover
 
     async def ainvoke(
         self,
@@ -275,8 +251,8 @@ class Invoker:
         workspace: str | None = None,
     ) -> httpx2.Response:
         """:meth:`invoke` for asyncio: store reads run in a worker thread."""
-        call = _Call(actor, connection, environment, as_user, workspace, method.upper(), url)
-        async with self._aaudited(call):
+        call = InvokeCall(actor, connection, environment, as_user, workspace, method.upper(), url)
+        async with aaudited(self.runtime, call):
             check_request_url(url)
             found = await self._aentry(call)
             send = self._prepare(
@@ -289,7 +265,7 @@ class Invoker:
                 return await client.send(request, auth=send.auth)
 
             return await asend_with_retries(attempt, call.method, send.policy)
-        raise AssertionError("unreachable: _aaudited re-raises")  # pragma: no cover
+        raise AssertionError("unreachable: aaudited re-raises")  # pragma: no cover
 
     @asynccontextmanager
     async def astream(
@@ -315,8 +291,8 @@ class Invoker:
         filled. ``content`` is bytes (sent again when needed) or an async stream (sent once;
         see :func:`replayable_body` and the module docstring). Raises like :meth:`ainvoke`.
         """
-        call = _Call(actor, connection, environment, as_user, workspace, method.upper(), url)
-        async with self._aaudited(call):
+        call = InvokeCall(actor, connection, environment, as_user, workspace, method.upper(), url)
+        async with aaudited(self.runtime, call):
             check_request_url(url)
             found = await self._aentry(call)
             call.target = stream_target(
@@ -345,7 +321,7 @@ class Invoker:
 
     # -- what the three share: resolution, preparation, failures ----------------------------
 
-    async def _aentry(self, call: _Call) -> Entry:
+    async def _aentry(self, call: InvokeCall) -> Entry:
         found = self._cache.get(
             ResolutionCache.key(
                 call.actor, call.connection, call.environment, call.as_user, call.workspace
@@ -365,7 +341,7 @@ class Invoker:
 
     def _prepare(
         self,
-        call: _Call,
+        call: InvokeCall,
         found: Entry,
         headers: Mapping[str, str] | None,
         params: Mapping[str, Any] | None,
@@ -380,43 +356,6 @@ class Invoker:
             auth=found.auth,
             policy=retry_policy(found.resolved.service, max_attempts, max_retry_seconds),
             options=request_options(headers, params, data, json, timeout or self._timeout),
-        )
-
-    @contextmanager
-    def _audited(self, call: _Call) -> Iterator[None]:
-        """Audit (and log) an invoke that raises; a transport error becomes UpstreamError."""
-        try:
-            yield
-        except PlugboardError as exc:
-            self._audit(call, exc)
-            raise
-        except httpx2.HTTPError as exc:
-            error = UpstreamError(transport_message(call.method, call.target, exc))
-            self._audit(call, error)
-            raise error from exc
-
-    @asynccontextmanager
-    async def _aaudited(self, call: _Call) -> AsyncIterator[None]:
-        try:
-            yield
-        except PlugboardError as exc:
-            await anyio.to_thread.run_sync(self._audit, call, exc)
-            raise
-        except httpx2.HTTPError as exc:
-            error = UpstreamError(transport_message(call.method, call.target, exc))
-            await anyio.to_thread.run_sync(self._audit, call, error)
-            raise error from exc
-
-    def _audit(self, call: _Call, error: PlugboardError) -> None:
-        audit_failed_invoke(
-            self.runtime,
-            call.actor,
-            call.connection,
-            call.environment,
-            call.workspace,
-            call.method,
-            call.target,
-            error,
         )
 
     def _target(self, found: Entry, url: str) -> str:

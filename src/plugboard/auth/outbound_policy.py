@@ -1,0 +1,244 @@
+"""The outbound address policy: invoke must not become a way into our own network (SSRF).
+
+A request may leave only over ``http``/``https`` and only to addresses that are globally
+routable. After DNS resolution -- every A/AAAA record, and the legacy numeric forms
+(``2130706433``, ``0177.0.0.1``, ``0x7f.1``) that resolvers accept -- a request is refused when any
+address is:
+
+    metadata     169.254.169.254, 169.254.170.2, fd00:ec2::254, 100.100.100.200, and the name
+                 metadata.google.internal
+    unspecified  0.0.0.0, ::
+    loopback     127/8, ::1
+    link-local   169.254/16, fe80::/10
+    multicast    224/4, ff00::/8
+    cgnat        100.64/10 (shared address space)
+    private      RFC 1918, fc00::/7 (ULA) and the other special-purpose "private" blocks
+    reserved     240/4 and the IETF reserved ranges
+    non-global   anything else the IANA registries mark as not globally reachable
+
+IPv6 addresses that embed an IPv4 address (``::ffff:127.0.0.1``, NAT64 ``64:ff9b::/96``, 6to4,
+Teredo) are judged by the embedded address too.
+
+``PLUGBOARD_OUTBOUND_ALLOWLIST`` is a comma-separated list of hostnames and CIDRs: a listed
+hostname may resolve anywhere; an address inside a listed network is allowed.
+
+The checks themselves run in :mod:`plugboard.auth.outbound_transport`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import socket
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import anyio.to_thread
+import httpx2
+
+from plugboard.errors import ConfigurationError, OutboundBlocked
+
+__all__ = [
+    "ALLOWLIST_ENV",
+    "IPAddress",
+    "IPNetwork",
+    "OutboundPolicy",
+    "Resolver",
+    "blocked_rule",
+    "system_resolver",
+]
+
+ALLOWLIST_ENV = "PLUGBOARD_OUTBOUND_ALLOWLIST"
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+Resolver = Callable[[str, int], Sequence[str]]
+
+_METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a)
+    for a in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200")
+)
+_METADATA_NAMES = frozenset({"metadata.google.internal", "metadata.goog"})
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}$", re.IGNORECASE)
+_SCHEMES = frozenset({"http", "https"})
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    """Every address ``getaddrinfo`` returns for ``host`` (A and AAAA), in its order."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    seen: list[str] = []
+    for *_, sockaddr in infos:
+        address = str(sockaddr[0])
+        if address not in seen:
+            seen.append(address)
+    return seen
+
+
+def _embedded(ip: IPAddress) -> list[IPAddress]:
+    """``ip`` and any IPv4 address it carries."""
+    found: list[IPAddress] = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            found.append(ip.ipv4_mapped)
+        if ip in _NAT64:
+            found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        if ip.sixtofour is not None:
+            found.append(ip.sixtofour)
+        if ip.teredo is not None:
+            found.append(ip.teredo[1])
+    return found
+
+
+def blocked_rule(ip: IPAddress) -> str | None:
+    """The name of the rule that blocks ``ip``, or None when it is globally routable."""
+    for candidate in _embedded(ip):
+        rule = _rule_for(candidate)
+        if rule is not None:
+            return rule
+    return None
+
+
+def _rule_for(ip: IPAddress) -> str | None:
+    if ip in _METADATA_ADDRESSES:
+        return "metadata"
+    if ip.is_unspecified:
+        return "unspecified"
+    if ip.is_loopback:
+        return "loopback"
+    if ip.is_link_local:
+        return "link-local"
+    if ip.is_multicast:
+        return "multicast"
+    if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
+        return "cgnat"
+    if ip.is_private:
+        return "private"
+    if ip.is_reserved:
+        return "reserved"
+    if not ip.is_global:
+        return "non-global"
+    return None
+
+
+def _literal_address(host: str) -> IPAddress | None:
+    """``host`` as an IP address when it is one, in any form a resolver would accept."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if _LEGACY_IPV4.match(host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+class OutboundPolicy:
+    """Which outbound targets are allowed. Immutable after construction."""
+
+    def __init__(self, allowlist: Iterable[str] = (), *, resolver: Resolver = system_resolver):
+        hosts: set[str] = set()
+        networks: list[IPNetwork] = []
+        for raw in allowlist:
+            entry = raw.strip()
+            if not entry:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+                continue
+            except ValueError:
+                pass
+            name = entry.lower().rstrip(".")
+            if not re.fullmatch(r"[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?", name):
+                raise ConfigurationError(
+                    f"{ALLOWLIST_ENV}: {entry!r} is neither a hostname nor a CIDR"
+                )
+            hosts.add(name)
+        self.allowed_hosts = frozenset(hosts)
+        self.allowed_networks = tuple(networks)
+        self._resolver = resolver
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, resolver: Resolver = system_resolver
+    ) -> OutboundPolicy:
+        """The policy ``PLUGBOARD_OUTBOUND_ALLOWLIST`` describes (empty: block every private)."""
+        value = (os.environ if environ is None else environ).get(ALLOWLIST_ENV, "")
+        return cls(value.split(","), resolver=resolver)
+
+    def __repr__(self) -> str:
+        allowed = sorted(self.allowed_hosts) + [str(n) for n in self.allowed_networks]
+        return f"OutboundPolicy(allowlist={allowed!r})"
+
+    def _network_allowed(self, ip: IPAddress) -> bool:
+        return any(
+            candidate.version == net.version and candidate in net
+            for candidate in _embedded(ip)
+            for net in self.allowed_networks
+        )
+
+    def allowed_addresses(self, host: str, port: int) -> list[IPAddress]:
+        """Resolve ``host`` and return its addresses, or raise OutboundBlocked.
+
+        Every address must pass: a name that resolves to one public and one private address
+        is refused, since the connection could use either.
+        """
+        name = host.lower().rstrip(".").strip("[]")
+        allowed_host = name in self.allowed_hosts
+        if name in _METADATA_NAMES and not allowed_host:
+            raise _blocked(name, "metadata", None)
+        literal = _literal_address(name)
+        if literal is not None:
+            addresses: list[IPAddress] = [literal]
+        else:
+            try:
+                resolved = self._resolver(name, port)
+            except OSError:
+                raise _blocked(name, "unresolvable", None) from None
+            addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolved]
+            if not addresses:
+                raise _blocked(name, "unresolvable", None)
+        if allowed_host:
+            return addresses
+        for ip in addresses:
+            rule = blocked_rule(ip)
+            if rule is not None and not self._network_allowed(ip):
+                raise _blocked(name, rule, ip)
+        return addresses
+
+    def check_url(self, url: str | httpx2.URL) -> list[IPAddress]:
+        """Check a URL before anything is sent; returns the addresses it may connect to."""
+        if isinstance(url, httpx2.URL):
+            scheme, host, port = url.scheme, url.host, url.port
+        else:
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(url)
+            scheme, host = parts.scheme, parts.hostname or ""
+            try:
+                port = parts.port
+            except ValueError:
+                raise OutboundBlocked(
+                    "outbound request refused: the URL's port is invalid"
+                ) from None
+        scheme = scheme.lower()
+        if scheme not in _SCHEMES:
+            raise OutboundBlocked(
+                f"outbound request refused: scheme {scheme!r} is not allowed (only http, https)"
+            )
+        if not host:
+            raise OutboundBlocked("outbound request refused: the URL has no host")
+        default_port = 443 if scheme == "https" else 80
+        return self.allowed_addresses(host, port or default_port)
+
+    async def acheck_url(self, url: str | httpx2.URL) -> list[IPAddress]:
+        """:meth:`check_url` with the resolution in a worker thread."""
+        return await anyio.to_thread.run_sync(self.check_url, url)
+
+
+def _blocked(host: str, rule: str, ip: IPAddress | None) -> OutboundBlocked:
+    where = f" resolves to {ip}, which is" if ip is not None and str(ip) != host else " is"
+    return OutboundBlocked(f"outbound request to host {host!r} refused:{where} {rule}")
