@@ -35,18 +35,21 @@ def _fk(column: str, table: str, target: str, ondelete: str) -> sa.ForeignKeyCon
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("apps") as batch:
-        batch.add_column(
-            sa.Column("version", sa.Integer(), server_default=sa.text("0"), nullable=False)
-        )
-        batch.add_column(
-            sa.Column(
-                "origin", sa.String(length=16), server_default=sa.text("'created'"), nullable=False
-            )
-        )
-        batch.add_column(sa.Column("source", sa.String(length=200), nullable=True))
-        batch.create_check_constraint(
-            "origin_valid", "origin IN ('created', 'installed', 'imported')"
+    # Plain ALTERs, never a batch rebuild: on SQLite rebuilding `apps` drops the old table,
+    # which cascades to every reference to it and unlinks every connection enabled for an app.
+    op.add_column(
+        "apps", sa.Column("version", sa.Integer(), server_default=sa.text("0"), nullable=False)
+    )
+    op.add_column(
+        "apps",
+        sa.Column(
+            "origin", sa.String(length=16), server_default=sa.text("'created'"), nullable=False
+        ),
+    )
+    op.add_column("apps", sa.Column("source", sa.String(length=200), nullable=True))
+    if op.get_bind().dialect.name != "sqlite":  # SQLite adds no constraint to a table in place
+        op.create_check_constraint(
+            "origin_valid", "apps", "origin IN ('created', 'installed', 'imported')"
         )
     op.create_index("ix_apps_source", "apps", ["workspace_id", "source"], unique=False)
 
@@ -155,8 +158,7 @@ def downgrade() -> None:
     op.drop_table("app_versions")
     op.drop_table("components")
     op.drop_index("ix_apps_source", table_name="apps")
-    with op.batch_alter_table("apps") as batch:
-        batch.drop_constraint(op.f("ck_apps_origin_valid"), type_="check")
-        batch.drop_column("source")
-        batch.drop_column("origin")
-        batch.drop_column("version")
+    if op.get_bind().dialect.name != "sqlite":
+        op.drop_constraint(op.f("ck_apps_origin_valid"), "apps", type_="check")
+    for column in ("source", "origin", "version"):
+        op.drop_column("apps", column)  # ALTER TABLE … DROP COLUMN, in place (SQLite ≥ 3.35)
