@@ -145,6 +145,60 @@ class Settings(BaseSettings):
         "(must exceed the token request timeout).",
     )
 
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Where notification e-mail is sent: `smtp://[user:password@]host[:port]` "
+        "(STARTTLS when the server offers it), `smtps://…` (TLS from the start) or "
+        "`smtp+plain://…` (never TLS: a local relay only). Unset: notifications stay in the "
+        "console and the API.",
+        json_schema_extra={"doc_default": "unset"},
+    )
+    smtp_from: str = Field(
+        default="Plugboard <plugboard@localhost>",
+        description="The From address of notification e-mail.",
+    )
+    jobs_in_serve: bool | None = Field(
+        default=None,
+        description="Whether `plugboard serve` runs the background jobs itself. Unset: yes on "
+        "SQLite, no on PostgreSQL (run `plugboard worker` processes there).",
+        json_schema_extra={"doc_default": "unset (SQLite: yes; PostgreSQL: no)"},
+    )
+    jobs_tick_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description="Period of the periodic jobs (proactive refresh, notifications, e-mail); "
+        "under a minute it must divide 60, above it be whole minutes.",
+    )
+    job_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="In-process jobs (SQLite): a running job's claim, renewed while it runs; "
+        "a job whose worker died is run again once its claim lapses.",
+    )
+    worker_stalled_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="PostgreSQL workers: a worker silent (no heartbeat) this long is presumed "
+        "dead and its running jobs are run again.",
+    )
+    refresh_ahead_seconds: float = Field(
+        default=1800.0,
+        ge=0,
+        le=86400,
+        description="The proactive refresh renews OAuth 2 tokens that expire within this "
+        "time, even when nobody uses them (tokens without an expiry: daily).",
+    )
+    refresh_batch: int = Field(
+        default=50,
+        ge=1,
+        le=10000,
+        description="At most this many proactive refreshes per tick, one after another: a "
+        "thousand tokens expiring together are spread over the ticks before they expire.",
+    )
+
     @field_validator("base_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
@@ -162,6 +216,13 @@ class Settings(BaseSettings):
     def _login_delays_in_order(self) -> Settings:
         if not self.login_delay_seconds <= self.login_max_delay_seconds:
             raise ValueError("login_delay_seconds must not exceed login_max_delay_seconds")
+        return self
+
+    @model_validator(mode="after")
+    def _tick_fits_a_schedule(self) -> Settings:
+        tick = self.jobs_tick_seconds
+        if not (60 % tick == 0 if tick < 60 else tick % 60 == 0):
+            raise ValueError("jobs_tick_seconds must divide 60, or be a whole number of minutes")
         return self
 
     @property

@@ -17,6 +17,7 @@ from plugboard.cli import (
     connections,
     identity,
     invoke,
+    jobs,
     packages,
     services,
 )
@@ -48,6 +49,9 @@ app.command("authorize")(authorize.authorize)
 app.add_typer(authorizations.authorizations_app, name="authorizations")
 app.add_typer(apps.apps_app, name="apps")
 app.add_typer(apps.components_app, name="components")
+app.command("worker")(jobs.worker)
+app.add_typer(jobs.jobs_app, name="jobs")
+app.add_typer(jobs.notifications_app, name="notifications")
 app.add_typer(packages.packages_app, name="packages")
 
 
@@ -58,7 +62,20 @@ def _version(value: bool) -> None:
 
 
 # Commands that set up or run the server itself: never through --server.
-ADMINISTRATIVE = frozenset({"init", "serve", "db", "keys", "workspaces", "users", "tokens"})
+ADMINISTRATIVE = frozenset(
+    {
+        "init",
+        "serve",
+        "db",
+        "keys",
+        "workspaces",
+        "users",
+        "tokens",
+        "worker",
+        "jobs",
+        "notifications",
+    }
+)
 
 
 @app.callback()

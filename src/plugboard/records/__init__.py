@@ -34,6 +34,12 @@ from plugboard.records.identity import (
     TokenPublic,
     WorkspacePublic,
 )
+from plugboard.records.notifications import (
+    JobInfo,
+    MuteInfo,
+    NotificationInfo,
+    NotificationPage,
+)
 
 __all__ = [
     "AuditEventPublic",
@@ -45,9 +51,13 @@ __all__ = [
     "ConsentStarted",
     "ConsentStatus",
     "InvitationPublic",
+    "JobInfo",
     "MePublic",
     "MemberAdded",
     "MemberPublic",
+    "MuteInfo",
+    "NotificationInfo",
+    "NotificationPage",
     "ReferencePublic",
     "RevokeResult",
     "ServiceChangeResult",

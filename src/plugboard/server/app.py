@@ -6,10 +6,13 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from plugboard._version import __version__
+from plugboard.jobs.admin import jobs_in_serve
+from plugboard.jobs.inprocess import InProcessRunner
 from plugboard.server.api import router as api_router
 from plugboard.server.console import install_console
 from plugboard.server.docs_ui import install_docs
@@ -32,18 +35,32 @@ def create_app(
     *,
     runtime: Runtime | None = None,
     extensions: Sequence[AppExtension] = (),
+    run_jobs: bool | None = None,
 ) -> FastAPI:
     """Build the app. Opening the runtime fails closed (no master key, no start). Each of
-    `extensions` is called with the app and the runtime once the routes are in place."""
+    `extensions` is called with the app and the runtime once the routes are in place.
+
+    With ``run_jobs`` the lifespan runs the background jobs in-process (jobs/inprocess.py).
+    None: when the app opens its own runtime (`plugboard serve`) and the settings say so
+    (SQLite, unless PLUGBOARD_JOBS_IN_SERVE says otherwise); an app built around a caller's
+    runtime (tests, embedding) runs none unless asked."""
     settings = settings or Settings()
     rt = runtime or Runtime.open(settings)
 
     consent_flows = ConsentFlows(rt)
     invoker = Invoker(rt)
 
+    if run_jobs is None:
+        run_jobs = runtime is None and jobs_in_serve(rt)
+    runner = InProcessRunner(rt) if run_jobs else None
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if runner is not None:
+            runner.start()
         yield
+        if runner is not None:
+            await anyio.to_thread.run_sync(runner.stop)
         await invoker.aclose()
         invoker.close()
         consent_flows.close()
@@ -61,6 +78,7 @@ def create_app(
     app.state.runtime = rt
     app.state.consent_flows = consent_flows
     app.state.invoker = invoker
+    app.state.jobs = runner
     app.state.principal_cache = PrincipalCache(rt.settings.auth_cache_seconds)
 
     install_problem_handlers(app)

@@ -19,6 +19,7 @@ from plugboard.store.audit import AuditRepository
 from plugboard.store.authorizations import AuthorizationRepository
 from plugboard.store.connections import ConnectionRepository
 from plugboard.store.custom_services import CustomServiceRepository
+from plugboard.store.events import EventRepository
 from plugboard.store.identity import (
     MembershipRepository,
     TokenRepository,
@@ -26,11 +27,14 @@ from plugboard.store.identity import (
     WorkspaceRepository,
 )
 from plugboard.store.invitations import InvitationRepository
+from plugboard.store.job_runs import JobRunRepository
 from plugboard.store.login_throttle import LoginThrottleRepository
+from plugboard.store.notifications import NotificationRepository
 from plugboard.store.oauth_flows import FlowRepository
 from plugboard.store.refresh_journal import RefreshJournal
 from plugboard.store.service_clients import ServiceClientRepository
 from plugboard.store.sessions import SessionRepository
+from plugboard.store.token_upkeep import TokenUpkeepRepository
 
 
 class Unit:
@@ -55,6 +59,10 @@ class Unit:
         self.refresh_journal = RefreshJournal(conn, sealer)
         self.apps = AppRepository(conn)
         self.app_tokens = AppTokenRepository(conn)
+        self.events = EventRepository(conn)
+        self.notifications = NotificationRepository(conn)
+        self.job_runs = JobRunRepository(conn)
+        self.token_upkeep = TokenUpkeepRepository(conn)
 
     def now(self) -> datetime:
         return self.clock.now()

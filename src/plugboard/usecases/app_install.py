@@ -21,6 +21,7 @@ from plugboard.domain.apps import (
     copy_link_name,
     environment_of_copy,
 )
+from plugboard.domain.events import EventType
 from plugboard.domain.models import ConnectionLevel, Environment, WorkspaceKind
 from plugboard.domain.packages import PackageConnection, PackageContent, read_package
 from plugboard.domain.permissions import Action, require
@@ -30,6 +31,7 @@ from plugboard.errors import Conflict, NotFound, ValidationError
 from plugboard.store.unit import Unit
 from plugboard.usecases.apps import audit, connection_ids_for
 from plugboard.usecases.connections import check_level, scopes_for
+from plugboard.usecases.events import record_app_event, record_reauthorization_events
 from plugboard.usecases.identity import workspace_for
 from plugboard.usecases.services import resolve_service
 
@@ -139,6 +141,9 @@ def _arrive(
          "source": content.app.source, "added": report.added, "updated": report.updated,
          "needs_reauth": report.needs_reauth, "renamed": report.renamed},
     )  # fmt: skip
+    record_app_event(
+        unit, EventType.APP_INSTALLED, actor, app, version=content.app.version, origin=origin
+    )
     return report
 
 
@@ -238,6 +243,13 @@ def _update_connection(
         return
     unit.connections.update(current, actor_id=actor.user_id, now=unit.now(), **changes)
     report.updated.append(current.link_name)
+    record_reauthorization_events(
+        unit,
+        actor,
+        current.id,
+        when=grew,
+        detail="the app's update asks for more scopes: authorize again",
+    )
     if grew and unit.connections.require_reauthorization(
         current.id, "the app's update asks for more scopes: authorize again", unit.now()
     ):

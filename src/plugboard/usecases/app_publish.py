@@ -14,6 +14,7 @@ from typing import Any
 
 from plugboard.domain.apps import App, AppVersion, Component, ComponentUses, check_component_kind
 from plugboard.domain.connections import Connection
+from plugboard.domain.events import EventType
 from plugboard.domain.models import ConnectionLevel, Environment
 from plugboard.domain.packages import FORMAT, check_content, digest_of, service_for_package
 from plugboard.domain.permissions import Action, require
@@ -21,6 +22,7 @@ from plugboard.domain.principal import Principal
 from plugboard.errors import NotFound, ValidationError
 from plugboard.store.unit import Unit
 from plugboard.usecases.apps import audit, connection_ids_for
+from plugboard.usecases.events import record_app_event
 from plugboard.usecases.identity import workspace_for
 
 ComponentKey = tuple[str, str]  # (kind, name)
@@ -83,6 +85,7 @@ def publish_to_stage(
         {"version": version.number, "environment": "stage",
          "components": [f"{k}/{n}" for k, n in selected]},
     )  # fmt: skip
+    record_app_event(unit, EventType.APP_PUBLISHED, actor, app, version=version.number)
     return version
 
 

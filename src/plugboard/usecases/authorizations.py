@@ -18,6 +18,7 @@ from typing import Any
 from plugboard.domain.authorizations import may_authorize
 from plugboard.domain.connections import AuthorizationSummary, Connection
 from plugboard.domain.credentials import Credential
+from plugboard.domain.events import EventType
 from plugboard.domain.lifecycle import transition
 from plugboard.domain.models import ALL_ENVIRONMENTS, AuthorizationStatus, ConnectionLevel, Role
 from plugboard.domain.naming import check_email
@@ -34,6 +35,7 @@ from plugboard.store.authorizations import AuthorizationRow
 from plugboard.store.unit import Unit
 from plugboard.usecases.connections import get_connection
 from plugboard.usecases.credentials import store_credential
+from plugboard.usecases.events import record_authorization_event
 
 ACCOUNT_NAME_MAX = 100
 
@@ -166,6 +168,7 @@ def _point_at(
         object_id=conn.id, workspace_id=conn.workspace_id,
         detail={"connection": conn.link_name, "environment": slot, "account_id": account_id},
     )  # fmt: skip
+    record_authorization_event(unit, EventType.AUTHORIZATION_CONNECTED, actor, summary)
     return summary
 
 
@@ -243,6 +246,7 @@ def revoke(
                 "status_from": summary.status.value},
     )  # fmt: skip
     after = unit.authorizations.get(conn.id, summary.environment, summary.owner_user_id)
+    record_authorization_event(unit, EventType.AUTHORIZATION_REVOKED, actor, summary)
     return Revocation(after.summary, warning, provider_call)
 
 

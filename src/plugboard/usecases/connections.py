@@ -12,6 +12,7 @@ from plugboard.domain.connections import (
     connection_status,
     statuses_serving,
 )
+from plugboard.domain.events import EventType
 from plugboard.domain.models import (
     ALL_ENVIRONMENTS,
     AuthorizationStatus,
@@ -30,6 +31,7 @@ from plugboard.domain.principal import Principal
 from plugboard.domain.service import ServiceDefinition
 from plugboard.errors import Conflict, NotFound, ValidationError
 from plugboard.store.unit import Unit
+from plugboard.usecases.events import record_connection_event, record_reauthorization_events
 from plugboard.usecases.identity import workspace_for
 from plugboard.usecases.services import ServiceEntry, resolve_service
 
@@ -135,6 +137,7 @@ def create_connection(
             "scopes": list(chosen_scopes),
         },
     )
+    record_connection_event(unit, EventType.CONNECTION_CREATED, actor, connection)
     return connection
 
 
@@ -301,6 +304,9 @@ def edit_connection(
         return connection, 0
     updated = unit.connections.update(connection, actor_id=actor.user_id, now=unit.now(), **changes)
     if "scopes" in changes:
+        record_reauthorization_events(
+            unit, actor, connection.id, _edited_environments(unit, connection)
+        )
         reauth = unit.connections.require_reauthorization(
             connection.id, "scopes changed: authorize again", unit.now(),
             environments=_edited_environments(unit, connection),
@@ -364,6 +370,7 @@ def delete_connection(
         )
     unit.connections.delete(connection)
     _audit(unit, actor, "connection.delete", connection, {})
+    record_connection_event(unit, EventType.CONNECTION_DELETED, actor, connection)
     return connection
 
 

@@ -21,11 +21,13 @@ from plugboard.domain.credentials import (
     check_credential,
     credential_to_data,
 )
+from plugboard.domain.events import EventType
 from plugboard.domain.models import ConnectionLevel, Environment, Role
 from plugboard.domain.naming import check_email
 from plugboard.domain.principal import Principal
 from plugboard.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from plugboard.store.unit import Unit
+from plugboard.usecases.events import record_authorization_event
 from plugboard.usecases.identity import workspace_for
 from plugboard.usecases.services import resolve_service
 
@@ -157,4 +159,5 @@ def store_credential(
             "primary": is_primary,
         },
     )
+    record_authorization_event(unit, EventType.AUTHORIZATION_CONNECTED, actor, summary)
     return summary

@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from plugboard.domain.connections import AuthorizationSummary, Connection
+from plugboard.domain.events import EventType
 from plugboard.domain.principal import Principal
 from plugboard.store.unit import Unit
+from plugboard.usecases.events import record_authorization_event
 
 DETAIL_MAX = 500
 
@@ -47,4 +49,5 @@ def record_failed_attempt(
             detail={"connection": connection.link_name, "environment": environment,
                     "owner_user_id": owner_user_id, "error": error[:300]},
         )  # fmt: skip
+        record_authorization_event(unit, EventType.AUTHORIZATION_FAILED, actor, summary)
     return failed

@@ -11,6 +11,7 @@ from plugboard.server.api import (
     connections,
     identity,
     invoke,
+    notifications,
     services,
     session,
 )
@@ -20,5 +21,7 @@ router = APIRouter(
     prefix="/api/v1",
     responses=problem_responses(401, 403, 404, 409, 422, 424, 429, 502, 503),
 )
-for module in (session, identity, services, connections, authorizations, invoke, audit, apps):
+for module in (
+    session, identity, services, connections, authorizations, invoke, audit, apps, notifications,
+):  # fmt: skip
     router.include_router(module.router)

@@ -1,0 +1,182 @@
+"""`plugboard worker`, `plugboard jobs …` and `plugboard notifications …`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from plugboard.cli.common import AsOption, JsonOption, WorkspaceOption, open_runtime
+from plugboard.cli.output import out, print_json, print_table, when
+
+if TYPE_CHECKING:
+    from plugboard.jobs.inprocess import InProcessRunner
+
+jobs_app = typer.Typer(
+    help="Background jobs: list queued, running and failed ones, retry, run one now.",
+    no_args_is_help=True,
+)
+notifications_app = typer.Typer(
+    help="Your notifications (expired, revoked or failed authorizations you can fix), and "
+    "muting a connection.",
+    no_args_is_help=True,
+)
+
+
+def worker(
+    name: Annotated[str | None, typer.Option(help="Worker name in logs and job lists.")] = None,
+) -> None:
+    """Run background jobs in the foreground until Ctrl-C or SIGTERM: on PostgreSQL a
+    procrastinate worker (start as many as you like), on SQLite the in-process runner."""
+    import logging
+
+    from plugboard.jobs.inprocess import InProcessRunner
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    runtime = open_runtime()
+    try:
+        if runtime.database.backend == "postgresql":
+            from plugboard.jobs.pg import run_worker
+
+            out.print(f"plugboard worker on PostgreSQL (procrastinate), tick "
+                      f"{runtime.settings.jobs_tick_seconds} s", markup=False)  # fmt: skip
+            run_worker(runtime, name=name)
+            return
+        runner = InProcessRunner(runtime, name=name)
+        out.print(f"plugboard worker on SQLite (in-process runner {runner.name})", markup=False)
+        _run_until_signalled(runner)
+    finally:
+        runtime.close()
+
+
+def _run_until_signalled(runner: InProcessRunner) -> None:
+    import signal
+    import threading
+
+    stopping = threading.Event()
+
+    def stop(_signum: int, _frame: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    runner.start()
+    while not stopping.wait(0.5):
+        pass
+    runner.stop()
+
+
+@jobs_app.command("list")
+def jobs_list(
+    all_: Annotated[
+        bool, typer.Option("--all", help="Also the succeeded jobs still kept.")
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    json_: JsonOption = False,
+) -> None:
+    """Queued, running and failed jobs, newest first, with the error of each failed one."""
+    from plugboard.jobs.admin import list_jobs
+
+    statuses = ("queued", "running", "failed") + (("succeeded",) if all_ else ())
+    runtime = open_runtime()
+    try:
+        jobs = list_jobs(runtime, statuses, limit=limit)
+    finally:
+        runtime.close()
+    if json_:
+        print_json(jobs)
+        return
+    print_table(
+        "Jobs",
+        ["id", "task", "status", "attempts", "scheduled", "error"],
+        [(j.id, j.task, j.status, j.attempts, when(j.scheduled_at), j.error) for j in jobs],
+    )
+
+
+@jobs_app.command("retry")
+def jobs_retry(
+    job_id: Annotated[str, typer.Argument(metavar="ID", help="A failed job's id (jobs list).")],
+    json_: JsonOption = False,
+) -> None:
+    """Queue a failed job again, to run now."""
+    from plugboard.jobs.admin import retry_job
+
+    runtime = open_runtime()
+    try:
+        job = retry_job(runtime, job_id)
+    finally:
+        runtime.close()
+    if json_:
+        print_json(job)
+    else:
+        out.print(f"job {job.id} ({job.task}) is {job.status} again", markup=False)
+
+
+@jobs_app.command("run")
+def jobs_run(
+    task: Annotated[str, typer.Argument(help="A task name, e.g. refresh_tokens.")],
+) -> None:
+    """Run one task in this process now, outside the queue (tasks are idempotent)."""
+    from plugboard.jobs.admin import run_task_now
+
+    runtime = open_runtime()
+    try:
+        result = run_task_now(runtime, task)
+    finally:
+        runtime.close()
+    out.print(f"{task}: {result}", markup=False)
+
+
+@notifications_app.command("list")
+def notifications_list(
+    unread: Annotated[bool, typer.Option("--unread", help="Only those not read yet.")] = False,
+    as_user: AsOption = None,
+    workspace: WorkspaceOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Your notifications, newest first, each with the link that fixes it."""
+    from plugboard.cli.identity import acting
+    from plugboard.usecases.notifications import Notifications
+
+    with acting(as_user, workspace) as (runtime, actor):
+        page = Notifications(runtime, actor).list(unread_only=unread)
+    if json_:
+        print_json(page)
+        return
+    print_table(
+        f"Notifications ({page.unread} unread)",
+        ["id", "when", "read", "title", "link"],
+        [(n.id, when(n.created_at), "yes" if n.read else "", n.title, n.link) for n in page.items],
+    )
+
+
+@notifications_app.command("read")
+def notifications_read(
+    ids: Annotated[list[str] | None, typer.Argument(help="Ids; none: all of them.")] = None,
+    as_user: AsOption = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Mark notifications read."""
+    from plugboard.cli.identity import acting
+    from plugboard.usecases.notifications import Notifications
+
+    with acting(as_user, workspace) as (runtime, actor):
+        marked = Notifications(runtime, actor).mark_read(ids or None)
+    out.print(f"{marked} marked read", markup=False)
+
+
+@notifications_app.command("mute")
+def notifications_mute(
+    connection: Annotated[str, typer.Argument(help="The connection's link name.")],
+    off: Annotated[bool, typer.Option("--off", help="Unmute it.")] = False,
+    as_user: AsOption = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """No more notifications about this connection for you (--off: again)."""
+    from plugboard.cli.identity import acting
+    from plugboard.usecases.notifications import Notifications
+
+    with acting(as_user, workspace) as (runtime, actor):
+        service = Notifications(runtime, actor)
+        result = service.unmute(connection) if off else service.mute(connection)
+    out.print(f"{result.connection}: {'muted' if result.muted else 'not muted'}", markup=False)

@@ -1,0 +1,83 @@
+"""The tasks both runners run, and what they run with.
+
+A task is a function of a :class:`JobContext` (the process's runtime and refresh coordinator)
+that calls usecases; it must be idempotent. Periodic tasks run once per
+``jobs_tick_seconds`` across all workers. Register more with :func:`register` (before a runner
+starts): the in-process runner and procrastinate read the same registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cached_property
+
+from plugboard.usecases.notification_mail import send_due_emails
+from plugboard.usecases.notifications import dispatch_events
+from plugboard.usecases.refresh import RefreshCoordinator
+from plugboard.usecases.runtime import Runtime
+from plugboard.usecases.token_upkeep import refresh_due_tokens
+
+__all__ = ["TASKS", "JobContext", "Task", "register"]
+
+
+@dataclass
+class JobContext:
+    """What a task runs with, one per worker process (or per in-process runner)."""
+
+    runtime: Runtime
+    _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    @cached_property
+    def coordinator(self) -> RefreshCoordinator:
+        """The process's refresh coordinator: the same single-flight refresh invoke uses."""
+        coordinator = RefreshCoordinator(self.runtime)
+        self._closers.append(coordinator.close)
+        return coordinator
+
+    def close(self) -> None:
+        for close in reversed(self._closers):
+            close()
+        self._closers.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    name: str
+    run: Callable[[JobContext], object]
+    periodic: bool = True
+    summary: str = ""
+
+
+TASKS: dict[str, Task] = {}
+
+
+def register(task: Task) -> Task:
+    if task.name in TASKS and TASKS[task.name] is not task:
+        raise ValueError(f"a task named {task.name!r} is registered already")
+    TASKS[task.name] = task
+    return task
+
+
+def _refresh(context: JobContext) -> object:
+    return refresh_due_tokens(context.runtime, context.coordinator)
+
+
+def _dispatch(context: JobContext) -> object:
+    return dispatch_events(context.runtime)
+
+
+def _email(context: JobContext) -> object:
+    return send_due_emails(context.runtime)
+
+
+def _prune(context: JobContext) -> object:
+    with context.runtime.unit() as unit:
+        return unit.job_runs.prune(unit.now() - timedelta(days=1))
+
+
+register(Task("refresh_tokens", _refresh, summary="refresh OAuth 2 tokens before they expire"))
+register(Task("dispatch_notifications", _dispatch, summary="turn events into notifications"))
+register(Task("send_notification_email", _email, summary="send notification e-mail"))
+register(Task("prune_job_runs", _prune, summary="forget finished job runs after a day"))
