@@ -26,6 +26,7 @@ VENDOR_DIR = _WEB / "static" / "htmx"
 
 def install_console(app: FastAPI) -> None:
     from plugboard.server.console.views_admin import router as admin
+    from plugboard.server.console.views_apps import router as apps
     from plugboard.server.console.views_authorizations import router as authorizations
     from plugboard.server.console.views_connections import router as connections
     from plugboard.server.console.views_login import router as login
@@ -37,5 +38,5 @@ def install_console(app: FastAPI) -> None:
         StaticFiles(directory=VENDOR_DIR, check_dir=False),
         name="console-vendor",
     )
-    for router in (login, connections, authorizations, services, admin):
+    for router in (login, connections, authorizations, apps, services, admin):
         app.include_router(router)

@@ -16,18 +16,20 @@ from datetime import datetime, timedelta
 from plugboard.domain.login_throttle import LoginThrottle
 from plugboard.domain.models import ApiToken, AuditEvent, Membership, Workspace
 from plugboard.domain.oauth import FlowState
-from plugboard.domain.permissions import Action, allowed
+from plugboard.domain.permissions import Action, allowed, require
 from plugboard.domain.principal import Principal, user_principal
 from plugboard.domain.tokens import hash_token
 from plugboard.errors import AuthenticationFailed, NotFound
 from plugboard.settings import Settings
 from plugboard.usecases import audit, identity, sessions
+from plugboard.usecases.apps import app_for
 from plugboard.usecases.consent import ConsentFlows
 from plugboard.usecases.runtime import Runtime
 
 __all__ = [
     "AuditPage",
     "SessionView",
+    "app_user_ids",
     "audit_page",
     "consent_state",
     "create_token",
@@ -228,3 +230,12 @@ def people(runtime: Runtime, actor: Principal) -> dict[str, str]:
     with runtime.unit(write=False) as unit:
         members = identity.list_members(unit, actor)
     return known | {m.user.id: m.user.email for m in members}
+
+
+def app_user_ids(runtime: Runtime, actor: Principal, app: str) -> set[str]:
+    """The user ids of an app's users (the members granted it), for those who may grant it.
+    The Apps service grants and ungrants but does not list them yet."""
+    require(actor, Action.GRANT_APPS)
+    with runtime.unit(write=False) as unit:
+        found = app_for(unit, actor, app)
+        return set(unit.apps.granted_users(found.id))

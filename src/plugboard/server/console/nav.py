@@ -1,6 +1,6 @@
 """The console's navigation: one registry of pages, each shown to whoever may use it.
 
-A new page (the Apps page, once apps exist) is one :func:`register` call beside its router,
+A new page is one :func:`register` call here beside its router,
 which ``install_console`` includes; the layout lists whatever is registered, in order.
 """
 
@@ -44,6 +44,7 @@ def _may(action: Action) -> Callable[[Principal], bool]:
 
 
 register(NavPage("connections", "Connections", "/console/connections", lambda _p: True))
+register(NavPage("apps", "Apps", "/console/apps", _may(Action.VIEW_APPS)))
 register(NavPage("services", "Services", "/console/services", _may(Action.VIEW_SERVICES)))
 register(NavPage("audit", "Audit log", "/console/audit", _may(Action.VIEW_AUDIT)))
 register(NavPage("tokens", "API tokens", "/console/tokens", _may(Action.MANAGE_OWN_TOKENS)))

@@ -14,6 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import HTTP
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode
@@ -39,6 +42,7 @@ CSRF_COOKIE = "pb_csrf"
 CSRF_FIELD = "csrf_token"
 FLASH_COOKIE = "pb_flash"
 MAX_FORM_BYTES = 256 * 1024
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024 + 64 * 1024  # a package file (domain.packages) and its form
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "web" / "templates"
 
 # Scripts and styles come from this server only; the console has no inline script or style.
@@ -62,11 +66,23 @@ class CsrfRefused(Exception):
     """A write without the session's CSRF token: refused, nothing changed."""
 
 
-class Form:
-    """An ``application/x-www-form-urlencoded`` body (the console posts no files)."""
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A file sent with a ``multipart/form-data`` form."""
 
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+    filename: str
+    content: bytes
+
+
+class Form:
+    """A form body: ``application/x-www-form-urlencoded``, or ``multipart/form-data`` when it
+    carries a file (the package upload)."""
+
+    def __init__(
+        self, pairs: list[tuple[str, str]], files: dict[str, Upload] | None = None
+    ) -> None:
         self.pairs = pairs
+        self.files = files or {}
 
     def get(self, name: str, default: str = "") -> str:
         for key, value in self.pairs:
@@ -80,13 +96,45 @@ class Form:
     def has(self, name: str) -> bool:
         return any(key == name for key, _ in self.pairs)
 
+    def file(self, name: str) -> Upload | None:
+        return self.files.get(name)
+
+
+def _multipart(content_type: str, body: bytes) -> Form:
+    """Parse ``multipart/form-data`` with the standard library's MIME parser: text parts
+    become pairs, parts with a filename become uploads."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
+    message = BytesParser(policy=HTTP).parsebytes(head + body)
+    pairs: list[tuple[str, str]] = []
+    files: dict[str, Upload] = {}
+    if not isinstance(message, EmailMessage) or not message.is_multipart():
+        return Form(pairs, files)
+    for part in message.iter_parts():
+        if not isinstance(part, EmailMessage):
+            continue
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True)
+        content = payload if isinstance(payload, bytes) else b""
+        filename = part.get_filename()
+        if filename is not None:
+            files[name] = Upload(filename, content)
+        else:
+            pairs.append((name, content.decode("utf-8", "replace")))
+    return Form(pairs, files)
+
 
 async def read_form(request: Request) -> Form:
     if request.method in SAFE_METHODS:
         return Form([])
+    content_type = request.headers.get("content-type", "")
+    multipart = content_type.lower().startswith("multipart/form-data")
     body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
+    if len(body) > (MAX_UPLOAD_BYTES if multipart else MAX_FORM_BYTES):
         raise CsrfRefused()  # never parsed, never applied
+    if multipart:
+        return _multipart(content_type, body)
     return Form(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 

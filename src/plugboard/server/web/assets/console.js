@@ -1,4 +1,5 @@
-// The console's own behaviour: theme toggle, local times, the consent countdown, confirmations.
+// The console's own behaviour: theme toggle, local times, the consent countdown, confirmations,
+// and an app's connections panel (the side panel htmx loads into #slider).
 (function () {
   "use strict";
   var root = document.documentElement;
@@ -75,5 +76,27 @@
       window.setInterval(tickCountdowns, 1000);
     }
   });
-  document.addEventListener("htmx:afterSwap", function (event) { localizeTimes(event.target); });
+  function closeSlider() {
+    var host = document.getElementById("slider");
+    if (!host || !host.firstElementChild) return false;
+    host.innerHTML = "";
+    var opener = document.getElementById("open-panel");
+    if (opener) opener.focus();
+    return true;
+  }
+
+  document.addEventListener("click", function (event) {
+    var close = event.target.closest && event.target.closest("#slider [data-close-slider]");
+    if (close && closeSlider()) event.preventDefault();
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") closeSlider();
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    localizeTimes(event.target);
+    if (event.target.id === "slider") {
+      var panel = document.getElementById("slider-panel");
+      if (panel) panel.focus();
+    }
+  });
 })();
