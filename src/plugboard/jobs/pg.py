@@ -36,6 +36,7 @@ __all__ = ["build_app", "conninfo", "cron_for", "ensure_schema", "run_worker"]
 log = logging.getLogger("plugboard.jobs")
 
 RETRY_STALLED = "retry_stalled_jobs"
+FORGET_FINISHED = "forget_finished_jobs"
 _SCHEMA_LOCK = 0x706C7567  # "plug": the advisory lock taken while applying the schema
 
 
@@ -96,6 +97,12 @@ def build_app(context: JobContext) -> procrastinate.App:
             await app.job_manager.retry_job(job)
         return len(stalled)
 
+    @app.periodic(cron="17 * * * *", periodic_id=FORGET_FINISHED)
+    @app.task(name=FORGET_FINISHED, queueing_lock=FORGET_FINISHED)
+    async def forget_finished_jobs(timestamp: int) -> None:
+        # Succeeded jobs stay a day (`plugboard jobs list --all`), failed ones until retried.
+        await app.job_manager.delete_old_jobs(nb_hours=24)
+
     return app
 
 
@@ -140,7 +147,7 @@ def run_worker(runtime: Runtime, *, name: str | None = None) -> None:
             update_heartbeat_interval=stalled / 3,
             stalled_worker_timeout=stalled,
             fetch_job_polling_interval=min(5.0, runtime.settings.jobs_tick_seconds / 2),
-            delete_jobs="successful",
+            delete_jobs="never",
         )
     finally:
         context.close()

@@ -31,6 +31,7 @@ from plugboard.domain.credentials import (
 )
 from plugboard.domain.models import AuthorizationStatus
 from plugboard.errors import UpstreamError, ValidationError
+from plugboard.usecases.events import record_expiry_events, record_refresh_failure_event
 from plugboard.usecases.refresh_records import Attempt, Outcome, RefreshTarget
 from plugboard.usecases.runtime import Runtime
 
@@ -190,6 +191,9 @@ class LockedRefresh:
                 # An answer that issued nothing; without one (a timeout, a reset) the attempt
                 # stays recorded: the provider may have rotated the token all the same.
                 unit.refresh_journal.clear(account.id)
+            record_refresh_failure_event(
+                unit, account.id, message, first=account.refresh_failed_at is None
+            )
             unit.accounts.record_refresh_failure(account.id, message, now)
             log.warning("refresh of connection %r failed: %s", target.connection, message)
             return Outcome(failed=message, still_valid=attempt.still_valid)
@@ -200,6 +204,7 @@ class LockedRefresh:
         time.sleep(min(max(left, _MIN_RETRY_PAUSE), self._token_timeout))
 
     def _expire(self, unit: Any, account: Any, detail: str, error: str, now: datetime) -> None:
+        record_expiry_events(unit, account.id, detail)
         unit.accounts.mark_authorizations_of(account.id, AuthorizationStatus.EXPIRED, detail, now)
         unit.accounts.record_refresh_failure(account.id, error, now)
         self._audit_expired(unit, account.workspace_id, account.connection_id, detail)

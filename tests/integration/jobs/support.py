@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import socket
 import textwrap
 import threading
 from dataclasses import dataclass, field
@@ -41,7 +42,11 @@ class Inbox:
 
     def to(self, address: str) -> list[EmailMessage]:
         with self.lock:
-            return [m for m, (_, rcpt) in zip(self.messages, self.envelopes) if address in rcpt]
+            return [
+                m
+                for m, (_, rcpt) in zip(self.messages, self.envelopes, strict=True)
+                if address in rcpt
+            ]
 
 
 class SmtpServer:
@@ -49,7 +54,10 @@ class SmtpServer:
 
     def __init__(self) -> None:
         self.inbox = Inbox()
-        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=0)
+        with socket.socket() as probe:  # aiosmtpd checks its port by connecting: pick one
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
 
     def __enter__(self) -> SmtpServer:
         self._controller.start()
@@ -60,7 +68,7 @@ class SmtpServer:
 
     @property
     def url(self) -> str:
-        return f"smtp+plain://127.0.0.1:{self._controller.server.sockets[0].getsockname()[1]}"
+        return f"smtp+plain://127.0.0.1:{self.port}"
 
 
 def oauth2_service_yaml(
@@ -81,6 +89,7 @@ def oauth2_service_yaml(
           authorize_url: {p}/oauth2/authorize
           token_url: {p}/oauth2/token
           revoke_url: {p}/oauth2/revoke
+          token_endpoint_auth_method: client_secret_basic
           scopes:
             - {{name: read, description: Read things}}
             - {{name: write, description: Write things}}

@@ -50,9 +50,7 @@ def test_connection_lifecycle_records_its_events(oauth: OAuthWorld, members: Act
     assert refresh_token not in stored and "client_secret" not in stored
 
 
-def test_user_level_events_name_the_user_and_the_primary(
-    oauth: OAuthWorld, members: Actor
-) -> None:
+def test_user_level_events_name_the_user_and_the_primary(oauth: OAuthWorld, members: Actor) -> None:
     oauth.connection("sheet", level=ConnectionLevel.USER)
     oauth.authorize("sheet", owner="root@acme.test")
     oauth.authorize("sheet", owner="user@acme.test")
