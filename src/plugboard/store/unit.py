@@ -19,6 +19,8 @@ from plugboard.store.audit import AuditRepository
 from plugboard.store.authorizations import AuthorizationRepository
 from plugboard.store.connections import ConnectionRepository
 from plugboard.store.custom_services import CustomServiceRepository
+from plugboard.store.datasource_records import RecordRepository
+from plugboard.store.datasources import DatasourceRepository
 from plugboard.store.events import EventRepository
 from plugboard.store.identity import (
     MembershipRepository,
@@ -59,6 +61,8 @@ class Unit:
         self.refresh_journal = RefreshJournal(conn, sealer)
         self.apps = AppRepository(conn)
         self.app_tokens = AppTokenRepository(conn)
+        self.datasources = DatasourceRepository(conn)
+        self.datasource_records = RecordRepository(conn)
         self.events = EventRepository(conn)
         self.notifications = NotificationRepository(conn)
         self.job_runs = JobRunRepository(conn)

@@ -33,7 +33,8 @@ from plugboard.domain.service.fields import (
     _Model,
     placeholders_in,
 )
-from plugboard.errors import ValidationError
+from plugboard.domain.service.modules import ServiceModule, check_modules
+from plugboard.errors import NotFound, ValidationError
 
 _BLOCKS: dict[AuthType, str] = {
     AuthType.API_KEY: "api_key",
@@ -85,6 +86,11 @@ class ServiceDefinition(_Model):
     account_name: AccountNameSource | None = None
     test_url: HttpsUrl | None = None
     retry: RetrySettings | None = None
+    # The lists a datasource can sync (SPEC §8), declared as data (see .modules).
+    modules: Annotated[list[ServiceModule], Field(max_length=50)] = []
+    # Why connections of this service should no longer be used: they cannot configure a
+    # datasource (SPEC §8).
+    deprecated: Annotated[str, Field(min_length=1, max_length=300)] | None = None
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> ServiceDefinition:
@@ -112,6 +118,7 @@ class ServiceDefinition(_Model):
             problem = origin_pattern_problem(probe)
             if problem:
                 raise _fail(f"hosts.{i}", problem)
+        check_modules(self.modules, keys)
         if self.base_url is None and not _is_builtin(info) and not _is_stored(info):
             raise _fail(
                 "base_url",
@@ -147,6 +154,12 @@ class ServiceDefinition(_Model):
                     yield f"oauth2.{name}", value
         if self.aws_sigv4 is not None and self.aws_sigv4.region.startswith("{"):
             yield "aws_sigv4.region", self.aws_sigv4.region
+
+    def module(self, name: str) -> ServiceModule:
+        for module in self.modules:
+            if module.name == name:
+                return module
+        raise NotFound("module", name, f"service {self.link_name!r} has no module {name!r}")
 
     def resolve_dynamic_values(self, given: Mapping[str, str]) -> dict[str, str]:
         """The values to substitute for a connection: defaults filled in, each value checked,

@@ -21,6 +21,7 @@ from plugboard.testing.provider import (
     sigv4,
 )
 from plugboard.testing.provider.common import Handler, Note, Refusal
+from plugboard.testing.provider.records import records_of
 from plugboard.testing.provider_state import Call, ProviderState
 
 API_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -90,6 +91,15 @@ def create_provider_app(state: ProviderState | None = None) -> Starlette:
             "/oauth1/access_token",
             p("oauth1.access_token", oauth1.access_token),
             methods=["POST"],
+        ),
+        # The paged list API (records.py) before the echo API it shares the prefix with.
+        *(
+            Route(f"/api/{kind}/records", p("api.records", records_of(handler)))
+            for kind, handler in (
+                ("oauth2", oauth2_resource.api),
+                ("apikey", apikey.api),
+                ("basic", basic.api),
+            )
         ),
         Route("/api/oauth2/{path:path}", p("api.oauth2", oauth2_resource.api), methods=API_METHODS),
         Route("/api/oauth1/{path:path}", p("api.oauth1", oauth1.api), methods=API_METHODS),

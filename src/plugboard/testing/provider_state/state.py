@@ -104,6 +104,12 @@ class ProviderState:
         self.aws_region: str | None = None  # when set, the credential scope must name it
         self.aws_service: str | None = None
         self.next_responses: deque[CannedResponse] = deque()
+        # The paged records API (provider/records.py).
+        self.records_total: int = 5000
+        self.records_version: int = 1
+        self.fail_records_page: int | None = None
+        self.fail_records_status: int = 500
+        self.records_delay: float = 0.0  # seconds each page waits (without blocking others)
         # Registrations.
         self.oauth2_clients: dict[str, OAuth2Client] = {}
         self.oauth1_consumers: dict[str, OAuth1Consumer] = {}

@@ -1,0 +1,214 @@
+"""Datasources and their syncs (SPEC §8) as plain values and pure rules.
+
+A datasource links an app to a module of the service of one of its connections (the app's
+`datasource` component of the same name uses that connection). It may be configured with the
+module's config fields. A sync pulls every page of the module into the records Plugboard keeps
+for the datasource; it never writes back.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from plugboard.domain.connections import Connection
+from plugboard.domain.models import ConnectionLevel, Environment
+from plugboard.domain.service import ServiceDefinition
+from plugboard.domain.service.modules import ServiceModule
+from plugboard.errors import Conflict, ValidationError
+
+SYNC_WINDOW = timedelta(hours=24)  # one sync per user per datasource in this window
+MAX_RUNNING_SYNCS = 10  # in the whole deployment
+CONFIG_VALUE_MAX = 500
+
+
+class SyncStatus(enum.StrEnum):
+    QUEUED = "queued"
+    ONGOING = "ongoing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    @property
+    def active(self) -> bool:
+        return self in (SyncStatus.QUEUED, SyncStatus.ONGOING)
+
+
+@dataclass(frozen=True, slots=True)
+class Datasource:
+    id: str
+    workspace_id: str
+    app_id: str
+    environment: Environment
+    name: str
+    connection_id: str
+    module: str
+    config: dict[str, str] | None  # None: never configured
+    enabled: bool
+    created_by: str | None
+    created_at: datetime
+    configured_by: str | None
+    configured_at: datetime | None
+    last_completed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Sync:
+    id: str
+    datasource_id: str
+    workspace_id: str
+    status: SyncStatus
+    requested_by: str | None  # the user it runs for; None: no user (the primary account)
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    pages: int
+    records_seen: int
+    records_changed: int
+    records_removed: int
+    attempts: int
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class KeptRecord:
+    record_id: str
+    data: dict[str, Any]
+
+
+def check_config_values(module: ServiceModule, values: Mapping[str, str]) -> dict[str, str]:
+    """The configuration to store: every key declared, required ones present, patterns met."""
+    declared = {f.key: f for f in module.config_fields}
+    for key in values:
+        if key not in declared:
+            raise ValidationError(f"config.{key}", "is not a config field of the module")
+    checked: dict[str, str] = {}
+    for key, spec in declared.items():
+        value = values.get(key) or spec.default
+        if value is None:
+            if spec.required:
+                raise ValidationError(f"config.{key}", "a value is required")
+            continue
+        if len(value) > CONFIG_VALUE_MAX or any(c in value for c in "\r\n\x00"):
+            raise ValidationError(
+                f"config.{key}", f"must be one line of at most {CONFIG_VALUE_MAX} characters"
+            )
+        if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
+            raise ValidationError(f"config.{key}", f"must match {spec.pattern}")
+        checked[key] = value
+    return checked
+
+
+def needs_configuration(module: ServiceModule, datasource: Datasource) -> bool:
+    return bool(module.required_keys) and datasource.config is None
+
+
+def configuration_refusal(
+    *,
+    connection: Connection,
+    app_id: str,
+    service: ServiceDefinition,
+    module: ServiceModule,
+    datasource_enabled: bool,
+    authorized: bool,
+) -> Conflict | None:
+    """Why a datasource may not be configured or synced now, or None (SPEC §8; the reference's
+    "Configure appears only when…"): each refusal names its rule."""
+    if service.deprecated is not None:
+        return Conflict(
+            f"connection {connection.link_name!r} is deprecated ({service.deprecated}): "
+            "replace it before configuring its datasources",
+            {"rule": "connection_deprecated"},
+        )
+    if module.deprecated is not None:
+        return Conflict(
+            f"module {module.name!r} is deprecated ({module.deprecated})",
+            {"rule": "module_deprecated"},
+        )
+    if connection.level is not ConnectionLevel.SYSTEM and connection.app_id != app_id:
+        return Conflict(
+            f"connection {connection.link_name!r} has no app access for this app: enable it "
+            "first (`plugboard apps access enable`)",
+            {"rule": "no_app_access"},
+        )
+    if not datasource_enabled:
+        return Conflict("the datasource is disabled: enable it first", {"rule": "disabled"})
+    if not authorized:
+        return Conflict(
+            f"connection {connection.link_name!r} is not authorized in this environment"
+            + (" (its primary account)" if connection.level is ConnectionLevel.USER else ""),
+            {"rule": "not_authorized"},
+        )
+    return None
+
+
+# -- reading answers ----------------------------------------------------------------------------
+
+
+def at_path(data: Any, path: str) -> Any:
+    """Follow a dotted path into decoded JSON (digits index lists); None when missing."""
+    current = data
+    for step in path.split("."):
+        if isinstance(current, Mapping):
+            current = current.get(step)
+        elif isinstance(current, list) and step.isdigit() and int(step) < len(current):
+            current = current[int(step)]
+        else:
+            return None
+        if current is None:
+            return None
+    return current
+
+
+def _put(target: dict[str, Any], path: str, value: Any) -> None:
+    steps = path.split(".")
+    for step in steps[:-1]:
+        nested = target.get(step)
+        if not isinstance(nested, dict):
+            nested = {}
+            target[step] = nested
+        target = nested
+    target[steps[-1]] = value
+
+
+def kept_records(module: ServiceModule, body: Any, page: int) -> list[KeptRecord]:
+    """The records of one answer, each reduced to the module's fields (nested as in the
+    answer). Raises ValidationError when the answer is not the declared shape."""
+    found = body if module.records is None else at_path(body, module.records)
+    if found is None and module.records is not None and isinstance(body, Mapping):
+        found = []  # an empty page may leave the list out (HubSpot, Zoho CRM's 204)
+    if not isinstance(found, list):
+        raise ValidationError(
+            f"page {page}", f"the answer has no list of records at {module.records or '(root)'}"
+        )
+    kept: list[KeptRecord] = []
+    for i, item in enumerate(found):
+        record_id = at_path(item, module.id_field) if isinstance(item, Mapping) else None
+        if not isinstance(record_id, str | int) or isinstance(record_id, bool) or record_id == "":
+            raise ValidationError(f"page {page}", f"record {i} has no {module.id_field}")
+        data: dict[str, Any] = {}
+        for field in module.fields:
+            value = at_path(item, field)
+            if value is not None:
+                _put(data, field, value)
+        kept.append(KeptRecord(str(record_id), data))
+    return kept
+
+
+_LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
+
+
+def next_link(header: str | None) -> str | None:
+    """The ``rel="next"`` target of a Link header (RFC 8288), or None."""
+    if not header:
+        return None
+    for match in _LINK.finditer(header):
+        params = match.group(2)
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "rel" and "next" in value.strip().strip('"').split():
+                return match.group(1).strip()
+    return None

@@ -1,0 +1,302 @@
+"""Datasources, their syncs and the ten sync slots (SPEC §8).
+
+The rules that must hold across processes are the database's: one queued or ongoing sync per
+datasource (a partial unique index), at most ten running syncs (ten numbered slots, a primary key
+and a check), and one sync per user per datasource per 24 hours (decided while the datasource's
+row is locked: ``FOR UPDATE`` on PostgreSQL; SQLite's write transactions take the database's
+write lock from their start).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection as DbConnection
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from plugboard.domain.datasources import MAX_RUNNING_SYNCS, Datasource, Sync, SyncStatus
+from plugboard.domain.ids import new_id, new_sortable_id
+from plugboard.domain.models import Environment
+from plugboard.errors import AlreadyExists, NotFound
+from plugboard.store.tables import datasource_syncs, datasources, sync_slots
+
+NO_USER = "-"  # the quota key of a sync that runs without a user
+
+
+def _datasource(row: Any) -> Datasource:
+    return Datasource(
+        id=row.id, workspace_id=row.workspace_id, app_id=row.app_id,
+        environment=Environment(row.environment), name=row.name,
+        connection_id=row.connection_id, module=row.module,
+        config=dict(row.config) if row.config is not None else None, enabled=row.enabled,
+        created_by=row.created_by, created_at=row.created_at, configured_by=row.configured_by,
+        configured_at=row.configured_at, last_completed_at=row.last_completed_at,
+    )  # fmt: skip
+
+
+def _sync(row: Any) -> Sync:
+    return Sync(
+        id=row.id, datasource_id=row.datasource_id, workspace_id=row.workspace_id,
+        status=SyncStatus(row.status), requested_by=row.requested_by, created_at=row.created_at,
+        started_at=row.started_at, finished_at=row.finished_at, pages=row.pages,
+        records_seen=row.records_seen, records_changed=row.records_changed,
+        records_removed=row.records_removed, attempts=row.attempts, error=row.error,
+    )  # fmt: skip
+
+
+class DatasourceRepository:
+    def __init__(self, conn: DbConnection) -> None:
+        self._conn = conn
+
+    # -- datasources ----------------------------------------------------------------------------
+
+    def add(
+        self,
+        *,
+        workspace_id: str,
+        app_id: str,
+        environment: Environment,
+        name: str,
+        connection_id: str,
+        module: str,
+        actor_id: str | None,
+        now: datetime,
+    ) -> Datasource:
+        row_id = new_id("ds")
+        try:
+            with self._conn.begin_nested():
+                self._conn.execute(
+                    datasources.insert().values(
+                        id=row_id,
+                        workspace_id=workspace_id,
+                        app_id=app_id,
+                        environment=environment.value,
+                        name=name,
+                        connection_id=connection_id,
+                        module=module,
+                        created_by=actor_id,
+                        created_at=now,
+                        enabled=True,
+                    )  # fmt: skip
+                )
+        except IntegrityError:
+            raise AlreadyExists("datasource", "name", name) from None
+        return self.by_id(row_id)
+
+    def by_id(self, datasource_id: str) -> Datasource:
+        row = self._conn.execute(select(datasources).where(datasources.c.id == datasource_id))
+        found = row.first()
+        if found is None:
+            raise NotFound("datasource", datasource_id)
+        return _datasource(found)
+
+    def find(self, app_id: str, environment: Environment, name: str) -> Datasource | None:
+        row = self._conn.execute(
+            select(datasources).where(
+                datasources.c.app_id == app_id,
+                datasources.c.environment == environment.value,
+                datasources.c.name == name,
+            )
+        ).first()
+        return _datasource(row) if row else None
+
+    def of_app(self, app_id: str, environment: Environment) -> list[Datasource]:
+        rows = self._conn.execute(
+            select(datasources)
+            .where(datasources.c.app_id == app_id, datasources.c.environment == environment.value)
+            .order_by(datasources.c.name)
+        )
+        return [_datasource(r) for r in rows]
+
+    def update(self, datasource_id: str, **values: Any) -> Datasource:
+        self._conn.execute(
+            update(datasources).where(datasources.c.id == datasource_id).values(**values)
+        )
+        return self.by_id(datasource_id)
+
+    def delete(self, datasource_id: str) -> None:
+        self._conn.execute(delete(datasources).where(datasources.c.id == datasource_id))
+
+    def lock(self, datasource_id: str) -> Datasource:
+        """The datasource, locked until the transaction ends (PostgreSQL; on SQLite the write
+        transaction already holds the database's write lock)."""
+        query = select(datasources).where(datasources.c.id == datasource_id)
+        if self._conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self._conn.execute(query).first()
+        if row is None:
+            raise NotFound("datasource", datasource_id)
+        return _datasource(row)
+
+    # -- syncs ----------------------------------------------------------------------------------
+
+    def add_sync(
+        self, datasource: Datasource, requested_by: str | None, now: datetime
+    ) -> Sync | None:
+        """A queued sync, or None when the datasource already has a queued or ongoing one (the
+        database's partial unique index decides, in whatever process)."""
+        sync_id = new_sortable_id("sync")
+        try:
+            with self._conn.begin_nested():
+                self._conn.execute(
+                    datasource_syncs.insert().values(
+                        id=sync_id,
+                        datasource_id=datasource.id,
+                        workspace_id=datasource.workspace_id,
+                        status=SyncStatus.QUEUED.value,
+                        requested_by=requested_by,
+                        quota_key=requested_by or NO_USER,
+                        created_at=now,
+                    )  # fmt: skip
+                )
+        except IntegrityError:
+            return None
+        return self.sync(sync_id)
+
+    def sync(self, sync_id: str) -> Sync:
+        row = self._conn.execute(select(datasource_syncs).where(datasource_syncs.c.id == sync_id))
+        found = row.first()
+        if found is None:
+            raise NotFound("sync", sync_id)
+        return _sync(found)
+
+    def active_sync(self, datasource_id: str) -> Sync | None:
+        row = self._conn.execute(
+            select(datasource_syncs).where(
+                datasource_syncs.c.datasource_id == datasource_id,
+                datasource_syncs.c.status.in_([SyncStatus.QUEUED.value, SyncStatus.ONGOING.value]),
+            )
+        ).first()
+        return _sync(row) if row else None
+
+    def latest_sync(self, datasource_id: str) -> Sync | None:
+        row = self._conn.execute(
+            select(datasource_syncs)
+            .where(datasource_syncs.c.datasource_id == datasource_id)
+            .order_by(datasource_syncs.c.created_at.desc(), datasource_syncs.c.id.desc())
+            .limit(1)
+        ).first()
+        return _sync(row) if row else None
+
+    def counted_sync_since(
+        self, datasource_id: str, requested_by: str | None, since: datetime
+    ) -> Sync | None:
+        """The user's newest sync of the datasource since ``since`` that counts against the
+        24-hour rule: every one but a failed one (a failed sync may be tried again)."""
+        row = self._conn.execute(
+            select(datasource_syncs)
+            .where(
+                datasource_syncs.c.datasource_id == datasource_id,
+                datasource_syncs.c.quota_key == (requested_by or NO_USER),
+                datasource_syncs.c.created_at > since,
+                datasource_syncs.c.status != SyncStatus.FAILED.value,
+            )
+            .order_by(datasource_syncs.c.created_at.desc())
+            .limit(1)
+        ).first()
+        return _sync(row) if row else None
+
+    def syncs(self, datasource_id: str, *, limit: int = 20) -> list[Sync]:
+        rows = self._conn.execute(
+            select(datasource_syncs)
+            .where(datasource_syncs.c.datasource_id == datasource_id)
+            .order_by(datasource_syncs.c.created_at.desc(), datasource_syncs.c.id.desc())
+            .limit(limit)
+        )
+        return [_sync(r) for r in rows]
+
+    def runnable_syncs(self, *, limit: int = 50) -> list[str]:
+        """Syncs to run, oldest first: queued, or ongoing without a slot (their run died and
+        its slot was taken back)."""
+        held = select(sync_slots.c.sync_id)
+        rows = self._conn.execute(
+            select(datasource_syncs.c.id)
+            .where(
+                (datasource_syncs.c.status == SyncStatus.QUEUED.value)
+                | (
+                    (datasource_syncs.c.status == SyncStatus.ONGOING.value)
+                    & datasource_syncs.c.id.not_in(held)
+                )
+            )
+            .order_by(datasource_syncs.c.created_at, datasource_syncs.c.id)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    def update_sync(self, sync_id: str, **values: Any) -> None:
+        self._conn.execute(
+            update(datasource_syncs).where(datasource_syncs.c.id == sync_id).values(**values)
+        )
+
+    def start_sync(self, sync_id: str, now: datetime) -> bool:
+        """queued (or ongoing, taken over from a run that died) → ongoing, one more attempt."""
+        result = self._conn.execute(
+            update(datasource_syncs)
+            .where(
+                datasource_syncs.c.id == sync_id,
+                datasource_syncs.c.status.in_([SyncStatus.QUEUED.value, SyncStatus.ONGOING.value]),
+            )
+            .values(
+                status=SyncStatus.ONGOING.value,
+                started_at=now,
+                finished_at=None,
+                attempts=datasource_syncs.c.attempts + 1,
+                pages=0,
+                records_seen=0,
+                records_changed=0,
+                records_removed=0,
+                error=None,
+            )  # fmt: skip
+        )
+        return result.rowcount == 1
+
+    # -- slots ----------------------------------------------------------------------------------
+
+    def free_lapsed_slots(self, now: datetime) -> None:
+        """Take back the slots of runs that stopped renewing them (their process died)."""
+        self._conn.execute(delete(sync_slots).where(sync_slots.c.lease_until < now))
+
+    def holds_slot(self, sync_id: str) -> bool:
+        found = self._conn.execute(
+            select(sync_slots.c.slot).where(sync_slots.c.sync_id == sync_id)
+        ).first()
+        return found is not None
+
+    def claim_slot(self, sync_id: str, now: datetime, lease: timedelta) -> int | None:
+        """One of the ten slots for ``sync_id``, or None when all ten are held. Two processes
+        taking the same number: the primary key lets one through, the other tries the next."""
+        if self.holds_slot(sync_id):
+            self.renew_slot(sync_id, now + lease)
+            return int(
+                self._conn.execute(
+                    select(sync_slots.c.slot).where(sync_slots.c.sync_id == sync_id)
+                ).scalar_one()
+            )
+        taken = set(self._conn.execute(select(sync_slots.c.slot)).scalars())
+        for slot in range(1, MAX_RUNNING_SYNCS + 1):
+            if slot in taken:
+                continue
+            try:
+                with self._conn.begin_nested():
+                    self._conn.execute(
+                        sync_slots.insert().values(
+                            slot=slot, sync_id=sync_id, lease_until=now + lease
+                        )
+                    )
+            except IntegrityError:
+                continue  # another process took it meanwhile
+            return slot
+        return None
+
+    def renew_slot(self, sync_id: str, until: datetime) -> None:
+        self._conn.execute(
+            update(sync_slots).where(sync_slots.c.sync_id == sync_id).values(lease_until=until)
+        )
+
+    def release_slot(self, sync_id: str) -> None:
+        self._conn.execute(delete(sync_slots).where(sync_slots.c.sync_id == sync_id))
+
+    def running(self) -> int:
+        return int(self._conn.execute(select(func.count()).select_from(sync_slots)).scalar_one())

@@ -1,0 +1,269 @@
+"""Integration-field sync (SPEC §8): ask for one (:func:`request_sync`) and run it
+(:func:`run_sync`, which the ``run_syncs`` job calls; see usecases/sync_jobs.py).
+
+Asking is decided while the datasource's row is locked: a datasource whose sync is queued or
+ongoing is not synced again (the caller gets that sync and the time of the most recent one);
+otherwise a user gets one sync per datasource per 24 hours (a failed one does not count: it may
+be tried again). The database holds the rules (store/datasources.py), so they hold across
+processes.
+
+Running pulls every page through the connection with the real invoke (its resolution cache,
+refresh and retries), as the datasource's app, for the user who asked (or no user: the primary
+account of a user-level connection). Each page is upserted by record id in its own transaction
+with the sync's progress; a failure leaves the sync `failed` with its error (also in the audit
+log) and the records written so far, which the next sync converges on -- never duplicates. It
+never writes to the service.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx2
+
+from plugboard.domain.datasources import (
+    SYNC_WINDOW,
+    Sync,
+    SyncStatus,
+    kept_records,
+    needs_configuration,
+)
+from plugboard.domain.events import EventType
+from plugboard.domain.naming import check_email
+from plugboard.domain.pagination import PageRequest, first_page, next_page
+from plugboard.domain.principal import Principal
+from plugboard.errors import Conflict, NotFound, PlugboardError, RateLimited, UpstreamError
+from plugboard.store.unit import Unit
+from plugboard.usecases.apps import audit, require_app_user
+from plugboard.usecases.datasources import DatasourceView, check_usable, datasource_by_id, view
+from plugboard.usecases.events import record_event
+from plugboard.usecases.identity import find_member
+from plugboard.usecases.invoke import Invoker
+from plugboard.usecases.runtime import Runtime
+
+SLOT_LEASE = timedelta(minutes=5)  # a run that stops renewing (its process died) frees its slot
+SYNC_TASK = "run_syncs"
+
+Progress = Callable[[Sync], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRequest:
+    sync: Sync
+    started: bool  # False: a sync of the datasource was queued or ongoing already
+    last_completed_at: datetime | None
+
+
+def _requester(
+    unit: Unit, actor: Principal, found: DatasourceView, as_user: str | None
+) -> str | None:
+    """The user the sync runs for: the member asking, or the one an app token or the operator
+    names; None (no user: the primary account) for an app or the operator naming nobody."""
+    if as_user is None:
+        return None if (actor.is_app or actor.is_operator) else actor.user_id
+    if not (actor.is_app or actor.is_operator or actor.acts_for_users):
+        if check_email(as_user, "as_user") != actor.email:
+            raise Conflict("a member syncs for themselves only", {"rule": "as_user"})
+        return actor.user_id
+    ws = unit.workspaces.by_id(found.app.workspace_id)
+    member = find_member(unit, ws, check_email(as_user, "as_user"))
+    require_app_user(unit, found.app, member.user.id, member.role)
+    return member.user.id
+
+
+def request_sync(
+    unit: Unit, actor: Principal, datasource_id: str, *, as_user: str | None = None
+) -> SyncRequest:
+    found = datasource_by_id(unit, actor, datasource_id)
+    user_id = _requester(unit, actor, found, as_user)
+    datasource = unit.datasources.lock(found.datasource.id)
+    active = unit.datasources.active_sync(datasource.id)
+    if active is not None:
+        return SyncRequest(active, False, datasource.last_completed_at)
+    check_usable(unit, view(unit, found.app, datasource), user_id)
+    if needs_configuration(found.module, datasource):
+        raise Conflict(
+            f"datasource {datasource.name!r} must be configured before it syncs",
+            {"rule": "not_configured"},
+        )
+    now = unit.now()
+    counted = unit.datasources.counted_sync_since(datasource.id, user_id, now - SYNC_WINDOW)
+    if counted is not None:
+        wait = counted.created_at + SYNC_WINDOW - now
+        raise RateLimited(
+            f"datasource {datasource.name!r} was synced for this user at "
+            f"{counted.created_at.isoformat()}: once per 24 hours (once_per_24_hours)",
+            retry_after=max(1, int(wait.total_seconds())),
+        )
+    sync = unit.datasources.add_sync(datasource, user_id, now)
+    if sync is None:  # another process queued one a moment ago
+        raced = unit.datasources.active_sync(datasource.id)
+        if raced is None:
+            raise Conflict("the sync could not be queued; try again", {"rule": "race"})
+        return SyncRequest(raced, False, datasource.last_completed_at)
+    audit(
+        unit,
+        actor,
+        "datasource.sync.request",
+        found.app,
+        {"datasource": datasource.name, "sync": sync.id},
+    )
+    if unit.conn.dialect.name == "sqlite":  # the in-process runner picks it up at once
+        unit.job_runs.enqueue(SYNC_TASK, now)
+    return SyncRequest(sync, True, datasource.last_completed_at)
+
+
+def sync_status(unit: Unit, actor: Principal, sync_id: str) -> tuple[DatasourceView, Sync]:
+    sync = unit.datasources.sync(sync_id)
+    try:
+        found = datasource_by_id(unit, actor, sync.datasource_id)
+    except NotFound:
+        raise NotFound("sync", sync_id) from None
+    return found, sync
+
+
+# -- running ------------------------------------------------------------------------------------
+
+
+def _claim(unit: Unit, sync_id: str) -> Sync | None:
+    """Start the sync in a slot: None when it is not to be run here (finished, run by another
+    process) or no slot is free."""
+    sync = unit.datasources.sync(sync_id)
+    if not sync.status.active:
+        return None
+    now = unit.now()
+    unit.datasources.free_lapsed_slots(now)
+    if sync.status is SyncStatus.ONGOING and unit.datasources.holds_slot(sync_id):
+        return None  # running elsewhere
+    if unit.datasources.claim_slot(sync_id, now, SLOT_LEASE) is None:
+        return None
+    unit.datasources.start_sync(sync_id, now)
+    return unit.datasources.sync(sync_id)
+
+
+def run_sync(
+    runtime: Runtime,
+    invoker: Invoker,
+    sync_id: str,
+    *,
+    progress: Progress | None = None,
+    slot_wait: float = 0.0,
+) -> Sync:
+    """Run a queued sync (or take over one whose process died) to `completed` or `failed`.
+    Waits up to ``slot_wait`` seconds for one of the ten slots; returns the sync as it is when
+    it is not run here (still queued, or finished or running elsewhere)."""
+    deadline = time.monotonic() + slot_wait
+    while True:
+        with runtime.unit() as unit:
+            claimed = _claim(unit, sync_id)
+            current = claimed or unit.datasources.sync(sync_id)
+        if claimed is not None or not current.status.active or time.monotonic() >= deadline:
+            break
+        if current.status is SyncStatus.ONGOING:
+            return current
+        time.sleep(0.05)
+    if claimed is None:
+        return current
+    try:
+        return _pull(runtime, invoker, claimed, progress)
+    except PlugboardError as exc:
+        return _fail(runtime, claimed, exc.message)
+    except Exception as exc:
+        _fail(runtime, claimed, f"internal error ({type(exc).__name__})")
+        raise
+
+
+def _pull(runtime: Runtime, invoker: Invoker, sync: Sync, progress: Progress | None) -> Sync:
+    with runtime.unit(write=False) as unit:
+        datasource = unit.datasources.by_id(sync.datasource_id)
+        found = view(unit, unit.apps.by_id(datasource.app_id), datasource)
+        ws = unit.workspaces.by_id(found.app.workspace_id)
+        as_user = unit.users.by_id(sync.requested_by).email if sync.requested_by else None
+    app = found.app
+    actor = Principal(
+        None, None, ws.id, ws.kind, None, via="sync", app_id=app.id, app_link_name=app.link_name
+    )
+    module, config = found.module, datasource.config or {}
+    request: PageRequest | None = first_page(module, config)
+    pages = seen = changed = 0
+    while request is not None:
+        response = invoker.invoke(
+            actor, request.url, "GET", connection=found.connection.link_name,
+            params=request.params or None, environment=datasource.environment.value,
+            as_user=as_user,
+            workspace=ws.name,
+        )  # fmt: skip
+        body = _json(response, request.number)
+        kept = kept_records(module, body, request.number)
+        following = next_page(module, request, body, response.headers.get("link"), kept)
+        with runtime.unit() as unit:
+            now = unit.now()
+            changed += unit.datasource_records.upsert_page(datasource.id, sync.id, kept, now)
+            pages, seen = request.number, seen + len(kept)
+            unit.datasources.update_sync(
+                sync.id, pages=pages, records_seen=seen, records_changed=changed
+            )
+            unit.datasources.renew_slot(sync.id, now + SLOT_LEASE)
+            current = unit.datasources.sync(sync.id)
+        if progress is not None:
+            progress(current)
+        request = following
+    with runtime.unit() as unit:
+        now = unit.now()
+        removed = unit.datasource_records.remove_unseen(datasource.id, sync.id)
+        unit.datasources.update_sync(
+            sync.id, status=SyncStatus.COMPLETED.value, finished_at=now, records_removed=removed
+        )
+        unit.datasources.update(datasource.id, last_completed_at=now)
+        unit.datasources.release_slot(sync.id)
+        detail = {
+            "datasource": datasource.name, "sync": sync.id, "pages": pages,
+            "records_seen": seen, "records_changed": changed, "records_removed": removed,
+        }  # fmt: skip
+        _finished(unit, found, EventType.SYNC_COMPLETED, "ok", detail)
+        done = unit.datasources.sync(sync.id)
+    if progress is not None:
+        progress(done)
+    return done
+
+
+def _json(response: httpx2.Response, page: int) -> object:
+    if response.status_code >= 400:
+        raise UpstreamError(f"page {page}: the service answered HTTP {response.status_code}")
+    try:
+        return response.json()
+    except ValueError:
+        raise UpstreamError(f"page {page}: the answer is not JSON") from None
+
+
+def _fail(runtime: Runtime, sync: Sync, error: str) -> Sync:
+    with runtime.unit() as unit:
+        unit.datasources.update_sync(
+            sync.id, status=SyncStatus.FAILED.value, finished_at=unit.now(), error=error[:1000]
+        )
+        unit.datasources.release_slot(sync.id)
+        datasource = unit.datasources.by_id(sync.datasource_id)
+        found = view(unit, unit.apps.by_id(datasource.app_id), datasource)
+        current = unit.datasources.sync(sync.id)
+        detail = {"datasource": datasource.name, "sync": sync.id, "pages": current.pages,
+                  "error": error[:300]}  # fmt: skip
+        _finished(unit, found, EventType.SYNC_FAILED, "failed", detail)
+    return current
+
+
+def _finished(
+    unit: Unit, found: DatasourceView, event: EventType, outcome: str, detail: dict[str, object]
+) -> None:
+    unit.record(
+        actor=f"app:{found.app.link_name}", action="datasource.sync", object_type="datasource",
+        object_id=found.datasource.id, workspace_id=found.app.workspace_id, outcome=outcome,
+        detail={"app": found.app.link_name, **detail},
+    )  # fmt: skip
+    record_event(
+        unit, event, workspace_id=found.app.workspace_id, actor=f"app:{found.app.link_name}",
+        connection_id=found.connection.id, environment=found.datasource.environment.value,
+        payload={"app": found.app.link_name, **detail},
+    )  # fmt: skip

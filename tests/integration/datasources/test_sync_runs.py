@@ -1,0 +1,90 @@
+"""Syncs over real HTTP from the test provider, on SQLite and PostgreSQL: 5,000 records over 50
+pages in every pagination style, a failure on page 30 that a retry converges on, removals."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from plugboard.domain.datasources import SyncStatus
+from plugboard.store.tables import audit_events, datasource_records
+from plugboard.usecases.datasources import list_records
+from tests.integration.datasources.conftest import DsWorld
+
+
+def test_a_sync_of_5000_records_over_50_pages_completes(ds: DsWorld) -> None:
+    source = ds.datasource()
+    seen_pages: list[int] = []
+    asked = ds.request(ds.dev, source.datasource.id)
+    assert asked.started and asked.sync.status is SyncStatus.QUEUED
+    done = ds.run(asked.sync.id, progress=lambda s: seen_pages.append(s.pages))
+    assert done.status is SyncStatus.COMPLETED, done.error
+    assert (done.pages, done.records_seen, done.records_changed) == (50, 5000, 5000)
+    assert seen_pages[:3] == [1, 2, 3] and seen_pages[-1] == 50
+    assert ds.count(source.datasource.id) == 5000
+    assert ds.provider.state.hits["/api/apikey/records"] == 50
+    with ds.runtime.unit(write=False) as unit:
+        assert unit.datasources.by_id(source.datasource.id).last_completed_at == done.finished_at
+        first, page = list_records(unit, ds.dev, source.datasource.id, limit=3)
+        _, after = list_records(unit, ds.dev, source.datasource.id, after=page[-1].record_id,
+                                limit=2)  # fmt: skip
+        entry = unit.conn.execute(
+            select(audit_events).where(audit_events.c.action == "datasource.sync")
+        ).one()
+    assert [r.record_id for r in page + after] == [f"rec-0000{i}" for i in range(1, 6)]
+    assert page[0].data == {"id": "rec-00001", "name": "Record 1", "email": "user1@records.test",
+                            "amount": 10, "version": 1}  # fmt: skip
+    assert entry.outcome == "ok" and entry.detail["records_seen"] == 5000
+
+
+@pytest.mark.parametrize("style", ["offset", "page", "link"])
+def test_every_pagination_style_reads_every_record_once(ds: DsWorld, style: str) -> None:
+    ds.provider.state.records_total = 1050  # 11 pages, the last one short
+    source = ds.datasource(module=f"{style}_list")
+    done = ds.run(ds.request(ds.dev, source.datasource.id).sync.id)
+    assert done.status is SyncStatus.COMPLETED, done.error
+    assert (done.pages, done.records_seen) == (11, 1050)
+    assert ds.count(source.datasource.id) == 1050
+
+
+def test_a_failure_on_page_30_leaves_it_failed_and_a_retry_converges(ds: DsWorld) -> None:
+    source = ds.datasource()
+    ds.provider.state.fail_records_page = 30
+    failed = ds.run(ds.request(ds.dev, source.datasource.id).sync.id)
+    assert failed.status is SyncStatus.FAILED
+    assert failed.error == "page 30: the service answered HTTP 500"
+    assert failed.pages == 29 and ds.count(source.datasource.id) == 2900
+    with ds.runtime.unit(write=False) as unit:
+        assert unit.datasources.by_id(source.datasource.id).last_completed_at is None
+        assert unit.datasources.running() == 0  # its slot is free again
+        entry = unit.conn.execute(
+            select(audit_events).where(audit_events.c.action == "datasource.sync")
+        ).one()
+    assert entry.outcome == "failed" and entry.detail["error"] == failed.error
+
+    # Retryable: the same user asks again at once (a failed sync does not count for 24 hours).
+    ds.provider.state.fail_records_page = None
+    ds.provider.state.records_version = 2  # and the service changed meanwhile
+    again = ds.request(ds.dev, source.datasource.id)
+    assert again.started
+    done = ds.run(again.sync.id)
+    assert done.status is SyncStatus.COMPLETED and done.records_seen == 5000
+    assert done.records_changed == 5000  # 2,900 updated in place, 2,100 new
+    with ds.runtime.unit(write=False) as unit:
+        rows, distinct = unit.conn.execute(
+            select(func.count(), func.count(func.distinct(datasource_records.c.record_id)))
+        ).one()
+        _, page = list_records(unit, ds.dev, source.datasource.id, limit=1)
+    assert rows == distinct == 5000
+    assert page[0].data["version"] == 2
+
+
+def test_an_unchanged_sync_changes_nothing_and_removals_are_counted(ds: DsWorld) -> None:
+    ds.provider.state.records_total = 300
+    source = ds.datasource()
+    assert ds.run(ds.request(ds.dev, source.datasource.id).sync.id).records_changed == 300
+    ds.provider.state.records_total = 250
+    admin = ds.members("admin")
+    second = ds.run(ds.request(admin, source.datasource.id).sync.id)
+    assert (second.records_seen, second.records_changed, second.records_removed) == (250, 0, 50)
+    assert ds.count(source.datasource.id) == 250
