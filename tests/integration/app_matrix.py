@@ -165,6 +165,7 @@ APP_CASES = [
     AppCase(
         "disable app access", lambda c, w, n: c.delete(f"{A}/access/a_spare"), Action.MANAGE_APPS
     ),  # fmt: skip
+    AppCase("list app users", lambda c, w, n: c.get(f"{A}/users"), Action.GRANT_APPS),
     AppCase(
         "grant app", lambda c, w, n: c.put(f"{A}/users/dev2@{w.workspace}.test"), Action.GRANT_APPS
     ),  # fmt: skip

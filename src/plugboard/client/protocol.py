@@ -35,6 +35,7 @@ from plugboard.records.apps import (
     AppPublic,
     AppTokenIssued,
     AppTokenPublic,
+    AppUserPublic,
     AppVersionPublic,
     ComponentPublic,
     InstallReportPublic,
@@ -240,6 +241,8 @@ class AppsAPI(Protocol):
     def grant(self, app: str, email: str) -> bool: ...
 
     def ungrant(self, app: str, email: str) -> bool: ...
+
+    def users(self, app: str) -> builtins.list[AppUserPublic]: ...
 
     def publish(self, app: str, *, components: Sequence[str] | None = None) -> AppVersionPublic: ...
 

@@ -14,6 +14,7 @@ from plugboard.records.apps import (
     AppPublic,
     AppTokenIssued,
     AppTokenPublic,
+    AppUserPublic,
     AppVersionPublic,
     ComponentPublic,
     InstallReportPublic,
@@ -98,6 +99,10 @@ class RemoteApps:
     def ungrant(self, app: str, email: str) -> bool:
         answer = self._c.request("DELETE", f"/apps/{_seg(app)}/users/{_seg(email)}")
         return bool(answer.json()["changed"])
+
+    def users(self, app: str) -> builtins.list[AppUserPublic]:
+        path = f"/apps/{_seg(app)}/users"
+        return [AppUserPublic.model_validate(d) for d in self._c._pages(path, {})]
 
     # -- stage versions, packages, install --------------------------------------------------------
 

@@ -17,6 +17,7 @@ __all__ = [
     "AppPublic",
     "AppTokenIssued",
     "AppTokenPublic",
+    "AppUserPublic",
     "AppVersionPublic",
     "ComponentPublic",
     "InstallReportPublic",
@@ -77,6 +78,15 @@ class AppDetailsPublic(AppPublic):
     environment: str
     components: list[ComponentPublic]
     connections: list[AppConnectionPublic]
+
+
+class AppUserPublic(BaseModel):
+    """A member the app is granted to."""
+
+    email: str
+    name: str
+    role: str
+    granted_at: datetime
 
 
 class AppVersionPublic(BaseModel):

@@ -15,6 +15,7 @@ from plugboard.domain.models import (
     ConnectionLevel,
     Environment,
     Role,
+    WorkspaceKind,
     environments_of,
 )
 from plugboard.domain.naming import check_link_name, link_name_from, next_free_name
@@ -104,7 +105,9 @@ def panel(
     components use, a `user` only the user-level ones (SPEC §1)."""
     app = app_for(unit, actor, app_link_name, workspace)
     ws = unit.workspaces.by_id(app.workspace_id)
-    shown = environments_of(ws.kind) if environment is None else (environment_for(ws, environment),)
+    shown = (
+        _panel_environments(ws.kind) if environment is None else (environment_for(ws, environment),)
+    )
     viewer_role = actor.role
     entries: list[PanelEntry] = []
     for connection_id in unit.apps.connection_ids_used(app.id):
@@ -136,6 +139,14 @@ def panel(
             )  # fmt: skip
         )
     return app, entries
+
+
+def _panel_environments(kind: WorkspaceKind) -> tuple[Environment, ...]:
+    """Where the app runs: development and stage where it is built, production where it is
+    installed."""
+    if kind is WorkspaceKind.DEVELOPER:
+        return (Environment.DEVELOPMENT, Environment.STAGE)
+    return environments_of(kind)
 
 
 def _slot(

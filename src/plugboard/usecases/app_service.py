@@ -18,6 +18,7 @@ from plugboard.records.apps import (
     AppPublic,
     AppTokenIssued,
     AppTokenPublic,
+    AppUserPublic,
     AppVersionPublic,
     ComponentPublic,
     InstallReportPublic,
@@ -124,6 +125,17 @@ class Apps:
     def ungrant(self, app: str, email: str) -> bool:
         with self._runtime.unit() as unit:
             return apps.ungrant_app(unit, self._actor, app, email, workspace=self._workspace)
+
+    def users(self, app: str) -> builtins.list[AppUserPublic]:
+        """The members the app is granted to (admins manage them)."""
+        with self._runtime.unit(write=False) as unit:
+            found = apps.app_users(unit, self._actor, app, workspace=self._workspace)
+        return [
+            AppUserPublic(
+                email=m.user.email, name=m.user.name, role=m.role.value, granted_at=granted_at
+            )
+            for m, granted_at in found
+        ]
 
     # -- stage, packages, install ---------------------------------------------------------------
 

@@ -8,7 +8,8 @@ serves exactly one app, system connections excepted).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from plugboard.domain.apps import (
     App,
@@ -22,7 +23,7 @@ from plugboard.domain.apps import (
     check_uses,
 )
 from plugboard.domain.connections import Connection
-from plugboard.domain.models import ConnectionLevel, Environment, Role, Workspace
+from plugboard.domain.models import ConnectionLevel, Environment, Membership, Role, Workspace
 from plugboard.domain.naming import check_email, check_link_name, link_name_from
 from plugboard.domain.permissions import Action, allowed, require
 from plugboard.domain.principal import Principal
@@ -143,7 +144,16 @@ def show_app(
     ws = unit.workspaces.by_id(app.workspace_id)
     env = environment_for(ws, environment)
     used = [unit.connections.by_id(i) for i in unit.apps.connection_ids_used(app.id, env)]
-    return AppDetails(app, unit.apps.components(app.id, env), used, env)
+    components = unit.apps.components(app.id, env)
+    if actor.role is Role.USER:
+        # SPEC §1: a `user` sees logged-in-user connections only, not even their link names.
+        used = [c for c in used if c.level is ConnectionLevel.USER]
+        shown = {c.link_name for c in used}
+        components = [
+            replace(c, uses=ComponentUses(tuple(x for x in c.uses.connections if x in shown), ()))
+            for c in components
+        ]
+    return AppDetails(app, components, used, env)
 
 
 def environment_for(ws: Workspace, environment: str | None) -> Environment:
@@ -293,6 +303,19 @@ def ungrant_app(
     if removed:
         audit(unit, actor, "app.ungrant", app, {"user": member.user.email})
     return removed
+
+
+def app_users(
+    unit: Unit, actor: Principal, app_link_name: str, *, workspace: str | None
+) -> list[tuple[Membership, datetime]]:
+    """The members the app is granted to, by e-mail, with when."""
+    ws, app = app_to_change(unit, actor, app_link_name, Action.GRANT_APPS, workspace)
+    found = []
+    for user_id, granted_at in unit.apps.grants(app.id):
+        member = unit.memberships.find(ws.id, user_id)
+        if member is not None:
+            found.append((member, granted_at))
+    return sorted(found, key=lambda m: m[0].user.email)
 
 
 def require_app_user(unit: Unit, app: App, user_id: str, role: Role) -> None:

@@ -236,3 +236,33 @@ def test_a_user_sees_user_level_connections_of_granted_apps_and_of_no_app(
 
     apps_of(members("admin")).grant("sales", "user@acme.test")
     assert [c.link_name for c in connections_of(user).list()] == ["scratch", "sheet"]
+
+
+def test_a_user_is_not_shown_the_shared_connections_an_app_uses(
+    sales: Principal, members: Actor, apps_of: AppsOf
+) -> None:
+    apps_of(sales).put_component(
+        "sales", kind="form", name="Deal", connections=["ledger", "sheet"], services=["twilio"]
+    )
+    apps_of(members("admin")).grant("sales", "user@acme.test")
+
+    seen = apps_of(members("user")).get("sales")
+
+    assert [c.link_name for c in seen.connections] == ["sheet"]
+    assert [(c.connections, c.services) for c in seen.components] == [(["sheet"], [])]
+    assert [c.link_name for c in apps_of(sales).get("sales").connections] == ["ledger", "sheet"]
+
+
+def test_admins_list_the_members_an_app_is_granted_to(
+    sales: Principal, members: Actor, apps_of: AppsOf
+) -> None:
+    admin = apps_of(members("admin"))
+    admin.grant("sales", "user@acme.test")
+    admin.grant("sales", "dev2@acme.test")
+
+    assert [(u.email, u.role) for u in admin.users("sales")] == [
+        ("dev2@acme.test", "developer"),
+        ("user@acme.test", "user"),
+    ]
+    with pytest.raises(PermissionDenied):
+        apps_of(members("user")).users("sales")

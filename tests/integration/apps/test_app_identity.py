@@ -233,3 +233,16 @@ def test_a_user_is_told_to_contact_their_admin_before_a_primary_account_exists(
     assert entry.who_must_act == (
         "no primary account: contact your admin; a super admin must authorize it first"
     )
+
+
+def test_the_panel_shows_development_and_stage_where_the_app_is_built(
+    builder: Principal, apps_of: AppsOf, connections_of: ConnectionsOf
+) -> None:
+    connections_of(builder).create(service="sheets", link_name="sheet", level="user")
+    apps = apps_of(builder)
+    apps.create(name="Sales")
+    apps.put_component("sales", kind="form", name="Deal", connections=["sheet"])
+
+    [entry] = apps.panel("sales")
+
+    assert [a.environment for a in entry.authorizations] == ["development", "stage"]

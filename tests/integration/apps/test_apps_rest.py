@@ -181,7 +181,6 @@ def test_the_panel_shows_each_connection_per_environment_to_a_builder(
     )  # fmt: skip
     assert [(a["environment"], a["status"]) for a in ledger["authorizations"]] == [
         ("development", "not_connected"), ("stage", "not_connected"),
-        ("production", "not_connected"),
     ]  # fmt: skip
     assert ledger["may_authorize"] is True
     assert [e["link_name"] for e in stage["items"]] == ["books_ledger"]

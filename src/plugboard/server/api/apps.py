@@ -19,6 +19,7 @@ from plugboard.records.apps import (
     AppPublic,
     AppTokenIssued,
     AppTokenPublic,
+    AppUserPublic,
     AppVersionPublic,
     ComponentPublic,
     InstallReportPublic,
@@ -181,6 +182,21 @@ def disable_access(
 ) -> ConnectionPublic:
     """Refused (409, naming the rule) while the app references it or once it was published."""
     return Apps(runtime, principal).disable_access(app, connection)
+
+
+@router.get("/apps/{app}/users")
+def list_app_users(
+    app: str,
+    runtime: RuntimeDep,
+    principal: CurrentPrincipal,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[AppUserPublic]:
+    """The members the app is granted to, by e-mail (admins)."""
+    items, next_cursor = paginate(
+        Apps(runtime, principal).users(app), lambda u: (u.email,), cursor, limit
+    )
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.put("/apps/{app}/users/{email}")
