@@ -26,6 +26,7 @@ from typing import Any
 import procrastinate
 import psycopg
 from procrastinate import JobContext as ProcrastinateContext
+from procrastinate.exceptions import UniqueViolation
 from procrastinate.schema import SchemaManager
 
 from plugboard.jobs.tasks import TASKS, JobContext, Task
@@ -94,7 +95,18 @@ def build_app(context: JobContext) -> procrastinate.App:
         )
         for job in stalled:
             log.warning("job %s (%s) stalled: its worker is gone; retrying", job.id, job.task_name)
-            await app.job_manager.retry_job(job)
+            try:
+                await app.job_manager.retry_job(job)
+            except UniqueViolation:
+                # The next period's run already waits under the same queueing lock: it gives
+                # way to the interrupted one (the same idempotent work).
+                waiting = await app.job_manager.list_jobs_async(
+                    queueing_lock=job.queueing_lock, status="todo"
+                )
+                for other in waiting:
+                    if other.id is not None:
+                        await app.job_manager.cancel_job_by_id_async(other.id)
+                await app.job_manager.retry_job(job)
         return len(stalled)
 
     @app.periodic(cron="17 * * * *", periodic_id=FORGET_FINISHED)
