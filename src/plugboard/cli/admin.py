@@ -178,6 +178,10 @@ def db_upgrade(
     """Migrate the database schema forward (to the newest by default)."""
     runtime = open_database()
     runtime.upgrade(revision)
+    if runtime.backend == "postgresql":  # the job queue's own schema (docs/operations.md)
+        from plugboard.jobs.pg import ensure_schema
+
+        ensure_schema(runtime.url)
     state = runtime.state()
     if json_:
         print_json({"backend": runtime.backend, "revision": state.revision, "head": state.head})
