@@ -61,6 +61,7 @@ def test_init_prints_a_login_that_authenticates(home: Path, database: Database) 
     assert result.returncode == 0, result.stderr
     token = re.search(r"API token: (pbt_\S+)", result.stdout)
     assert token and re.search(r"password:  \S{20,}", result.stdout)
+    assert "Log in to the console at http://127.0.0.1:8000/console" in result.stdout
     listed = plugboard(
         home, "tokens", "list", "--email", "admin@plugboard.local", database=database
     )

@@ -77,6 +77,10 @@ def init(
         "  (send the token as `Authorization: Bearer <token>`; it is stored only as a hash)",
         markup=False,
     )
+    out.print(
+        f"Log in to the console at {settings.base_url}/console with that e-mail and password.",
+        markup=False,
+    )
     out.print(f"Check the server with: curl {settings.base_url}/health", markup=False)
 
 
@@ -142,7 +146,8 @@ def serve(
             flush=True,
         )
     err.print(
-        f"Plugboard serving on http://{bind_host}:{bind_port} (health: /health, API docs: /docs)"
+        f"Plugboard serving on http://{bind_host}:{bind_port} (console: {settings.base_url}"
+        "/console, health: /health, API docs: /docs)"
     )
     if demo:
         err.print(f"Demo provider at {settings.base_url}/demo (service `demo_provider`)")
