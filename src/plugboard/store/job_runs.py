@@ -67,7 +67,9 @@ class JobRunRepository:
         )  # fmt: skip
         if period_key is not None:
             statement = statement.on_conflict_do_nothing(index_elements=["task", "period_key"])
-        return run_id if self._conn.execute(statement).rowcount else None
+        # RETURNING, not rowcount: psycopg reports no count for ON CONFLICT DO NOTHING.
+        inserted = self._conn.execute(statement.returning(job_runs.c.id)).first()
+        return run_id if inserted is not None else None
 
     def claim(
         self, worker: str, now: datetime, lease: timedelta, *, tasks: Collection[str]

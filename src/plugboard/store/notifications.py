@@ -90,8 +90,10 @@ class NotificationRepository:
             dialect.insert(notifications)
             .values(values)
             .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
+            .returning(notifications.c.id)
         )
-        return bool(self._conn.execute(statement).rowcount)
+        # RETURNING, not rowcount: psycopg reports no count for ON CONFLICT DO NOTHING.
+        return self._conn.execute(statement).first() is not None
 
     def get(self, notification_id: str) -> StoredNotification | None:
         row = self._conn.execute(
