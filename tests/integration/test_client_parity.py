@@ -20,6 +20,7 @@ SPECS: dict[str, type[Any]] = {
     "authorizations": protocol.AuthorizationsAPI,
     "services": protocol.ServicesAPI,
     "apps": protocol.AppsAPI,
+    "datasources": protocol.DatasourcesAPI,
 }
 
 # Public members outside the protocol, and why they exist on one side only.
@@ -45,7 +46,7 @@ def clients(runtime: Runtime) -> Iterator[dict[str, tuple[Any, Any]]]:
             "client": (embedded, served),
             **{
                 name: (getattr(embedded, name), getattr(served, name))
-                for name in ("connections", "authorizations", "services", "apps")
+                for name in ("connections", "authorizations", "services", "apps", "datasources")
             },
         }
     finally:

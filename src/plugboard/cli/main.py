@@ -15,11 +15,13 @@ from plugboard.cli import (
     authorize,
     common,
     connections,
+    datasources,
     identity,
     invoke,
     jobs,
     packages,
     services,
+    sync,
 )
 
 app = typer.Typer(
@@ -53,6 +55,8 @@ app.command("worker")(jobs.worker)
 app.add_typer(jobs.jobs_app, name="jobs")
 app.add_typer(jobs.notifications_app, name="notifications")
 app.add_typer(packages.packages_app, name="packages")
+app.add_typer(datasources.datasources_app, name="datasources")
+app.add_typer(sync.sync_app, name="sync")
 
 
 def _version(value: bool) -> None:

@@ -23,6 +23,7 @@ from plugboard.settings import Settings
 from plugboard.usecases.app_service import Apps
 from plugboard.usecases.authorization_service import Authorizations
 from plugboard.usecases.connection_service import Connections
+from plugboard.usecases.datasource_service import Datasources
 from plugboard.usecases.identity import principal_for
 from plugboard.usecases.invoke import ConnectionAuth, Invoker
 from plugboard.usecases.runtime import Runtime
@@ -56,6 +57,7 @@ class LocalClient(ClientLifecycle):
         self.authorizations = Authorizations(runtime, principal, workspace)
         self.services = Services(runtime, principal, workspace)
         self.apps = Apps(runtime, principal, workspace)
+        self.datasources = Datasources(runtime, principal, workspace)
 
     def __repr__(self) -> str:
         return f"LocalClient(principal={self.principal.label!r}, workspace={self.workspace!r})"

@@ -2,7 +2,8 @@
 
 Both satisfy :class:`PlugboardClient`, so app code is the same on a laptop and in a deployment:
 ``invoke_url`` / ``invoke_url_async``, ``auth()``, and the ``connections``, ``authorizations``,
-``services`` and ``apps`` sub-APIs, which return the plain records below (never a credential).
+``services``, ``apps`` and ``datasources`` sub-APIs, which return the plain records below
+(never a credential).
 Both raise the same :mod:`plugboard.errors` classes for the same failures.
 """
 
@@ -42,6 +43,7 @@ from plugboard.records.apps import (
     PanelEntryPublic,
     SystemConnectionPublic,
 )
+from plugboard.records.datasources import DatasourcePublic, RecordPage, SyncPublic, SyncRequested
 
 __all__ = [
     "AppsAPI",
@@ -50,6 +52,7 @@ __all__ = [
     "ConnectionDetails",
     "ConnectionInfo",
     "ConnectionsAPI",
+    "DatasourcesAPI",
     "InvokeResponse",
     "PlugboardClient",
     "RevokeInfo",
@@ -267,6 +270,42 @@ class AppsAPI(Protocol):
     ) -> builtins.list[PanelEntryPublic]: ...
 
 
+class DatasourcesAPI(Protocol):
+    """Datasources of an app (SPEC §8): configure them, ask for syncs, read the records kept."""
+
+    def list(
+        self, app: str, *, environment: str | None = None
+    ) -> builtins.list[DatasourcePublic]: ...
+
+    def get(self, app: str, name: str, *, environment: str | None = None) -> DatasourcePublic: ...
+
+    def create(
+        self, app: str, *, name: str, connection: str, module: str, environment: str | None = None
+    ) -> DatasourcePublic: ...
+
+    def configure(
+        self, app: str, name: str, values: Mapping[str, str], *, environment: str | None = None
+    ) -> DatasourcePublic: ...
+
+    def enable(
+        self, app: str, name: str, *, environment: str | None = None
+    ) -> DatasourcePublic: ...
+
+    def disable(
+        self, app: str, name: str, *, environment: str | None = None
+    ) -> DatasourcePublic: ...
+
+    def delete(self, app: str, name: str, *, environment: str | None = None) -> None: ...
+
+    def sync(self, datasource_id: str, *, as_user: str | None = None) -> SyncRequested: ...
+
+    def get_sync(self, sync_id: str) -> SyncPublic: ...
+
+    def records(
+        self, datasource_id: str, *, after: str | None = None, limit: int = 100
+    ) -> RecordPage: ...
+
+
 class ClientLifecycle(abc.ABC):
     """`with` and `async with` for a client: leaving closes it."""
 
@@ -302,6 +341,9 @@ class PlugboardClient(Protocol):
 
     @property
     def apps(self) -> AppsAPI: ...
+
+    @property
+    def datasources(self) -> DatasourcesAPI: ...
 
     def invoke_url(
         self,

@@ -41,6 +41,7 @@ from plugboard.client.remote_apis import (
     RemoteServices,
 )
 from plugboard.client.remote_apps import RemoteApps
+from plugboard.client.remote_datasources import RemoteDatasources
 from plugboard.client.remote_invoke import invoke_payload, invoke_response
 from plugboard.client.remote_problems import error_from_problem, raise_for_problem, unreachable
 from plugboard.client.remote_proxy import ProxyAuth
@@ -95,6 +96,7 @@ class RemoteClient(ClientLifecycle):
         self.authorizations = RemoteAuthorizations(self)
         self.services = RemoteServices(self)
         self.apps = RemoteApps(self)
+        self.datasources = RemoteDatasources(self)
 
     def __repr__(self) -> str:
         return f"RemoteClient({self.base_url!r}, token=<redacted>)"

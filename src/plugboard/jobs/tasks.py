@@ -17,6 +17,8 @@ from plugboard.usecases.notification_mail import send_due_emails
 from plugboard.usecases.notifications import dispatch_events
 from plugboard.usecases.refresh import RefreshCoordinator
 from plugboard.usecases.runtime import Runtime
+from plugboard.usecases.sync import SYNC_TASK
+from plugboard.usecases.sync_jobs import run_queued_syncs
 from plugboard.usecases.token_upkeep import refresh_due_tokens
 
 __all__ = ["TASKS", "JobContext", "Task", "register"]
@@ -72,6 +74,10 @@ def _email(context: JobContext) -> object:
     return send_due_emails(context.runtime)
 
 
+def _syncs(context: JobContext) -> object:
+    return run_queued_syncs(context.runtime)
+
+
 def _prune(context: JobContext) -> object:
     with context.runtime.unit() as unit:
         return unit.job_runs.prune(unit.now() - timedelta(days=1))
@@ -81,3 +87,5 @@ register(Task("refresh_tokens", _refresh, summary="refresh OAuth 2 tokens before
 register(Task("dispatch_notifications", _dispatch, summary="turn events into notifications"))
 register(Task("send_notification_email", _email, summary="send notification e-mail"))
 register(Task("prune_job_runs", _prune, summary="forget finished job runs after a day"))
+# Queued at once on SQLite by request_sync (usecases/sync.py); every tick everywhere.
+register(Task(SYNC_TASK, _syncs, summary="run the datasource syncs that are queued"))

@@ -9,11 +9,13 @@ from plugboard.server.api import (
     audit,
     authorizations,
     connections,
+    datasources,
     identity,
     invoke,
     notifications,
     services,
     session,
+    webhooks,
 )
 from plugboard.server.schemas import problem_responses
 
@@ -23,5 +25,6 @@ router = APIRouter(
 )
 for module in (
     session, identity, services, connections, authorizations, invoke, audit, apps, notifications,
+    datasources,
 ):  # fmt: skip
     router.include_router(module.router)
