@@ -28,6 +28,7 @@ from plugboard.usecases.identity import principal_for
 from plugboard.usecases.invoke import ConnectionAuth, Invoker
 from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.service_catalog import Services
+from plugboard.usecases.webhooks import Webhooks
 
 __all__ = ["LocalClient", "connect"]
 
@@ -57,6 +58,7 @@ class LocalClient(ClientLifecycle):
         self.authorizations = Authorizations(runtime, principal, workspace)
         self.services = Services(runtime, principal, workspace)
         self.apps = Apps(runtime, principal, workspace)
+        self.webhooks = Webhooks(runtime, principal, workspace)
         self.datasources = Datasources(runtime, principal, workspace)
 
     def __repr__(self) -> str:

@@ -44,6 +44,13 @@ from plugboard.records.apps import (
     SystemConnectionPublic,
 )
 from plugboard.records.datasources import DatasourcePublic, RecordPage, SyncPublic, SyncRequested
+from plugboard.records.webhooks import (
+    WebhookCreated,
+    WebhookDeliveryDetails,
+    WebhookDeliveryPublic,
+    WebhookPublic,
+    WebhookSecretIssued,
+)
 
 __all__ = [
     "AppsAPI",
@@ -58,6 +65,7 @@ __all__ = [
     "RevokeInfo",
     "ServiceInfo",
     "ServicesAPI",
+    "WebhooksAPI",
 ]
 
 
@@ -306,6 +314,33 @@ class DatasourcesAPI(Protocol):
     ) -> RecordPage: ...
 
 
+class WebhooksAPI(Protocol):
+    """Webhook endpoints of the workspace (SPEC §11; workspace admins and super admins): the
+    signing secret is answered once, by ``create`` and ``rotate``."""
+
+    def list(self) -> builtins.list[WebhookPublic]: ...
+
+    def get(self, webhook_id: str) -> WebhookPublic: ...
+
+    def create(
+        self, *, url: str, events: Sequence[str] | None = None, description: str | None = None
+    ) -> WebhookCreated: ...
+
+    def rotate(
+        self, webhook_id: str, *, overlap_seconds: float | None = None
+    ) -> WebhookSecretIssued: ...
+
+    def delete(self, webhook_id: str) -> None: ...
+
+    def deliveries(
+        self, webhook_id: str, *, status: str | None = None, limit: int = 50
+    ) -> builtins.list[WebhookDeliveryPublic]: ...
+
+    def delivery(self, delivery_id: str) -> WebhookDeliveryDetails: ...
+
+    def replay(self, delivery_id: str) -> WebhookDeliveryDetails: ...
+
+
 class ClientLifecycle(abc.ABC):
     """`with` and `async with` for a client: leaving closes it."""
 
@@ -341,6 +376,9 @@ class PlugboardClient(Protocol):
 
     @property
     def apps(self) -> AppsAPI: ...
+
+    @property
+    def webhooks(self) -> WebhooksAPI: ...
 
     @property
     def datasources(self) -> DatasourcesAPI: ...

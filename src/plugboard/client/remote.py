@@ -45,6 +45,7 @@ from plugboard.client.remote_datasources import RemoteDatasources
 from plugboard.client.remote_invoke import invoke_payload, invoke_response
 from plugboard.client.remote_problems import error_from_problem, raise_for_problem, unreachable
 from plugboard.client.remote_proxy import ProxyAuth
+from plugboard.client.remote_webhooks import RemoteWebhooks
 
 __all__ = [
     "ConsentStarted",
@@ -54,6 +55,7 @@ __all__ = [
     "RemoteClient",
     "RemoteConnections",
     "RemoteServices",
+    "RemoteWebhooks",
     "error_from_problem",
 ]
 
@@ -96,6 +98,7 @@ class RemoteClient(ClientLifecycle):
         self.authorizations = RemoteAuthorizations(self)
         self.services = RemoteServices(self)
         self.apps = RemoteApps(self)
+        self.webhooks = RemoteWebhooks(self)
         self.datasources = RemoteDatasources(self)
 
     def __repr__(self) -> str:

@@ -48,6 +48,7 @@ class Action(enum.StrEnum):
     GRANT_APPS = "grant_apps"
     MANAGE_APP_TOKENS = "manage_app_tokens"
     USE_SYSTEM_CONNECTIONS = "use_system_connections"
+    MANAGE_WEBHOOKS = "manage_webhooks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +205,11 @@ PERMISSIONS: tuple[Permission, ...] = (
         "find or create the system connection a component needs",
         _same(_ALL),
         app_token=True,
+    ),
+    Permission(
+        Action.MANAGE_WEBHOOKS,
+        "create, list, rotate, delete webhook endpoints; see and replay deliveries",
+        _same(_ADMINS),
     ),
 )
 

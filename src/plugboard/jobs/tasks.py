@@ -20,6 +20,7 @@ from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.sync import SYNC_TASK
 from plugboard.usecases.sync_jobs import run_queued_syncs
 from plugboard.usecases.token_upkeep import refresh_due_tokens
+from plugboard.usecases.webhook_delivery import run_webhooks
 
 __all__ = ["TASKS", "JobContext", "Task", "register"]
 
@@ -78,6 +79,10 @@ def _syncs(context: JobContext) -> object:
     return run_queued_syncs(context.runtime)
 
 
+def _webhooks(context: JobContext) -> object:
+    return run_webhooks(context.runtime)
+
+
 def _prune(context: JobContext) -> object:
     with context.runtime.unit() as unit:
         return unit.job_runs.prune(unit.now() - timedelta(days=1))
@@ -86,6 +91,7 @@ def _prune(context: JobContext) -> object:
 register(Task("refresh_tokens", _refresh, summary="refresh OAuth 2 tokens before they expire"))
 register(Task("dispatch_notifications", _dispatch, summary="turn events into notifications"))
 register(Task("send_notification_email", _email, summary="send notification e-mail"))
+register(Task("deliver_webhooks", _webhooks, summary="turn events into signed webhook deliveries"))
 register(Task("prune_job_runs", _prune, summary="forget finished job runs after a day"))
 # Queued at once on SQLite by request_sync (usecases/sync.py); every tick everywhere.
 register(Task(SYNC_TASK, _syncs, summary="run the datasource syncs that are queued"))

@@ -663,3 +663,77 @@ datasource_records = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# -- webhooks (SPEC §11; store/webhooks.py) ------------------------------------------------------
+
+# An endpoint of a workspace: where deliveries go, which event types it wants (["*"]: all), and
+# its signing secrets, sealed (the current one and, during a rotation's overlap, the previous).
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("event_types", JSON, nullable=False),
+    Column("description", String(200)),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("secret_sealed", Text, nullable=False),
+    Column("previous_valid_until", UTCDateTime),  # the previous secret signs until then
+    Column("created_by", ID),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("rotated_at", UTCDateTime),
+)
+Index("ix_webhook_endpoints_workspace_id", webhook_endpoints.c.workspace_id)
+
+# One message per (endpoint, event): the fan-out is idempotent. Its id is the `webhook-id` every
+# attempt and replay sends; its body is the exact JSON signed (never a secret).
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "endpoint_id", ID, ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("event_id", ID, nullable=False),
+    Column("event_type", String(48), nullable=False),
+    Column("body", Text, nullable=False),
+    # pending (an attempt is due at next_attempt_at), delivered, failed (gave up after a day)
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", UTCDateTime),
+    Column("claimed_until", UTCDateTime),
+    Column("give_up_at", UTCDateTime, nullable=False),
+    Column("last_status_code", Integer),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),
+    _one_of("status", ["pending", "delivered", "failed"]),
+)
+Index(
+    "ix_webhook_deliveries_due", webhook_deliveries.c.status, webhook_deliveries.c.next_attempt_at
+)
+Index("ix_webhook_deliveries_endpoint_id", webhook_deliveries.c.endpoint_id)
+
+# Every attempt of a delivery: what came back (status, latency, an excerpt without secrets).
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "delivery_id", ID, ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("number", Integer, nullable=False),
+    Column("cause", String(16), nullable=False),  # scheduled or replay
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("status_code", Integer),
+    Column("latency_ms", Integer, nullable=False),
+    Column("response_excerpt", String(500)),
+    Column("error", String(500)),
+    UniqueConstraint("delivery_id", "number", name="uq_webhook_attempts_delivery_number"),
+    _one_of("outcome", ["delivered", "failed", "blocked", "error"]),
+    _one_of("cause", ["scheduled", "replay"]),
+)
+
+SEALED_COLUMNS = (*SEALED_COLUMNS, (webhook_endpoints, "secret_sealed"))

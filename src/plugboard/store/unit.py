@@ -37,6 +37,7 @@ from plugboard.store.refresh_journal import RefreshJournal
 from plugboard.store.service_clients import ServiceClientRepository
 from plugboard.store.sessions import SessionRepository
 from plugboard.store.token_upkeep import TokenUpkeepRepository
+from plugboard.store.webhooks import WebhookRepository
 
 
 class Unit:
@@ -67,6 +68,7 @@ class Unit:
         self.notifications = NotificationRepository(conn)
         self.job_runs = JobRunRepository(conn)
         self.token_upkeep = TokenUpkeepRepository(conn)
+        self.webhooks = WebhookRepository(conn, sealer)
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -25,6 +25,6 @@ router = APIRouter(
 )
 for module in (
     session, identity, services, connections, authorizations, invoke, audit, apps, notifications,
-    datasources,
+    datasources, webhooks,
 ):  # fmt: skip
     router.include_router(module.router)
