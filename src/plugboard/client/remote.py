@@ -4,11 +4,13 @@
 :class:`RemoteClient`. The token decides who acts (its member, role and workspace; a token made
 with ``acts_for_users`` may pass ``as_user``). No credential ever reaches this process:
 
-- ``invoke_url`` / ``invoke_url_async`` send ``POST /api/v1/invoke``, which runs the very same
-  invoke as the embedded client (URL resolution against the service's base URL, ``{dynamic}``
-  placeholders, retries, OAuth 2 refresh), and return the upstream's answer whatever its
-  status. The body travels base64 or as text in a JSON envelope, so this suits API calls, not
-  large transfers -- use ``auth()`` for those.
+- ``invoke_url`` / ``invoke_url_async`` send the request through the server's
+  ``/proxy/<link_name>/…``, which runs the very same invoke as the embedded client (URL
+  resolution against the service's base URL, ``{dynamic}`` placeholders, retries, OAuth 2
+  refresh), and return the upstream's answer whatever its status: both bodies stream, repeated
+  headers (``Set-Cookie``) are kept. What the proxy cannot carry as given (a URL or header that
+  cannot be sent, see :mod:`plugboard.client.remote_proxy_invoke`) goes in the
+  ``POST /api/v1/invoke`` JSON envelope, which refuses or sends it exactly as before.
 - ``auth(link_name)`` is an ``httpx2.Auth`` that sends each request through the server's
   ``/proxy/<link_name>/…`` with ``X-Plugboard-Base-Url`` set to the request's own origin: the
   server adds the credential and streams both bodies. A redirect the app's client follows goes
@@ -45,6 +47,7 @@ from plugboard.client.remote_datasources import RemoteDatasources
 from plugboard.client.remote_invoke import invoke_payload, invoke_response
 from plugboard.client.remote_problems import error_from_problem, raise_for_problem, unreachable
 from plugboard.client.remote_proxy import ProxyAuth
+from plugboard.client.remote_proxy_invoke import proxied_response, proxy_request
 from plugboard.client.remote_webhooks import RemoteWebhooks
 
 __all__ = [
@@ -160,11 +163,17 @@ class RemoteClient(ClientLifecycle):
         max_retry_seconds: float | None = None,
     ) -> InvokeResponse:
         """Send ``method url`` with the connection's credential, on the server (SPEC §7)."""
-        payload = invoke_payload(
-            url, method, connection, headers, params, data, json, environment, as_user, timeout,
-            max_attempts, max_retry_seconds,
+        proxied = proxy_request(
+            self.base_url, url, connection, headers, params, data, json, environment, as_user,
+            timeout, max_attempts, max_retry_seconds,
         )  # fmt: skip
         try:
+            if proxied is not None:
+                return proxied_response(self._http.request(method.upper(), **proxied))
+            payload = invoke_payload(
+                url, method, connection, headers, params, data, json, environment, as_user,
+                timeout, max_attempts, max_retry_seconds,
+            )  # fmt: skip
             answer = self._http.post("/invoke", json=payload)
         except httpx2.TransportError as exc:
             raise unreachable(self.base_url, exc) from None
@@ -186,12 +195,19 @@ class RemoteClient(ClientLifecycle):
         max_attempts: int | None = None,
         max_retry_seconds: float | None = None,
     ) -> InvokeResponse:
-        payload = invoke_payload(
-            url, method, connection, headers, params, data, json, environment, as_user, timeout,
-            max_attempts, max_retry_seconds,
+        proxied = proxy_request(
+            self.base_url, url, connection, headers, params, data, json, environment, as_user,
+            timeout, max_attempts, max_retry_seconds,
         )  # fmt: skip
+        client = self._async_client()
         try:
-            answer = await self._async_client().post("/invoke", json=payload)
+            if proxied is not None:
+                return proxied_response(await client.request(method.upper(), **proxied))
+            payload = invoke_payload(
+                url, method, connection, headers, params, data, json, environment, as_user,
+                timeout, max_attempts, max_retry_seconds,
+            )  # fmt: skip
+            answer = await client.post("/invoke", json=payload)
         except httpx2.TransportError as exc:
             raise unreachable(self.base_url, exc) from None
         return invoke_response(answer)

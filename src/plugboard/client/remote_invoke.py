@@ -1,5 +1,6 @@
 """Invoke over the server's JSON envelope (``POST /api/v1/invoke``): the request's payload and
-the upstream answer it carries back."""
+the upstream answer it carries back. The remote client uses it for what ``/proxy`` cannot carry
+as given (see :mod:`plugboard.client.remote_proxy_invoke`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from plugboard import errors
 from plugboard.client.protocol import InvokeResponse
 from plugboard.client.remote_problems import raise_for_problem
 
-__all__ = ["invoke_payload", "invoke_response"]
+__all__ = ["content_charset", "invoke_payload", "invoke_response"]
 
 
 def _scalar(value: Any) -> str:
@@ -88,7 +89,8 @@ def invoke_payload(
     return payload
 
 
-def _charset(content_type: str | None) -> str:
+def content_charset(content_type: str | None) -> str:
+    """The charset a Content-Type names (UTF-8 when it names none)."""
     for part in (content_type or "").split(";")[1:]:
         name, _, value = part.strip().partition("=")
         if name.lower() == "charset" and value:
@@ -110,5 +112,5 @@ def invoke_response(answer: httpx2.Response) -> InvokeResponse:
         headers=headers,
         content=content,
         url=str(result["url"]),
-        encoding=_charset(headers.get("content-type")),
+        encoding=content_charset(headers.get("content-type")),
     )

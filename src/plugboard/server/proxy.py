@@ -13,7 +13,16 @@ connection is even looked up, and plain http is allowed only for ``PLUGBOARD_ALL
   (RFC 9110 §7.6.1, and any the ``Connection`` header lists).
 - ``X-Plugboard-Environment`` picks the environment; ``X-Plugboard-User`` (an e-mail) the user
   whose user-level authorization is used -- only for tokens that act for users (or naming the
-  caller itself), else 403.
+  caller itself), else 403. ``X-Plugboard-Timeout`` (seconds, at most 600),
+  ``X-Plugboard-Max-Attempts`` (1-10) and ``X-Plugboard-Max-Retry-Seconds`` (at most 300) are
+  the options ``/api/v1/invoke`` takes in its body.
+- The URL follows invoke's one rule: ``{dynamic}`` placeholders of the connection -- in the
+  service's base URL, the named base or the caller's path and query, written as is or
+  percent-encoded -- are filled (:func:`plugboard.usecases.invoke_targets.fill_placeholders`).
+- ``X-Plugboard-Invoke: 1`` (the remote SDK's ``invoke_url``) asks for what invoke reports:
+  the upstream's URL without its query in ``X-Plugboard-Url``, and its ``Set-Cookie`` and
+  ``Date`` headers as ``X-Plugboard-Set-Cookie`` (each one kept) and ``X-Plugboard-Date`` --
+  renamed, so no cookie is ever set on Plugboard's origin.
 - Bodies stream both ways: a request body up to 64 KiB is read first so the request can be sent
   again (an OAuth 2 refresh after a 401, a retry of an idempotent method); a larger one is
   streamed and sent once (see :mod:`plugboard.usecases.invoke`). The response is passed on as
@@ -56,6 +65,13 @@ PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 BASE_URL_HEADER = "x-plugboard-base-url"
 ENVIRONMENT_HEADER = "x-plugboard-environment"
 USER_HEADER = "x-plugboard-user"
+TIMEOUT_HEADER = "x-plugboard-timeout"
+MAX_ATTEMPTS_HEADER = "x-plugboard-max-attempts"
+MAX_RETRY_SECONDS_HEADER = "x-plugboard-max-retry-seconds"
+INVOKE_HEADER = "x-plugboard-invoke"
+# In the invoke answer: what the proxy otherwise drops, under names no browser acts on.
+REPORTED_AS = {"set-cookie": b"x-plugboard-set-cookie", "date": b"x-plugboard-date"}
+URL_HEADER = b"x-plugboard-url"
 
 HOP_BY_HOP = frozenset(
     {
@@ -106,14 +122,43 @@ def _request_headers(request: Request, *, streamed: bool) -> list[tuple[str, str
     return kept
 
 
-def _response_headers(upstream: httpx2.Response) -> list[tuple[bytes, bytes]]:
+def _response_headers(upstream: httpx2.Response, *, invoke: bool) -> list[tuple[bytes, bytes]]:
     pairs = upstream.headers.multi_items()
     dropped = _RESPONSE_DROPPED | _listed_in_connection(pairs)
-    return [
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in pairs
-        if name.lower() not in dropped
-    ]
+    kept: list[tuple[bytes, bytes]] = []
+    for name, value in pairs:
+        lower = name.lower()
+        if invoke and lower in REPORTED_AS:
+            kept.append((REPORTED_AS[lower], value.encode("latin-1")))
+        elif lower not in dropped:
+            kept.append((lower.encode("latin-1"), value.encode("latin-1")))
+    if invoke:
+        # The query may carry a credential (an API key parameter): never reported.
+        kept.append((URL_HEADER, str(upstream.url).partition("?")[0].encode("latin-1")))
+    return kept
+
+
+def _seconds(request: Request, header: str, field: str, limit: float) -> float | None:
+    """A duration option (more than 0, at most ``limit`` seconds), None when not sent."""
+    raw = request.headers.get(header)
+    if raw is None:
+        return None
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= limit:
+        raise ValidationError(field, f"must be a number of seconds above 0, at most {limit:g}")
+    return value
+
+
+def _attempts(request: Request) -> int | None:
+    raw = request.headers.get(MAX_ATTEMPTS_HEADER)
+    if raw is None:
+        return None
+    if not (raw.strip().isdigit() and 1 <= int(raw.strip()) <= 10):
+        raise ValidationError("X-Plugboard-Max-Attempts", "must be a whole number from 1 to 10")
+    return int(raw.strip())
 
 
 def _forwarded_path(request: Request, link_name: str) -> str:
@@ -151,10 +196,15 @@ class _UpstreamResponse(Response):
     mid-body, stops reading the upstream at once."""
 
     def __init__(
-        self, upstream: httpx2.Response, resources: AsyncExitStack, link_name: str
+        self,
+        upstream: httpx2.Response,
+        resources: AsyncExitStack,
+        link_name: str,
+        *,
+        invoke: bool = False,
     ) -> None:
         self.status_code = upstream.status_code
-        self.raw_headers = _response_headers(upstream)
+        self.raw_headers = _response_headers(upstream, invoke=invoke)
         self.background: BackgroundTask | None = None
         self._upstream = upstream
         self._resources = resources
@@ -230,6 +280,11 @@ async def proxy(
                 base_url=base,
                 environment=request.headers.get(ENVIRONMENT_HEADER),
                 as_user=request.headers.get(USER_HEADER),
+                timeout=_seconds(request, TIMEOUT_HEADER, "X-Plugboard-Timeout", 600),
+                max_attempts=_attempts(request),
+                max_retry_seconds=_seconds(
+                    request, MAX_RETRY_SECONDS_HEADER, "X-Plugboard-Max-Retry-Seconds", 300
+                ),
             )
         )
     except ClientDisconnect:
@@ -239,4 +294,5 @@ async def proxy(
     except BaseException:
         await resources.aclose()
         raise
-    return _UpstreamResponse(upstream, resources, link_name)
+    invoke = request.headers.get(INVOKE_HEADER) == "1"
+    return _UpstreamResponse(upstream, resources, link_name, invoke=invoke)

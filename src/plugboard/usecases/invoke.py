@@ -281,15 +281,19 @@ class Invoker:
         environment: str | None = None,
         as_user: str | None = None,
         timeout: float | None = None,
+        max_attempts: int | None = None,
+        max_retry_seconds: float | None = None,
         workspace: str | None = None,
     ) -> AsyncIterator[httpx2.Response]:
         """Send a request with the connection's credential and yield the upstream response
         unread (``aiter_raw``/``aiter_bytes`` it; it is closed when the block ends).
 
-        ``url`` is a full URL or, starting with ``/``, a path (and query) appended verbatim to
-        ``base_url`` or else to the service's base URL with its ``{dynamic}`` placeholders
-        filled. ``content`` is bytes (sent again when needed) or an async stream (sent once;
-        see :func:`replayable_body` and the module docstring). Raises like :meth:`ainvoke`.
+        ``url`` is a full URL or, starting with ``/``, a path (and query) appended to
+        ``base_url`` or else to the service's base URL; ``{dynamic}`` placeholders are filled
+        as :meth:`invoke` fills them (:func:`~plugboard.usecases.invoke_targets.fill_placeholders`).
+        ``content`` is bytes (sent again when needed, retried as ``max_attempts`` and
+        ``max_retry_seconds`` allow) or an async stream (sent once; see
+        :func:`replayable_body` and the module docstring). Raises like :meth:`ainvoke`.
         """
         call = InvokeCall(actor, connection, environment, as_user, workspace, method.upper(), url)
         async with aaudited(self.runtime, call):
@@ -300,7 +304,7 @@ class Invoker:
             )
             auth = found.auth
             if content is None or isinstance(content, bytes):
-                policy = retry_policy(found.resolved.service, None, None)
+                policy = retry_policy(found.resolved.service, max_attempts, max_retry_seconds)
             else:  # a stream is sent once (see the module docstring)
                 policy = RetryPolicy(max_attempts=1)
                 if isinstance(auth, OAuth2Auth):
