@@ -25,6 +25,9 @@ notifications_app = typer.Typer(
 
 def worker(
     name: Annotated[str | None, typer.Option(help="Worker name in logs and job lists.")] = None,
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print what runs as one JSON line before running.")
+    ] = False,
 ) -> None:
     """Run background jobs in the foreground until Ctrl-C or SIGTERM: on PostgreSQL a
     procrastinate worker (start as many as you like), on SQLite the in-process runner."""
@@ -35,15 +38,20 @@ def worker(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     runtime = open_runtime()
     try:
+        if json_:
+            print_json({"backend": runtime.database.backend, "name": name,
+                        "tick_seconds": runtime.settings.jobs_tick_seconds})  # fmt: skip
         if runtime.database.backend == "postgresql":
             from plugboard.jobs.pg import run_worker
 
-            out.print(f"plugboard worker on PostgreSQL (procrastinate), tick "
-                      f"{runtime.settings.jobs_tick_seconds} s", markup=False)  # fmt: skip
+            if not json_:
+                out.print(f"plugboard worker on PostgreSQL (procrastinate), tick "
+                          f"{runtime.settings.jobs_tick_seconds} s", markup=False)  # fmt: skip
             run_worker(runtime, name=name)
             return
         runner = InProcessRunner(runtime, name=name)
-        out.print(f"plugboard worker on SQLite (in-process runner {runner.name})", markup=False)
+        if not json_:
+            out.print(f"plugboard worker on SQLite (in-process runner {runner.name})", markup=False)
         _run_until_signalled(runner)
     finally:
         runtime.close()
@@ -115,6 +123,7 @@ def jobs_retry(
 @jobs_app.command("run")
 def jobs_run(
     task: Annotated[str, typer.Argument(help="A task name, e.g. refresh_tokens.")],
+    json_: JsonOption = False,
 ) -> None:
     """Run one task in this process now, outside the queue (tasks are idempotent)."""
     from plugboard.jobs.admin import run_task_now
@@ -124,7 +133,10 @@ def jobs_run(
         result = run_task_now(runtime, task)
     finally:
         runtime.close()
-    out.print(f"{task}: {result}", markup=False)
+    if json_:
+        print_json({"task": task, "result": result})
+    else:
+        out.print(f"{task}: {result}", markup=False)
 
 
 @notifications_app.command("list")
@@ -155,6 +167,7 @@ def notifications_read(
     ids: Annotated[list[str] | None, typer.Argument(help="Ids; none: all of them.")] = None,
     as_user: AsOption = None,
     workspace: WorkspaceOption = None,
+    json_: JsonOption = False,
 ) -> None:
     """Mark notifications read."""
     from plugboard.cli.identity import acting
@@ -162,7 +175,10 @@ def notifications_read(
 
     with acting(as_user, workspace) as (runtime, actor):
         marked = Notifications(runtime, actor).mark_read(ids or None)
-    out.print(f"{marked} marked read", markup=False)
+    if json_:
+        print_json({"marked": marked})
+    else:
+        out.print(f"{marked} marked read", markup=False)
 
 
 @notifications_app.command("mute")
@@ -171,6 +187,7 @@ def notifications_mute(
     off: Annotated[bool, typer.Option("--off", help="Unmute it.")] = False,
     as_user: AsOption = None,
     workspace: WorkspaceOption = None,
+    json_: JsonOption = False,
 ) -> None:
     """No more notifications about this connection for you (--off: again)."""
     from plugboard.cli.identity import acting
@@ -179,4 +196,7 @@ def notifications_mute(
     with acting(as_user, workspace) as (runtime, actor):
         service = Notifications(runtime, actor)
         result = service.unmute(connection) if off else service.mute(connection)
-    out.print(f"{result.connection}: {'muted' if result.muted else 'not muted'}", markup=False)
+    if json_:
+        print_json(result)
+    else:
+        out.print(f"{result.connection}: {'muted' if result.muted else 'not muted'}", markup=False)
