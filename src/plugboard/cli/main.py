@@ -22,6 +22,7 @@ from plugboard.cli import (
     packages,
     services,
     sync,
+    webhooks,
 )
 
 app = typer.Typer(
@@ -57,6 +58,7 @@ app.add_typer(jobs.notifications_app, name="notifications")
 app.add_typer(packages.packages_app, name="packages")
 app.add_typer(datasources.datasources_app, name="datasources")
 app.add_typer(sync.sync_app, name="sync")
+app.add_typer(webhooks.webhooks_app, name="webhooks")
 
 
 def _version(value: bool) -> None:
