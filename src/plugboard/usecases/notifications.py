@@ -13,6 +13,7 @@ statuses and the provider's error -- never a credential.
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import quote, urlencode
@@ -27,7 +28,7 @@ from plugboard.domain.events import (
 )
 from plugboard.domain.models import ConnectionLevel
 from plugboard.domain.principal import Principal
-from plugboard.errors import PermissionDenied
+from plugboard.errors import PermissionDenied, ValidationError
 from plugboard.records.notifications import MuteInfo, NotificationInfo, NotificationPage
 from plugboard.store.events import StoredEvent
 from plugboard.store.notifications import StoredNotification
@@ -38,6 +39,7 @@ from plugboard.usecases.runtime import Runtime
 __all__ = ["CONSUMER", "Notifications", "authorize_link", "dispatch_events"]
 
 CONSUMER = "notifications"
+_ID = re.compile(r"ntf_[0-9a-f]{16,40}")
 CONSOLE = "/console"
 
 
@@ -137,7 +139,12 @@ class Notifications:
         before = None
         if cursor:
             at, _, last = cursor.partition("|")
-            before = (datetime.fromisoformat(at), last)
+            try:
+                before = (datetime.fromisoformat(at), last)
+            except ValueError:
+                before = None
+            if before is None or not _ID.fullmatch(last):
+                raise ValidationError("cursor", "is not a cursor this list gave")
         with self._runtime.unit(write=False) as unit:
             rows = unit.notifications.of_user(
                 user_id, workspace_id, unread_only=unread_only, before=before,
@@ -154,6 +161,8 @@ class Notifications:
     def mark_read(self, ids: Sequence[str] | None = None) -> int:
         """Mark these notifications read (all of the person's when ``ids`` is None)."""
         user_id, workspace_id = self._person()
+        if ids is not None:  # anything else is nobody's notification
+            ids = [i for i in ids if _ID.fullmatch(i)]
         with self._runtime.unit() as unit:
             return unit.notifications.mark_read(user_id, workspace_id, ids, unit.now())
 
