@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from plugboard.domain.connections import Connection
@@ -174,26 +175,70 @@ def _put(target: dict[str, Any], path: str, value: Any) -> None:
     target[steps[-1]] = value
 
 
+@dataclass(frozen=True, slots=True)
+class _Extractor:
+    """A module's field paths split once: top-level fields read with one ``dict.get``, dotted
+    ones followed step by step (the same rules as :func:`at_path`)."""
+
+    records: tuple[str, ...] | None
+    id_steps: tuple[str, ...]
+    flat: tuple[str, ...]  # single-step fields
+    nested: tuple[tuple[str, tuple[str, ...]], ...]  # (path, steps) of dotted fields
+
+
+@lru_cache(maxsize=256)
+def _extractor(records: str | None, id_field: str, fields: tuple[str, ...]) -> _Extractor:
+    return _Extractor(
+        records=tuple(records.split(".")) if records is not None else None,
+        id_steps=tuple(id_field.split(".")),
+        flat=tuple(f for f in fields if "." not in f),
+        nested=tuple((f, tuple(f.split("."))) for f in fields if "." in f),
+    )
+
+
+def _follow(data: Any, steps: tuple[str, ...]) -> Any:
+    current = data
+    for step in steps:
+        if type(current) is dict or isinstance(current, Mapping):
+            current = current.get(step)
+        elif isinstance(current, list) and step.isdigit() and int(step) < len(current):
+            current = current[int(step)]
+        else:
+            return None
+        if current is None:
+            return None
+    return current
+
+
 def kept_records(module: ServiceModule, body: Any, page: int) -> list[KeptRecord]:
     """The records of one answer, each reduced to the module's fields (nested as in the
     answer). Raises ValidationError when the answer is not the declared shape."""
-    found = body if module.records is None else at_path(body, module.records)
-    if found is None and module.records is not None and isinstance(body, Mapping):
+    ex = _extractor(module.records, module.id_field, tuple(module.fields))
+    found = body if ex.records is None else _follow(body, ex.records)
+    if found is None and ex.records is not None and isinstance(body, Mapping):
         found = []  # an empty page may leave the list out (HubSpot, Zoho CRM's 204)
     if not isinstance(found, list):
         raise ValidationError(
             f"page {page}", f"the answer has no list of records at {module.records or '(root)'}"
         )
     kept: list[KeptRecord] = []
+    single_id = ex.id_steps[0] if len(ex.id_steps) == 1 else None
+    flat, nested = ex.flat, ex.nested
     for i, item in enumerate(found):
-        record_id = at_path(item, module.id_field) if isinstance(item, Mapping) else None
+        if type(item) is not dict:
+            item = dict(item) if isinstance(item, Mapping) else None
+        if item is None:
+            record_id = None
+        else:
+            record_id = item.get(single_id) if single_id else _follow(item, ex.id_steps)
         if not isinstance(record_id, str | int) or isinstance(record_id, bool) or record_id == "":
             raise ValidationError(f"page {page}", f"record {i} has no {module.id_field}")
-        data: dict[str, Any] = {}
-        for field in module.fields:
-            value = at_path(item, field)
+        assert item is not None
+        data = {f: v for f in flat if (v := item.get(f)) is not None}
+        for path, steps in nested:
+            value = _follow(item, steps)
             if value is not None:
-                _put(data, field, value)
+                _put(data, path, value)
         kept.append(KeptRecord(str(record_id), data))
     return kept
 

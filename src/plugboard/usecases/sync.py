@@ -10,7 +10,8 @@ processes.
 Running pulls every page through the connection with the real invoke (its resolution cache,
 refresh and retries), as the datasource's app, for the user who asked (or no user: the primary
 account of a user-level connection). Each page is upserted by record id in its own transaction
-with the sync's progress; a failure leaves the sync `failed` with its error (also in the audit
+with the sync's progress, in a writer thread while the next page is fetched
+(usecases/sync_writer.py); a failure leaves the sync `failed` with its error (also in the audit
 log) and the records written so far, which the next sync converges on -- never duplicates. It
 never writes to the service.
 """
@@ -43,6 +44,7 @@ from plugboard.usecases.events import record_event
 from plugboard.usecases.identity import find_member
 from plugboard.usecases.invoke import Invoker
 from plugboard.usecases.runtime import Runtime
+from plugboard.usecases.sync_writer import PageWriter
 
 SLOT_LEASE = timedelta(minutes=5)  # a run that stops renewing (its process died) frees its slot
 SYNC_TASK = "run_syncs"
@@ -188,29 +190,24 @@ def _pull(runtime: Runtime, invoker: Invoker, sync: Sync, progress: Progress | N
     )
     module, config = found.module, datasource.config or {}
     request: PageRequest | None = first_page(module, config)
-    pages = seen = changed = 0
-    while request is not None:
-        response = invoker.invoke(
-            actor, request.url, "GET", connection=found.connection.link_name,
-            params=request.params or None, environment=datasource.environment.value,
-            as_user=as_user,
-            workspace=ws.name,
-        )  # fmt: skip
-        body = _json(response, request.number)
-        kept = kept_records(module, body, request.number)
-        following = next_page(module, request, body, response.headers.get("link"), kept)
-        with runtime.unit() as unit:
-            now = unit.now()
-            changed += unit.datasource_records.upsert_page(datasource.id, sync.id, kept, now)
-            pages, seen = request.number, seen + len(kept)
-            unit.datasources.update_sync(
-                sync.id, pages=pages, records_seen=seen, records_changed=changed
-            )
-            unit.datasources.renew_slot(sync.id, now + SLOT_LEASE)
-            current = unit.datasources.sync(sync.id)
-        if progress is not None:
-            progress(current)
-        request = following
+    writer = PageWriter(runtime, sync, SLOT_LEASE, progress)
+    try:
+        while request is not None:
+            response = invoker.invoke(
+                actor, request.url, "GET", connection=found.connection.link_name,
+                params=request.params or None, environment=datasource.environment.value,
+                as_user=as_user, workspace=ws.name,
+            )  # fmt: skip
+            body = _json(response, request.number)
+            kept = kept_records(module, body, request.number)
+            following = next_page(module, request, body, response.headers.get("link"), kept)
+            writer.put(request.number, kept)  # written while the next page is fetched
+            request = following
+    except BaseException:
+        writer.close(check=False)  # the pages before the failure are written first
+        raise
+    writer.close()
+    pages, seen, changed = writer.pages, writer.seen, writer.changed
     with runtime.unit() as unit:
         now = unit.now()
         removed = unit.datasource_records.remove_unseen(datasource.id, sync.id)
