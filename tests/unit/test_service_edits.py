@@ -379,3 +379,36 @@ def test_a_stored_service_without_a_base_url_may_be_given_one() -> None:
     legacy = {k: v for k, v in BASE[AuthType.BASIC].items() if k != "base_url"}
     old = parse_service(legacy, builtin=False, stored=True)
     assert check_service_edit(old, service(AuthType.BASIC)) == ["base_url"]
+
+
+# --- datasource modules (SPEC §8): used by name, so a name is never removed ----------------------
+
+MODULE = {
+    "name": "deals",
+    "display_name": "Deals",
+    "path": "/deals",
+    "records": "results",
+    "fields": ["id", "title"],
+    "pagination": {"style": "page", "page_param": "page"},
+}
+
+
+def test_a_module_may_be_edited_and_modules_added() -> None:
+    old = service(AuthType.API_KEY, modules=[MODULE])
+    new = service(
+        AuthType.API_KEY,
+        modules=[{**MODULE, "display_name": "All deals"}, {**MODULE, "name": "notes"}],
+    )
+
+    assert check_service_edit(old, new) == ["modules"]
+
+
+def test_a_module_datasources_use_is_never_removed_or_renamed() -> None:
+    old = service(AuthType.API_KEY, modules=[MODULE])
+    renamed = service(AuthType.API_KEY, modules=[{**MODULE, "name": "opportunities"}])
+
+    with pytest.raises(ValidationError) as refused:
+        check_service_edit(old, renamed)
+
+    assert refused.value.field == "modules"
+    assert "datasources use them by name" in refused.value.rule

@@ -38,6 +38,7 @@ class EditKind(enum.StrEnum):
     ADD_OR_EDIT = "add_or_edit"  # a list: items may be added or edited, never deleted
     ENABLE_ONLY = "enable_only"  # a flag that may be switched on but not off
     ADD_OPTIONAL = "add_optional"  # dynamic parameters, see _check_dynamic_parameters
+    KEEP_NAMES = "keep_names"  # a list of named items: edit or add, never remove a name
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,14 @@ _COMMON: dict[str, FieldRule] = {
     "account_name": _editable(),
     "test_url": _editable(),
     "retry": _editable(),
+    # Datasources use a module by name: a module may be edited or added, never removed.
+    "modules": FieldRule(
+        EditKind.KEEP_NAMES,
+        "existing modules may be edited but not removed or renamed (datasources use them by "
+        "name); new modules may be added",
+    ),
+    # A deprecation (and its reason) may be set and lifted: it only stops new configurations.
+    "deprecated": _editable(),
 }
 
 _BLOCK_RULES: dict[AuthType, dict[str, FieldRule]] = {
@@ -188,6 +197,11 @@ def _check_parameters(field: str, rule: FieldRule, old: list[Any], new: list[Any
         raise ValidationError(field, rule.rule)
 
 
+def _check_names_kept(field: str, rule: FieldRule, old: list[Any], new: list[Any]) -> None:
+    if not {item.name for item in old} <= {item.name for item in new}:
+        raise ValidationError(field, rule.rule)
+
+
 def _check_dynamic_parameters(field: str, rule: FieldRule, old: list[Any], new: list[Any]) -> None:
     new_by_key = {p.key: p for p in new}
     old_keys = {p.key for p in old}
@@ -231,6 +245,8 @@ def check_service_edit(old: ServiceDefinition, new: ServiceDefinition) -> list[s
             _check_parameters(field, rule, before, after)
         elif rule.kind is EditKind.ADD_OPTIONAL:
             _check_dynamic_parameters(field, rule, before, after)
+        elif rule.kind is EditKind.KEEP_NAMES:
+            _check_names_kept(field, rule, before, after)
         elif rule.kind is EditKind.ENABLE_ONLY and before and not after:
             raise ValidationError(field, rule.rule)
         changed.append(field)
