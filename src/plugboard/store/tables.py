@@ -280,6 +280,10 @@ Index(
     sqlite_where=connections.c.level == "system",
     postgresql_where=connections.c.level == "system",
 )
+# A workspace's connections enabled for no app or for some apps (the list filter), and one app's
+# connections (its listing, its release, the SET NULL when it is deleted).
+Index("ix_connections_workspace_app", connections.c.workspace_id, connections.c.app_id)
+Index("ix_connections_app_id", connections.c.app_id)
 
 # A linked third-party account: the credential itself. Authorizations point at one, so an account
 # can be reused for another environment and a refresh updates every user of it at once.
@@ -301,6 +305,10 @@ accounts = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+# A connection's accounts (listing, reuse, deleting them on disconnect) and the token upkeep's
+# scan for tokens about to expire.
+Index("ix_accounts_connection_id", accounts.c.connection_id)
+Index("ix_accounts_token_expires_at", accounts.c.token_expires_at)
 
 # A refresh of an account that was started and whose answer is not stored yet (at most one per
 # account; store/refresh_journal.py). The refresh token it sent is sealed, bound to the row id.
@@ -365,6 +373,16 @@ Index(
     sqlite_where=text("is_primary"),
     postgresql_where=text("is_primary"),
 )
+# The partial indexes above serve no query that does not name the environment and the owner's
+# NULL-ness: a connection's list (and a user's own page of it), every authorization of an account
+# (a refresh failure marks them all; revoking counts them), and a user's (deleting one cascades).
+Index(
+    "ix_authorizations_connection_owner",
+    authorizations.c.connection_id,
+    authorizations.c.owner_user_id,
+)
+Index("ix_authorizations_account_id", authorizations.c.account_id)
+Index("ix_authorizations_owner_user_id", authorizations.c.owner_user_id)
 
 component_references = Table(
     "component_references",
@@ -458,7 +476,13 @@ audit_events = Table(
     Column("detail", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
-Index("ix_audit_events_workspace_time", audit_events.c.workspace_id, audit_events.c.created_at)
+# The log is paged newest first by (created_at, id): the id in the index serves the keyset.
+Index(
+    "ix_audit_events_workspace_time_id",
+    audit_events.c.workspace_id,
+    audit_events.c.created_at,
+    audit_events.c.id,
+)
 
 # The events outbox (SPEC §11; usecases/events.py): written in the transaction of the change that
 # causes it. Ids sort by creation. No foreign keys: an event outlives what it speaks of.
