@@ -33,6 +33,13 @@ from plugboard.usecases.apps import app_for, audit, environment_for
 from plugboard.usecases.services import resolve_service
 
 RECORDS_PAGE_MAX = 1000
+ID_MAX = 200  # longer than any id Plugboard gives (and than a service's record id column)
+
+
+def _usable_key(value: str) -> bool:
+    """Whether ``value`` could be a stored id or name at all: PostgreSQL refuses a NUL byte in
+    text outright (a 500), so such a value is answered as not found or invalid instead."""
+    return len(value) <= ID_MAX and "\x00" not in value
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +79,7 @@ def find_datasource(
 ) -> DatasourceView:
     app = app_for(unit, actor, app_link_name, workspace)
     env = environment_for(unit.workspaces.by_id(app.workspace_id), environment)
-    found = unit.datasources.find(app.id, env, name)
+    found = unit.datasources.find(app.id, env, name) if _usable_key(name) else None
     if found is None:
         raise NotFound("datasource", name)
     return view(unit, app, found)
@@ -80,6 +87,8 @@ def find_datasource(
 
 def datasource_by_id(unit: Unit, actor: Principal, datasource_id: str) -> DatasourceView:
     """A datasource by id, when the actor may see its app; otherwise not found."""
+    if not _usable_key(datasource_id):
+        raise NotFound("datasource", datasource_id)
     try:
         found = unit.datasources.by_id(datasource_id)
         app = unit.apps.by_id(found.app_id)
@@ -120,6 +129,8 @@ def create_datasource(
     app = app_for(unit, actor, app_link_name, workspace)
     env = environment_for(unit.workspaces.by_id(app.workspace_id), environment)
     component_name = check_component_name(name)
+    if any(ord(c) < 32 for c in component_name):
+        raise ValidationError("name", "must not contain control characters")
     conn = unit.connections.get(app.workspace_id, check_link_name(connection, "connection"))
     service = resolve_service(unit, app.workspace_id, conn.service_link_name).definition
     service.module(check_link_name(module, "module"))
@@ -253,6 +264,8 @@ def list_records(
 ) -> tuple[DatasourceView, list[StoredRecord]]:
     if not 1 <= limit <= RECORDS_PAGE_MAX:
         raise ValidationError("limit", f"must be 1 to {RECORDS_PAGE_MAX}")
+    if after is not None and not _usable_key(after):
+        raise ValidationError("after", "must be the next_cursor of a previous page")
     found = datasource_by_id(unit, actor, datasource_id)
     return found, unit.datasource_records.page(found.datasource.id, after=after, limit=limit)
 

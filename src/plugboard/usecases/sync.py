@@ -39,7 +39,13 @@ from plugboard.domain.principal import Principal
 from plugboard.errors import Conflict, NotFound, PlugboardError, RateLimited, UpstreamError
 from plugboard.store.unit import Unit
 from plugboard.usecases.apps import audit, require_app_user
-from plugboard.usecases.datasources import DatasourceView, check_usable, datasource_by_id, view
+from plugboard.usecases.datasources import (
+    ID_MAX,
+    DatasourceView,
+    check_usable,
+    datasource_by_id,
+    view,
+)
 from plugboard.usecases.events import record_event
 from plugboard.usecases.identity import find_member
 from plugboard.usecases.invoke import Invoker
@@ -119,6 +125,8 @@ def request_sync(
 
 
 def sync_status(unit: Unit, actor: Principal, sync_id: str) -> tuple[DatasourceView, Sync]:
+    if len(sync_id) > ID_MAX or "\x00" in sync_id:  # PostgreSQL refuses a NUL in text
+        raise NotFound("sync", sync_id)
     sync = unit.datasources.sync(sync_id)
     try:
         found = datasource_by_id(unit, actor, sync.datasource_id)

@@ -125,3 +125,26 @@ def test_datasource_changes_and_refusals_over_rest(served: tuple[DsWorld, str]) 
             pb.datasources.records(segment.id)
     anonymous = httpx2.get(f"{base_url}/api/v1/datasources/{segment.id}/records")
     assert anonymous.status_code == 401
+
+
+def test_values_that_cannot_be_stored_are_refused_not_a_500(served: tuple[DsWorld, str]) -> None:
+    """PostgreSQL refuses a NUL byte in text outright: an id or name holding one is answered as
+    not found, and a new name or a cursor holding one as invalid, on both databases."""
+    ds, base_url = served
+    source = ds.datasource().datasource.id
+    headers = {"Authorization": f"Bearer {_token(ds, 'dev')}"}
+    cases = [
+        ("POST", "/datasources/%00/syncs", {}, 404),
+        ("GET", "/syncs/%00", {}, 404),
+        ("GET", "/datasources/%00/records", {}, 404),
+        ("GET", f"/datasources/{'x' * 300}/records", {}, 404),
+        ("GET", "/apps/crm/datasources/%00", {}, 404),
+        ("GET", f"/datasources/{source}/records", {"params": {"cursor": "\x00"}}, 422),
+        ("POST", "/apps/crm/datasources",
+         {"json": {"name": "a\x00", "connection": "records", "module": "cursor_list"}}, 422),
+    ]  # fmt: skip
+    answered = [
+        httpx2.request(method, f"{base_url}/api/v1{path}", headers=headers, **options).status_code
+        for method, path, options, _ in cases
+    ]
+    assert answered == [status for *_, status in cases]
