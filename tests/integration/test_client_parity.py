@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from plugboard.client import local, protocol, remote, remote_apis
+from plugboard.usecases.authorization_service import Authorizations
 from plugboard.usecases.connection_service import Connections
 from plugboard.usecases.runtime import Runtime
 
@@ -31,6 +32,7 @@ EXTRAS: dict[type[Any], set[str]] = {
     remote.RemoteClient: {"request", "base_url"},
     # One page for the REST API's cursor; app code lists them all.
     Connections: {"page"},
+    Authorizations: {"page"},
     # The server receives the provider's callback; locally `plugboard authorize` runs a
     # listener of its own (cli/consenting.py).
     remote_apis.RemoteAuthorizations: {"start_consent", "consent_status"},

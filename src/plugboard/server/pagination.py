@@ -56,6 +56,16 @@ def cursor_after(cursor: str | None, key_name: str) -> str | None:
     return key[0]
 
 
+def cursor_texts(cursor: str | None, size: int) -> tuple[str, ...] | None:
+    """The key of ``size`` strings a cursor names (for lists paged in SQL by text columns)."""
+    if not cursor:
+        return None
+    key = decode_cursor(cursor)
+    if len(key) != size or not all(isinstance(part, str) for part in key):
+        raise ValidationError("cursor", "must be a next_cursor value from a previous page")
+    return tuple(key)
+
+
 def cursor_time_id(cursor: str | None) -> tuple[datetime, str] | None:
     """The (time, id) key a cursor names (for lists paged in SQL by a timestamp and an id)."""
     if not cursor:

@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, func, or_, select, update
 
 from plugboard.domain.connections import AuthorizationSummary
-from plugboard.domain.models import AuthorizationStatus, Role
+from plugboard.domain.models import ALL_ENVIRONMENTS, AuthorizationStatus, Role
 from plugboard.errors import NotFound
 from plugboard.store.accounts import authorization_summary
 from plugboard.store.tables import accounts, authorizations, memberships, users
@@ -45,6 +46,27 @@ _QUERY = (
 )
 
 
+class Owners(Enum):
+    """Every owner's authorizations, for :meth:`AuthorizationRepository.page`."""
+
+    ANY = "any"
+
+
+# A connection's list is ordered by (environment, owner e-mail or "", id): the keyset of its pages.
+AuthorizationKey = tuple[str, str, str]
+_OWNER_EMAIL = func.coalesce(users.c.email, "")
+
+
+def _after(key: AuthorizationKey) -> ColumnElement[bool]:
+    environment, email, authorization_id = key
+    env, mail, ident = authorizations.c.environment, _OWNER_EMAIL, authorizations.c.id
+    return or_(
+        env > environment,
+        and_(env == environment, mail > email),
+        and_(env == environment, mail == email, ident > authorization_id),
+    )
+
+
 def _row(r: Any) -> AuthorizationRow:
     return AuthorizationRow(
         authorization_summary(r, r.account_name),
@@ -65,6 +87,44 @@ class AuthorizationRepository:
             )
         )
         return [_row(r) for r in rows]
+
+    def page(
+        self,
+        connection_id: str,
+        *,
+        owner: str | None | Owners = Owners.ANY,
+        role: Role | None = None,
+        environment: str | None = None,
+        search: str | None = None,
+        after: AuthorizationKey | None = None,
+        limit: int | None = None,
+    ) -> list[AuthorizationRow]:
+        """A connection's authorizations in :func:`listing_key` order, filtered in SQL:
+        ``owner`` (``Owners.ANY``: anyone's; ``None``: shared ones; a user id: that user's), the
+        owner's ``role``, ``environment`` (its own and those for all environments), ``search``
+        (case-insensitive text in the owner's e-mail or name), keys after ``after``, at most
+        ``limit``."""
+        query = _QUERY.where(authorizations.c.connection_id == connection_id)
+        if owner is None:
+            query = query.where(authorizations.c.owner_user_id.is_(None))
+        elif owner is not Owners.ANY:
+            query = query.where(authorizations.c.owner_user_id == owner)
+        if role is not None:
+            query = query.where(memberships.c.role == role.value)
+        if environment is not None:
+            query = query.where(authorizations.c.environment.in_([environment, ALL_ENVIRONMENTS]))
+        if search:
+            needle = search.casefold()
+            query = query.where(
+                func.lower(users.c.email).contains(needle, autoescape=True)
+                | func.lower(users.c.name).contains(needle, autoescape=True)
+            )
+        if after is not None:
+            query = query.where(_after(after))
+        query = query.order_by(authorizations.c.environment, _OWNER_EMAIL, authorizations.c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        return [_row(r) for r in self._conn.execute(query)]
 
     def statuses_of(
         self, connection_ids: Iterable[str]

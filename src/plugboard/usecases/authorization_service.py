@@ -9,12 +9,20 @@ from collections.abc import Mapping, Sequence
 
 from plugboard.domain.principal import Principal
 from plugboard.records import AuthorizationListItem, AuthorizationPublic, RevokeResult
+from plugboard.store.authorizations import AuthorizationKey
 from plugboard.usecases import authorizations as authorization_usecases
 from plugboard.usecases import credentials_entry
 from plugboard.usecases.consent import ConsentFlows
+from plugboard.usecases.paging import KeysetPage, fetch_one_more, keyset_page
 from plugboard.usecases.runtime import Runtime
 
-__all__ = ["Authorizations"]
+__all__ = ["AuthorizationKey", "Authorizations", "AuthorizationsPage"]
+
+AuthorizationsPage = KeysetPage[AuthorizationListItem, AuthorizationKey]
+
+
+def _listing_key(item: AuthorizationListItem) -> AuthorizationKey:
+    return (item.environment, item.owner_email or "", item.id)
 
 
 class Authorizations:
@@ -33,6 +41,30 @@ class Authorizations:
         self._workspace = workspace
         self._flows = flows
 
+    def page(
+        self,
+        link_name: str,
+        *,
+        search: str | None = None,
+        user_type: str | None = None,
+        environment: str | None = None,
+        after: AuthorizationKey | None = None,
+        limit: int | None = None,
+    ) -> AuthorizationsPage:
+        """One page of a connection's authorizations in (environment, owner e-mail, id) order,
+        filtered and paged in SQL, and the key the next page starts after."""
+        with self._runtime.unit(write=False) as unit:
+            rows = authorization_usecases.list_authorizations(
+                unit, self._actor, connection=link_name, search=search, user_type=user_type,
+                environment=environment, workspace=self._workspace, after=after,
+                limit=fetch_one_more(limit),
+            )  # fmt: skip
+        found = [
+            AuthorizationListItem.listed(r.summary, r.owner_email, r.owner_name, r.owner_role)
+            for r in rows
+        ]
+        return keyset_page(found, limit, _listing_key)
+
     def list(
         self,
         link_name: str,
@@ -41,16 +73,10 @@ class Authorizations:
         user_type: str | None = None,
         environment: str | None = None,
     ) -> builtins.list[AuthorizationListItem]:
-        with self._runtime.unit(write=False) as unit:
-            rows = authorization_usecases.list_authorizations(
-                unit, self._actor, connection=link_name, search=search, user_type=user_type,
-                environment=environment, workspace=self._workspace,
-            )  # fmt: skip
-        found = [
-            AuthorizationListItem.listed(r.summary, r.owner_email, r.owner_name, r.owner_role)
-            for r in rows
-        ]
-        return sorted(found, key=lambda a: (a.environment, a.owner_email or "", a.id))
+        """Every authorization of the connection, in the order of :meth:`page`."""
+        return self.page(
+            link_name, search=search, user_type=user_type, environment=environment
+        ).items
 
     def enter_credential(
         self,

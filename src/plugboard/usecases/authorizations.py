@@ -31,7 +31,7 @@ from plugboard.domain.permissions import (
 )
 from plugboard.domain.principal import Principal
 from plugboard.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from plugboard.store.authorizations import AuthorizationRow
+from plugboard.store.authorizations import AuthorizationKey, AuthorizationRow, Owners
 from plugboard.store.unit import Unit
 from plugboard.usecases.connections import get_connection
 from plugboard.usecases.credentials import store_credential
@@ -287,13 +287,14 @@ def list_authorizations(
     user_type: str | None = None,
     environment: str | None = None,
     workspace: str | None = None,
+    after: AuthorizationKey | None = None,
+    limit: int | None = None,
 ) -> list[AuthorizationRow]:
-    """All authorizations of a connection (a `user` sees only their own), searchable by owner
-    name or e-mail, filterable by the owner's role and the environment."""
+    """A connection's authorizations (a `user` sees only their own) in (environment, owner
+    e-mail, id) order, searchable by owner name or e-mail, filterable by the owner's role and
+    the environment, filtered and paged by the store: keys after ``after``, at most ``limit``."""
     conn = get_connection(unit, actor, connection, workspace=workspace)
-    rows = unit.authorizations.of_connection(conn.id)
-    if not allowed(actor, Action.VIEW_ALL_CONNECTIONS):
-        rows = [r for r in rows if r.summary.owner_user_id == actor.user_id]
+    role: Role | None = None
     if user_type is not None:
         try:
             role = Role(user_type)
@@ -301,18 +302,11 @@ def list_authorizations(
             raise ValidationError(
                 "user_type", "must be super_admin, admin, developer or user"
             ) from None
-        rows = [r for r in rows if r.owner_role is role]
-    if environment is not None:
-        rows = [r for r in rows if r.summary.environment in (environment, ALL_ENVIRONMENTS)]
-    needle = (search or "").strip().casefold()
-    if needle:
-        rows = [
-            r
-            for r in rows
-            if needle in (r.owner_email or "").casefold()
-            or needle in (r.owner_name or "").casefold()
-        ]
-    return rows
+    owner = actor.user_id if not allowed(actor, Action.VIEW_ALL_CONNECTIONS) else Owners.ANY
+    return unit.authorizations.page(
+        conn.id, owner=owner, role=role, environment=environment,
+        search=(search or "").strip() or None, after=after, limit=limit,
+    )  # fmt: skip
 
 
 def mark_primary(

@@ -14,7 +14,13 @@ from plugboard.records import (
     RevokeResult,
 )
 from plugboard.server.deps import ConsentFlowsDep, CurrentPrincipal, RuntimeDep
-from plugboard.server.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paginate
+from plugboard.server.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Page,
+    cursor_texts,
+    encode_cursor,
+)
 from plugboard.server.schemas import (
     AccountRename,
     AccountReuse,
@@ -60,13 +66,13 @@ def list_authorizations(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[AuthorizationListItem]:
-    items = Authorizations(runtime, principal).list(
-        link_name, search=search, user_type=user_type, environment=environment
-    )
-    page, next_cursor = paginate(
-        items, lambda a: (a.environment, a.owner_email or "", a.id), cursor, limit
-    )
-    return Page(items=page, next_cursor=next_cursor)
+    after = cursor_texts(cursor, 3)
+    found = Authorizations(runtime, principal).page(
+        link_name, search=search, user_type=user_type, environment=environment,
+        after=None if after is None else (after[0], after[1], after[2]), limit=limit,
+    )  # fmt: skip
+    next_cursor = None if found.next_key is None else encode_cursor(found.next_key)
+    return Page(items=found.items, next_cursor=next_cursor)
 
 
 @router.post("/connections/{link_name}/credentials", status_code=status.HTTP_201_CREATED)
