@@ -102,6 +102,14 @@ def serve(
             help="Print where the server listens as one JSON line on stdout before serving.",
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes sharing HOST:PORT (more than 1 only with PostgreSQL: the "
+            "embedded SQLite store has a single writer).",
+        ),
+    ] = 1,
 ) -> None:
     """Upgrade the database schema, then serve the API on HOST:PORT."""
     import uvicorn
@@ -113,6 +121,8 @@ def serve(
     from plugboard.store.database import Database
 
     settings = Settings()
+    if workers > 1:
+        _check_workers(settings, demo)
     # Fail closed before anything else touches the database.
     load_keyring(
         settings.master_keys.get_secret_value() if settings.master_keys else None,
@@ -151,9 +161,31 @@ def serve(
     )
     if demo:
         err.print(f"Demo provider at {settings.base_url}/demo (service `demo_provider`)")
+    if workers > 1:
+        import os
+
+        from plugboard.server.serving import serve_workers
+
+        # Each worker reads its settings from the environment (server/workers.py).
+        os.environ["PLUGBOARD_BASE_URL"] = settings.base_url
+        serve_workers(settings, bind_host, bind_port, workers)
+        return
     uvicorn.Server(
         server_config(create_app(settings, extensions=extensions), settings, bind_host, bind_port)
     ).run()
+
+
+def _check_workers(settings: Settings, demo: bool) -> None:
+    from plugboard.errors import ValidationError
+
+    if settings.resolved_database_url.startswith("sqlite"):
+        raise ValidationError(
+            "--workers",
+            "must be 1 with the embedded SQLite store, which has a single writer; serve more "
+            "workers with PostgreSQL (PLUGBOARD_DATABASE_URL)",
+        )
+    if demo:
+        raise ValidationError("--workers", "must be 1 with --demo (one process serves it)")
 
 
 def _with_demo_allowances(settings: Settings) -> Settings:

@@ -30,7 +30,13 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from plugboard.server.access_log import access_log_config
 from plugboard.settings import Settings
 
-__all__ = ["ClientLimits", "guarded_protocol", "server_config"]
+__all__ = [
+    "ClientLimits",
+    "WorkerH11Protocol",
+    "guarded_protocol",
+    "serve_workers",
+    "server_config",
+]
 
 log = logging.getLogger("plugboard.server")
 
@@ -142,20 +148,42 @@ def guarded_protocol(limits: ClientLimits) -> type[GuardedH11Protocol]:
     return type("GuardedH11Protocol", (GuardedH11Protocol,), {"limits": limits})
 
 
+class WorkerH11Protocol(GuardedH11Protocol):
+    """The protocol of a `serve --workers N` worker process: a module-level class, so the
+    configuration pickles into the spawned workers; each worker sets its limits from its own
+    settings when it builds its app (server/workers.py)."""
+
+
+def _options(settings: Settings) -> dict[str, Any]:
+    limits = ClientLimits.from_settings(settings)
+    return {
+        "ws": "none",
+        "h11_max_incomplete_event_size": limits.max_header_bytes,
+        "log_config": access_log_config(settings.log_level),
+        "log_level": settings.log_level,
+        "access_log": True,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "server_header": False,
+    }
+
+
 def server_config(app: Any, settings: Settings, host: str, port: int) -> uvicorn.Config:
     """The uvicorn configuration of `plugboard serve`."""
     limits = ClientLimits.from_settings(settings)
     return uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        http=guarded_protocol(limits),
-        ws="none",
-        h11_max_incomplete_event_size=limits.max_header_bytes,
-        log_config=access_log_config(settings.log_level),
-        log_level=settings.log_level,
-        access_log=True,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-        server_header=False,
+        app, host=host, port=port, http=guarded_protocol(limits), **_options(settings)
     )
+
+
+def serve_workers(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Serve with ``workers`` processes on one socket, under uvicorn's supervisor (a worker
+    that dies is replaced). Each builds its own app from the environment's settings
+    (:func:`plugboard.server.workers.worker_app`), so they must be there already."""
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
+        "plugboard.server.workers:worker_app", factory=True, host=host, port=port,
+        workers=workers, http=WorkerH11Protocol, **_options(settings),
+    )  # fmt: skip
+    Multiprocess(config, sockets=[config.bind_socket()]).run()

@@ -1,0 +1,20 @@
+"""The app factory of a `plugboard serve --workers N` worker process (uvicorn imports it by name
+in each spawned worker). The parent has checked the keys, upgraded the schema and put every
+setting a worker needs in the environment."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from plugboard.server.app import create_app
+from plugboard.server.serving import ClientLimits, WorkerH11Protocol
+from plugboard.settings import Settings
+
+__all__ = ["worker_app"]
+
+
+def worker_app() -> FastAPI:
+    settings = Settings()
+    # Set before the worker accepts a connection: the factory runs while uvicorn loads the app.
+    WorkerH11Protocol.limits = ClientLimits.from_settings(settings)
+    return create_app(settings)
