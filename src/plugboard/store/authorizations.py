@@ -3,7 +3,7 @@ accounts, moving the primary flag."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -127,19 +127,37 @@ class AuthorizationRepository:
         return [_row(r) for r in self._conn.execute(query)]
 
     def statuses_of(
-        self, connection_ids: Iterable[str]
+        self,
+        connection_ids: Iterable[str],
+        *,
+        user_level: Collection[str] = frozenset(),
+        viewer: str | None = None,
     ) -> dict[str, list[tuple[str | None, AuthorizationStatus]]]:
-        """(owner, status) of every authorization of these connections, in one query."""
+        """(owner, status) of the authorizations of these connections, in one query; of those
+        in ``user_level``, only the ``viewer``'s (all a user-level connection's status needs),
+        so a page of connections reads no more rows as their users grow."""
         ids = list(connection_ids)
         found: dict[str, list[tuple[str | None, AuthorizationStatus]]] = {i: [] for i in ids}
         if not ids:
             return found
+        others = [i for i in ids if i not in user_level]
+        personal = [i for i in ids if i in user_level]
+        mine = (
+            authorizations.c.owner_user_id.is_(None)
+            if viewer is None
+            else authorizations.c.owner_user_id == viewer
+        )
         rows = self._conn.execute(
             select(
                 authorizations.c.connection_id,
                 authorizations.c.owner_user_id,
                 authorizations.c.status,
-            ).where(authorizations.c.connection_id.in_(ids))
+            ).where(
+                or_(
+                    authorizations.c.connection_id.in_(others),
+                    and_(authorizations.c.connection_id.in_(personal), mine),
+                )
+            )
         )
         for connection_id, owner, status in rows:
             found[connection_id].append((owner, AuthorizationStatus(status)))

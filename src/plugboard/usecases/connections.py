@@ -225,7 +225,11 @@ def list_connections_with_status(
         ids=app_connection_ids(unit, actor) if actor.is_app else None,
         service=service, search=search, after=after, limit=limit,
     )  # fmt: skip
-    statuses = unit.authorizations.statuses_of(c.id for c in found)
+    # A user-level connection's status is only the viewer's own: read only their rows.
+    personal = {c.id for c in found if c.level is ConnectionLevel.USER}
+    statuses = unit.authorizations.statuses_of(
+        (c.id for c in found), user_level=personal, viewer=actor.user_id
+    )
     return [
         (c, connection_status(statuses_serving(c, statuses[c.id], actor.user_id))) for c in found
     ]
@@ -234,7 +238,10 @@ def list_connections_with_status(
 def status_of_connection(
     unit: Unit, actor: Principal, connection: Connection
 ) -> AuthorizationStatus:
-    statuses = unit.authorizations.statuses_of([connection.id])[connection.id]
+    personal = {connection.id} if connection.level is ConnectionLevel.USER else set()
+    statuses = unit.authorizations.statuses_of(
+        [connection.id], user_level=personal, viewer=actor.user_id
+    )[connection.id]
     return connection_status(statuses_serving(connection, statuses, actor.user_id))
 
 
