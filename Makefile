@@ -18,7 +18,7 @@ WEB_STAMP := $(STATIC)/.built-stamp
 INTEROP := tests/interop/oauth2_mock_server
 INTEROP_STAMP := $(INTEROP)/node_modules/.installed-stamp
 
-.PHONY: install run test lint format bench clean interop-deps docs web-assets browser-deps console-url
+.PHONY: install run test lint format bench bench-scale clean interop-deps docs web-assets browser-deps console-url
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -80,7 +80,11 @@ format: $(STAMP)
 
 bench: $(STAMP)  ## benchmarks against a baseline measured in the same run
 	@ls bench/[!_]*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }
-	@for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/[!_]*.py; do [ "$$b" = bench/scale.py ] && continue; echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+SIZES ?= 10000,100000
+bench-scale: $(STAMP)  ## listings at 10k and 100k authorizations on PostgreSQL (minutes; SIZES=10000,100000,1000000)
+	$(BIN)/python bench/scale.py --sizes $(SIZES)
 
 docs: $(STAMP)  ## regenerate docs/permissions.md and the README's configuration table
 	$(BIN)/python -c "from plugboard.domain.permissions import render_markdown as r; print(r(), end='')" > docs/permissions.md
