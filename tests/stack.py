@@ -19,6 +19,7 @@ from plugboard.server.app import create_app
 from plugboard.testing.provider_state import DEMO_API_KEY, ClientAuth
 from plugboard.testing.server import ProviderServer
 from plugboard.threaded_server import ThreadedServer
+from plugboard.tls import system_trust
 from plugboard.usecases import identity
 from plugboard.usecases.connections import create_connection
 from plugboard.usecases.credentials import store_credential
@@ -72,13 +73,14 @@ class Stack:
             base_url=f"{self.base_url}/api/v1",
             headers={"Authorization": f"Bearer {issued.secret}"},
             timeout=10,
+            verify=system_trust(),
         )
         self.clients.append(client)
         return client
 
     def browser(self) -> httpx2.Client:
         """Follows the provider's redirect back to Plugboard's callback, as a browser would."""
-        client = httpx2.Client(follow_redirects=True, timeout=10)
+        client = httpx2.Client(follow_redirects=True, timeout=10, verify=system_trust())
         self.clients.append(client)
         return client
 

@@ -18,6 +18,7 @@ from plugboard.auth.outbound import (
     guarded_client,
     system_resolver,
 )
+from plugboard.tls import system_trust
 
 __all__ = ["Outbound"]
 
@@ -31,7 +32,7 @@ class Outbound:
         verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.policy = OutboundPolicy(allowlist, resolver=resolver or system_resolver)
-        self.verify = verify
+        self.verify = system_trust() if verify is True else verify
 
     def client(
         self, *, timeout: float, auth: httpx2.Auth | None = None, **options: Any

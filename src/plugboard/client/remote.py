@@ -49,6 +49,7 @@ from plugboard.client.remote_problems import error_from_problem, raise_for_probl
 from plugboard.client.remote_proxy import ProxyAuth
 from plugboard.client.remote_proxy_invoke import proxied_response, proxy_request
 from plugboard.client.remote_webhooks import RemoteWebhooks
+from plugboard.tls import trust
 
 __all__ = [
     "ConsentStarted",
@@ -93,7 +94,7 @@ class RemoteClient(ClientLifecycle):
             base_url=f"{self.base_url}/api/v1",
             headers=self._headers(),
             timeout=timeout,
-            verify=verify,
+            verify=trust(verify),
             transport=transport,
         )
         self._async: dict[asyncio.AbstractEventLoop, httpx2.AsyncClient] = {}
@@ -139,7 +140,7 @@ class RemoteClient(ClientLifecycle):
                 base_url=f"{self.base_url}/api/v1",
                 headers=self._headers(),
                 timeout=self._timeout,
-                verify=self._verify,
+                verify=trust(self._verify),
             )
             self._async[loop] = client
         return client
