@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -120,11 +120,12 @@ def _seed(runtime: Runtime) -> None:
 
 
 @pytest.fixture(scope="session")
-def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+def console_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    """The served console, its store and the provider, once per test session (no browser)."""
     if not CHROMIUM.exists():
         _missing(f"Debian's chromium is not at {CHROMIUM} (apt-get install chromium)")
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         _missing("Playwright for Python is not installed (make install)")
     if not AXE.is_file() or not HTMX.is_file():
@@ -146,18 +147,31 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     if os.environ.get("PLUGBOARD_TEST_SCREENSHOTS") != "1":
         shots = tmp_path_factory.mktemp("screenshots")
     shots.mkdir(parents=True, exist_ok=True)
-    with ProviderServer() as provider, sync_playwright() as playwright:
+    with ProviderServer() as provider:
         server.start()
+        try:
+            yield Console(base_url, runtime, provider, None, AXE.read_text(), shots)
+        finally:
+            server.stop()
+            database.dispose()
+
+
+@pytest.fixture(scope="module")
+def console(console_site: Console) -> Iterator[Console]:
+    """The console with a browser, per test module. Playwright's sync API keeps an event loop
+    running in this thread while it is open, so a later test's ``asyncio.run`` in the same
+    worker would fail ("Already running asyncio in this thread"): it is closed after each
+    module instead of at the end of the session."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
         )
-        console = Console(base_url, runtime, provider, browser, AXE.read_text(), shots)
         try:
-            yield console
+            yield replace(console_site, browser=browser, contexts=[])
         finally:
             browser.close()
-            server.stop()
-            database.dispose()
 
 
 @pytest.fixture
