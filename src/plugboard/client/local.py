@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from plugboard.auth.outbound import Resolver
 from plugboard.client.auth_bridge import PlugboardAuth, plugboard_auth
@@ -20,15 +21,17 @@ from plugboard.client.protocol import (
 )
 from plugboard.domain.principal import OPERATOR, Principal
 from plugboard.settings import Settings
-from plugboard.usecases.app_service import Apps
 from plugboard.usecases.authorization_service import Authorizations
 from plugboard.usecases.connection_service import Connections
-from plugboard.usecases.datasource_service import Datasources
 from plugboard.usecases.identity import principal_for
 from plugboard.usecases.invoke import ConnectionAuth, Invoker
 from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.service_catalog import Services
-from plugboard.usecases.webhooks import Webhooks
+
+if TYPE_CHECKING:
+    from plugboard.usecases.app_service import Apps
+    from plugboard.usecases.datasource_service import Datasources
+    from plugboard.usecases.webhooks import Webhooks
 
 __all__ = ["LocalClient", "connect"]
 
@@ -57,9 +60,26 @@ class LocalClient(ClientLifecycle):
         self.connections = Connections(runtime, principal, workspace)
         self.authorizations = Authorizations(runtime, principal, workspace)
         self.services = Services(runtime, principal, workspace)
-        self.apps = Apps(runtime, principal, workspace)
-        self.webhooks = Webhooks(runtime, principal, workspace)
-        self.datasources = Datasources(runtime, principal, workspace)
+
+    # The app platform's services load on first use: a CLI command about connections does not
+    # pay for importing apps, packages, webhooks and sync (half a second of its start-up).
+    @cached_property
+    def apps(self) -> Apps:
+        from plugboard.usecases.app_service import Apps
+
+        return Apps(self.runtime, self.principal, self.workspace)
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        from plugboard.usecases.webhooks import Webhooks
+
+        return Webhooks(self.runtime, self.principal, self.workspace)
+
+    @cached_property
+    def datasources(self) -> Datasources:
+        from plugboard.usecases.datasource_service import Datasources
+
+        return Datasources(self.runtime, self.principal, self.workspace)
 
     def __repr__(self) -> str:
         return f"LocalClient(principal={self.principal.label!r}, workspace={self.workspace!r})"
