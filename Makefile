@@ -31,8 +31,8 @@ run: $(STAMP) web-assets console-url  ## initialize ~/.plugboard if new (printin
 	$(BIN)/plugboard init --if-new
 	$(BIN)/plugboard serve --demo
 
-test: lint interop-deps web-assets browser-deps  ## lint, then the whole suite on SQLite and PostgreSQL (one worker per core)
-	$(BIN)/python -m pytest -n auto
+test: lint interop-deps web-assets browser-deps  ## lint, then the whole suite on SQLite and PostgreSQL (one worker per core; an idle worker takes tests from a busy one)
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 web-assets: $(WEB_STAMP)
 
