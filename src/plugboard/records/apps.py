@@ -125,7 +125,7 @@ class AppTokenPublic(BaseModel):
 
 
 class AppTokenIssued(AppTokenPublic):
-    secret: str = Field(description="Shown once: Plugboard keeps only its hash.")
+    secret: str = Field(description="Shown once: Plugboard keeps only its hash.", repr=False)
 
 
 class InstallReportPublic(BaseModel):

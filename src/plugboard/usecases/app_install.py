@@ -197,7 +197,8 @@ def _place_connections(
             name = copy_display_name(definition.name)
             report.renamed[definition.link_name] = link
         level = ConnectionLevel(definition.level)
-        service = resolve_service(unit, app.workspace_id, definition.service).definition
+        entry = resolve_service(unit, app.workspace_id, definition.service)
+        service = entry.definition
         try:
             check_level(service, level)
             scopes = scopes_for(service, definition.scopes, definition.all_scopes)
@@ -207,7 +208,7 @@ def _place_connections(
         created = unit.connections.add(
             workspace_id=app.workspace_id, link_name=link, name=name,
             service_link_name=service.link_name,
-            custom_service_id=_custom_id(unit, app.workspace_id, service.link_name),
+            custom_service_id=entry.custom.id if entry.custom else None,
             level=level, per_environment=definition.per_environment, scopes=scopes,
             all_scopes=definition.all_scopes, dynamic_values=values, actor_id=actor.user_id,
             now=unit.now(), origin="installed" if origin == "installed" else "created",
@@ -254,8 +255,3 @@ def _update_connection(
         current.id, "the app's update asks for more scopes: authorize again", unit.now()
     ):
         report.needs_reauth.append(current.link_name)
-
-
-def _custom_id(unit: Unit, workspace_id: str, service_link_name: str) -> str | None:
-    custom = unit.custom_services.find(workspace_id, service_link_name)
-    return custom.id if custom else None

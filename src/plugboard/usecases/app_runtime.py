@@ -63,7 +63,8 @@ def system_connection(
     found = unit.connections.system_for(app.workspace_id, link)
     created = found is None
     if found is None:
-        definition = resolve_service(unit, app.workspace_id, link).definition
+        entry = resolve_service(unit, app.workspace_id, link)
+        definition = entry.definition
         name = next_free_name(
             f"{definition.name} System Connection", unit.connections.names_in(app.workspace_id)
         )[:50]
@@ -73,7 +74,7 @@ def system_connection(
                 link_name_from(name), unit.connections.link_names_in(app.workspace_id)
             ),
             name=name, service_link_name=definition.link_name,
-            custom_service_id=_custom_id(unit, app.workspace_id, definition.link_name),
+            custom_service_id=entry.custom.id if entry.custom else None,
             level=ConnectionLevel.SYSTEM, per_environment=False, scopes=_all_scopes(definition),
             all_scopes=bool(_all_scopes(definition)), dynamic_values={},
             actor_id=actor.user_id, now=unit.now(), origin="system",
@@ -186,8 +187,3 @@ def _all_scopes(definition: object) -> tuple[str, ...]:
     if oauth2 is None:
         return ()
     return tuple(s.name for s in oauth2.scopes)
-
-
-def _custom_id(unit: Unit, workspace_id: str, service_link_name: str) -> str | None:
-    custom = unit.custom_services.find(workspace_id, service_link_name)
-    return custom.id if custom else None

@@ -67,6 +67,16 @@ def test_an_app_token_authenticates_as_its_app_not_as_a_member(installed: Princi
     assert installed.label == "app:sales"
 
 
+def test_an_issued_app_tokens_repr_never_shows_its_secret(
+    builder: Principal, apps_of: AppsOf
+) -> None:
+    apps_of(builder).create(name="Sales")
+
+    issued = apps_of(builder).create_token("sales")
+
+    assert issued.secret.startswith("pba_") and issued.secret not in repr(issued)
+
+
 def test_a_revoked_app_token_no_longer_authenticates(
     builder: Principal, apps_of: AppsOf, runtime: Runtime
 ) -> None:
