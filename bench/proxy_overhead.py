@@ -1,141 +1,236 @@
-"""Overhead of the HTTP proxy: GETs through `/proxy/<link>/…` of a running Plugboard server
-against the same GETs sent straight to the upstream with the credential set by hand, measured
-in the same run with the same client loop.
+"""Overhead of the HTTP proxy: `/proxy/<link>/…` of a running `plugboard serve` beside the same
+GETs sent straight to the upstream and through nginx injecting the same header, in one run.
 
-Three processes on 127.0.0.1: this client, the upstream (a minimal ASGI app under uvicorn) and
-Plugboard (`create_app` under uvicorn, SQLite store, the store initialized like `plugboard init`
-and the connection made over the REST API). Both sides keep connections alive.
+Processes on 127.0.0.1, each started and stopped by its pid:
 
-- latency: 2,000 sequential GETs per side with one httpx2.Client, timed in alternating blocks
-  of 250 so drift hits both alike; p50 and p99 of each and their ratios;
-- throughput: 2,000 GETs per side from 16 concurrent asyncio tasks sharing one
-  httpx2.AsyncClient; requests/s of each.
+- the upstream: nginx answering ``return 200`` with a small fixed body (so the upstream's own
+  cost stays out of the measurement), one worker;
+- nginx as a reverse proxy that injects the API key header (``proxy_set_header``, keep-alive to
+  the upstream), one worker, in the same nginx process (its own server block and port);
+- Plugboard: ``plugboard serve`` (its real server set-up: uvloop and httptools when installed,
+  the guarded protocol, the access log written to a file), SQLite, one worker, an API-key
+  connection made over the REST API; and a second ``plugboard serve --workers 2`` on a fresh
+  PostgreSQL database (127.0.0.1:5432, or PLUGBOARD_TEST_POSTGRES_URL) when one answers --
+  the SQLite store serves one worker only.
 
-Prints the figures; no pass/fail target (the proxy adds a hop, token authentication and a
-credential resolution: see docs/performance.md).
+The load generator is wrk (Debian's; installed with apt-get when missing, like nginx):
+
+- concurrency 1: ``wrk -t1 -c1 --latency``, p50 and p99 of each path;
+- concurrency 32: ``wrk -t1 -c32``, requests/s of each path.
+
+Each figure is the best of ``ROUNDS`` rounds (the rounds alternate the paths, so a neighbour's
+burst hits one round, not one path). Prints Plugboard's share of nginx's and of direct's figure
+and the load average. Targets (issue 14): ``/proxy`` adds at most 0.5 ms p50 over direct at
+concurrency 1 and sustains at least 2,000 req/s with one worker at concurrency 32. A missed
+target fails the run, unless the machine was too busy before the run to say anything (then the
+figures are printed and the run reports it instead of failing).
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import os
-import socket
-import statistics
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
-from _common import percentile
+from _common import REPO
 
 from plugboard.settings import Settings
 from plugboard.usecases.setup import initialize
 
-N = 2000
-BLOCK = 250
-CONCURRENCY = 16
+ROUNDS = 2
+LATENCY_SECONDS = 2
+RATE_SECONDS = 3
+CONNECTIONS = 32
+MAX_ADDED_P50 = 0.5e-3
+MIN_RATE = 2000.0
+BUSY_PER_CORE = 0.5
 KEY = "bench-key-1"
+PLUGBOARD = [sys.executable, "-m", "plugboard.cli"]
+PG_SERVER = os.environ.get(
+    "PLUGBOARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
-UPSTREAM = """
-async def app(scope, receive, send):
-    if scope["type"] != "http":
-        return
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json")]})
-    await send({"type": "http.response.body", "body": b'{"ok": true}'})
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    keepalive_requests 1000000;
+    keepalive_timeout 120s;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    upstream fast {{ server 127.0.0.1:{upstream}; keepalive 64; }}
+    server {{
+        listen 127.0.0.1:{upstream};
+        default_type application/json;
+        location / {{ return 200 '{{"ok": true}}'; }}
+    }}
+    server {{
+        listen 127.0.0.1:{proxy};
+        location / {{
+            proxy_pass http://fast;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Api-Key "{key}";
+        }}
+    }}
+}}
 """
 
 
+@dataclass
+class Figures:
+    p50: float = float("inf")
+    p99: float = float("inf")
+    rate: float = 0.0
+
+
 def _free_port() -> int:
+    import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def _uvicorn(
-    app: str, port: int, cwd: Path, env: dict[str, str], *extra: str
-) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--log-level", "warning",
-         "--no-access-log", *extra],
-        cwd=cwd,
-        env=env,
-    )  # fmt: skip
+def _which(name: str) -> str | None:
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
 
 
-def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
+def _tool(name: str, package: str) -> str | None:
+    """The tool's path, installing its Debian package first when it is missing."""
+    found = _which(name)
+    if found or shutil.which("apt-get") is None or os.geteuid() != 0:
+        return found
+    print(f"{name} not found: apt-get install {package}", flush=True)
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(["apt-get", "install", "-y", "-q", package], env=env, **quiet).returncode:
+        subprocess.run(["apt-get", "update", "-q"], env=env, **quiet)
+        subprocess.run(["apt-get", "install", "-y", "-q", package], env=env, **quiet)
+    return _which(name)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a process this benchmark started, by its pid."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
     while True:
         try:
-            httpx2.get(url)
+            httpx2.get(url, timeout=2)
             return
         except httpx2.TransportError:
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError(f"{url} did not come up") from None
-            time.sleep(0.05)
+            time.sleep(0.1)
 
 
-def _time(call: Callable[[], httpx2.Response], n: int) -> list[float]:
-    out = []
-    for _ in range(n):
-        start = time.perf_counter()
-        response = call()
-        out.append(time.perf_counter() - start)
-        assert response.status_code == 200, response.text
-    return out
+_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
-async def _rate(url: str, headers: dict[str, str], n: int) -> float:
-    limits = httpx2.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    async with httpx2.AsyncClient(headers=headers, limits=limits, timeout=30) as client:
-        for _ in range(CONCURRENCY):  # open the connections first
-            await client.get(url)
-        left = [n]
+def _wrk(wrk: str, url: str, headers: dict[str, str], connections: int, seconds: int) -> Figures:
+    command = [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    out = subprocess.run(
+        [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 30
+    ).stdout
+    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        raise RuntimeError(f"{url}: {m.group(1)} answers were not 2xx\n{out}")
+    if m := re.search(r"Socket errors: (.*)", out):
+        raise RuntimeError(f"{url}: socket errors: {m.group(1)}\n{out}")
+    found = Figures(rate=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)))  # type: ignore[union-attr]
+    for pct, value, unit in re.findall(r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", out, re.M):
+        setattr(found, f"p{pct}", float(value) * _UNITS[unit])
+    return found
 
-        async def worker() -> None:
-            while left[0] > 0:
-                left[0] -= 1
-                response = await client.get(url)
-                assert response.status_code == 200, response.text
 
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        return n / (time.perf_counter() - start)
+def _postgres_database() -> contextlib.AbstractContextManager[str | None]:
+    """A fresh PostgreSQL database's URL (dropped afterwards), or None when none answers."""
+
+    @contextlib.contextmanager
+    def fresh() -> Iterator[str | None]:
+        try:
+            from sqlalchemy import create_engine, make_url, text
+        except ImportError:  # pragma: no cover
+            yield None
+            return
+        name = f"plugboard_proxy_bench_{os.getpid()}"
+        admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        except Exception as exc:  # noqa: BLE001 -- any failure means: no PostgreSQL to use
+            print(f"(no PostgreSQL at {make_url(PG_SERVER).host}: {type(exc).__name__}; "
+                  "the 2-worker run is skipped)")  # fmt: skip
+            admin.dispose()
+            yield None
+            return
+        try:
+            yield make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+    return fresh()
 
 
-def main() -> int:
-    home = tempfile.TemporaryDirectory()
-    root = Path(home.name)
-    (root / "bench_upstream.py").write_text(UPSTREAM)
-    up_port, pb_port = _free_port(), _free_port()
+def _plugboard(
+    root: Path, name: str, database_url: str, upstream: str, workers: int
+) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
+    """Initialize a store, serve it, make the API-key connection: (process, /proxy URL, the
+    caller's headers)."""
+    home, port = root / name, _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGBOARD_")}
     env.update(
-        PLUGBOARD_HOME=str(root / "home"),
-        PLUGBOARD_DATABASE_URL=f"sqlite:///{root}/plugboard.db",
+        PLUGBOARD_HOME=str(home),
+        PLUGBOARD_DATABASE_URL=database_url,
         PLUGBOARD_OUTBOUND_ALLOWLIST="127.0.0.1",
         PLUGBOARD_ALLOW_HTTP_HOSTS="127.0.0.1",
-        PLUGBOARD_BASE_URL=f"http://127.0.0.1:{pb_port}",
+        PLUGBOARD_JOBS_IN_SERVE="false",
     )
     settings = Settings(
-        home=root / "home", database_url=env["PLUGBOARD_DATABASE_URL"],
+        home=home, database_url=database_url,
         outbound_allowlist="127.0.0.1", allow_http_hosts="127.0.0.1",
     )  # fmt: skip
     login = initialize(settings, admin_email="bench@plugboard.local").login
     assert login is not None
-    procs = [
-        _uvicorn("bench_upstream:app", up_port, root, env, "--lifespan", "off"),
-        _uvicorn("plugboard.server.app:create_app", pb_port, root, env, "--factory"),
-    ]
-    upstream = f"http://127.0.0.1:{up_port}"
-    plugboard = f"http://127.0.0.1:{pb_port}"
+    log = (root / f"{name}.log").open("wb")
+    proc = subprocess.Popen(
+        [*PLUGBOARD, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers",
+         str(workers)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
     try:
-        _wait(f"{upstream}/v1/items", procs[0])
-        _wait(f"{plugboard}/health", procs[1])
+        _wait(f"{base}/health", proc)
         bearer = {"Authorization": f"Bearer {login.token}"}
-        with httpx2.Client(base_url=f"{plugboard}/api/v1", headers=bearer) as api:
+        with httpx2.Client(base_url=f"{base}/api/v1", headers=bearer) as api:
             service = {
                 "name": "Bench key", "link_name": "bench_key", "auth_type": "api_key",
                 "base_url": upstream,
@@ -150,51 +245,114 @@ def main() -> int:
             ):
                 made = api.post(path, json=body)
                 assert made.status_code == 201, made.text
+        url = f"{base}/proxy/key/v1/items"
+        check = httpx2.get(url, headers=bearer)
+        assert check.status_code == 200 and check.json() == {"ok": True}, check.text
+    except BaseException:
+        _stop(proc)
+        raise
+    return proc, url, bearer
 
-        direct_url, direct_headers = f"{upstream}/v1/items", {"X-Api-Key": KEY}
-        proxy_url, proxy_headers = f"{plugboard}/proxy/key/v1/items", bearer
-        me_url = f"{plugboard}/api/v1/me"  # the token check alone, for the breakdown
-        print(
-            f"{N} sequential GETs per side; upstream and Plugboard: uvicorn on 127.0.0.1, "
-            "each in its own process"
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:6.3f} ms"
+
+
+def main() -> int:
+    nginx, wrk = _tool("nginx", "nginx"), _tool("wrk", "wrk")
+    if nginx is None or wrk is None:
+        print("nginx or wrk is missing and could not be installed (apt-get, as root): skipped")
+        return 0
+    one, five, _ = os.getloadavg()
+    cores = os.cpu_count() or 1
+    busy = one / cores > BUSY_PER_CORE
+    print(f"before the run: load average {one:.2f} {five:.2f} ({cores} cores)")
+    work = tempfile.TemporaryDirectory(prefix="pb-proxy-bench-")
+    root = Path(work.name)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        up_port, nx_port = _free_port(), _free_port()
+        for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            (root / sub).mkdir()
+        (root / "nginx.conf").write_text(
+            NGINX_CONF.format(dir=root, upstream=up_port, proxy=nx_port, key=KEY)
         )
-        with httpx2.Client() as client:
-            for _ in range(200):  # warm up: connections, caches
-                client.get(direct_url, headers=direct_headers)
-                client.get(proxy_url, headers=proxy_headers)
-            direct: list[float] = []
-            proxied: list[float] = []
-            me: list[float] = []
-            for _ in range(N // BLOCK):
-                direct += _time(lambda: client.get(direct_url, headers=direct_headers), BLOCK)
-                proxied += _time(lambda: client.get(proxy_url, headers=proxy_headers), BLOCK)
-                me += _time(lambda: client.get(me_url, headers=proxy_headers), BLOCK // 5)
-        d50, p50 = statistics.median(direct), statistics.median(proxied)
-        d99, p99 = percentile(direct, 99), percentile(proxied, 99)
-        print(
-            f"latency  direct p50 {d50 * 1e6:7.0f} us  p99 {d99 * 1e6:7.0f} us | "
-            f"proxy p50 {p50 * 1e6:7.0f} us  p99 {p99 * 1e6:7.0f} us | "
-            f"ratio p50 {p50 / d50:.2f}  p99 {p99 / d99:.2f}  "
-            f"(+{(p50 - d50) * 1e6:.0f} us per request at p50)"
+        ngx = subprocess.Popen(
+            [nginx, "-c", str(root / "nginx.conf"), "-p", str(root)], stderr=subprocess.DEVNULL
         )
-        print(
-            f"breakdown  GET /api/v1/me (bearer token check, no upstream) p50 "
-            f"{statistics.median(me) * 1e6:7.0f} us  p99 {percentile(me, 99) * 1e6:7.0f} us"
+        procs.append(ngx)
+        upstream = f"http://127.0.0.1:{up_port}"
+        _wait(upstream + "/", ngx)
+        paths: dict[str, tuple[str, dict[str, str]]] = {
+            "direct": (f"{upstream}/v1/items", {"X-Api-Key": KEY}),
+            "nginx": (f"http://127.0.0.1:{nx_port}/v1/items", {}),
+        }
+        proc, url, bearer = _plugboard(
+            root, "sqlite", f"sqlite:///{root}/plugboard.db", upstream, workers=1
         )
-        direct_rps = asyncio.run(_rate(direct_url, direct_headers, N))
-        proxy_rps = asyncio.run(_rate(proxy_url, proxy_headers, N))
-        print(
-            f"throughput ({CONCURRENCY} concurrent tasks, {N} GETs per side)  "
-            f"direct {direct_rps:7.0f} req/s | proxy {proxy_rps:7.0f} req/s | "
-            f"ratio {proxy_rps / direct_rps:.2f}"
-        )
+        procs.append(proc)
+        paths["proxy"] = (url, bearer)
+        with _postgres_database() as pg_url:
+            if pg_url is not None:
+                proc, url, bearer = _plugboard(root, "pg", pg_url, upstream, workers=2)
+                procs.append(proc)
+                paths["proxy 2 workers"] = (url, bearer)
+            figures = {name: Figures() for name in paths}
+            for url, headers in paths.values():  # warm up: connections, caches
+                _wrk(wrk, url, headers, CONNECTIONS, 1)
+            for _ in range(ROUNDS):
+                for name, (url, headers) in paths.items():
+                    lat = _wrk(wrk, url, headers, 1, LATENCY_SECONDS)
+                    rate = _wrk(wrk, url, headers, CONNECTIONS, RATE_SECONDS)
+                    best = figures[name]
+                    best.p50, best.p99 = min(best.p50, lat.p50), min(best.p99, lat.p99)
+                    best.rate = max(best.rate, rate.rate)
+            for proc in procs[2:]:
+                _stop(proc)
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait()
-        home.cleanup()
-    return 0
+        for proc in reversed(procs):
+            _stop(proc)
+        work.cleanup()
+    after = os.getloadavg()
+    d, n, p = figures["direct"], figures["nginx"], figures["proxy"]
+    print(
+        f"wrk -t1 on 127.0.0.1, upstream nginx `return 200`; best of {ROUNDS} rounds; "
+        f"c=1 {LATENCY_SECONDS} s (--latency), c={CONNECTIONS} {RATE_SECONDS} s"
+    )
+    for name, f in figures.items():
+        print(
+            f"  {name:16s} c=1 p50 {_ms(f.p50)}  p99 {_ms(f.p99)} | "
+            f"c={CONNECTIONS} {f.rate:9.0f} req/s"
+        )
+    added = p.p50 - d.p50
+    print(
+        f"proxy at c=1: +{added * 1e3:.3f} ms p50 over direct (nginx +{(n.p50 - d.p50) * 1e3:.3f}"
+        f" ms); p50 {p.p50 / n.p50:.1f}x nginx's"
+    )
+    print(
+        f"proxy at c={CONNECTIONS}, 1 worker: {p.rate / n.rate:.1%} of nginx's req/s, "
+        f"{p.rate / d.rate:.1%} of direct's"
+    )
+    if (two := figures.get("proxy 2 workers")) is not None:
+        print(
+            f"proxy at c={CONNECTIONS}, 2 workers (PostgreSQL): {two.rate:.0f} req/s, "
+            f"{two.rate / p.rate:.2f}x one worker, {two.rate / n.rate:.1%} of nginx's"
+        )
+    print(f"after the run: load average {after[0]:.2f} {after[1]:.2f} ({cores} cores)")
+    missed = []
+    if added > MAX_ADDED_P50:
+        missed.append(f"p50 added {added * 1e3:.3f} ms > {MAX_ADDED_P50 * 1e3:.1f} ms")
+    if p.rate < MIN_RATE:
+        missed.append(f"{p.rate:.0f} req/s < {MIN_RATE:.0f} req/s with one worker")
+    if not missed:
+        print(f"targets met: <= {MAX_ADDED_P50 * 1e3:.1f} ms added p50, >= {MIN_RATE:.0f} req/s")
+        return 0
+    if busy:
+        print(f"targets missed ({'; '.join(missed)}) on a busy machine (load {one:.2f} on "
+              f"{cores} cores before the run): reported, not judged")  # fmt: skip
+        return 0
+    print(f"TARGETS MISSED: {'; '.join(missed)}")
+    return 1
 
 
 if __name__ == "__main__":
