@@ -134,3 +134,33 @@ def test_a_consent_someone_else_started_is_not_found(stack: Stack) -> None:
 
     assert theirs.status_code == 404
     assert mine.status_code == 200 and mine.json()["state"] == "pending"
+
+
+def test_audit_outcome_and_actor_filters_are_paged_by_the_store(
+    runtime: Runtime, members: Actor, root_api: TestClient
+) -> None:
+    with runtime.unit() as unit:
+        ws = unit.workspaces.find("acme")
+        assert ws is not None
+        for i in range(5):
+            for actor, outcome in (("Mallory@evil.test", "denied"), ("alice@acme.test", "ok")):
+                unit.record(
+                    actor=f"login:{actor}", action="session.login", object_type="login",
+                    object_id=f"{actor}-{i}", workspace_id=ws.id, outcome=outcome,
+                )  # fmt: skip
+
+    def listed(**filters: str) -> list[str]:
+        pages = _pages(lambda q: root_api.get("/api/v1/audit", params={**q, **filters}), 2)
+        return [e["object_id"] for page in pages for e in page]
+
+    denied = listed(outcome="denied")
+    assert sorted(denied) == sorted(f"Mallory@evil.test-{i}" for i in range(5))
+    assert listed(actor="MALLORY", outcome="ok") == []
+    assert sorted(listed(actor="alice@")) == sorted(f"alice@acme.test-{i}" for i in range(5))
+    # A wildcard in the filter is a character, not a pattern.
+    assert listed(actor="%") == []
+
+
+def test_an_unknown_audit_outcome_is_refused_naming_the_field(root_api: TestClient) -> None:
+    answer = root_api.get("/api/v1/audit", params={"outcome": "maybe"})
+    assert answer.status_code == 422 and "outcome" in answer.text

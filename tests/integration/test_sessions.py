@@ -4,16 +4,20 @@ and rate-limited failed logins."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from starlette.testclient import TestClient
 
+from plugboard.domain.login_throttle import LoginThrottle
 from plugboard.domain.models import Role
 from plugboard.domain.principal import OPERATOR
+from plugboard.errors import AuthenticationFailed, NotFound
 from plugboard.server.app import create_app
-from plugboard.usecases import identity
+from plugboard.usecases import identity, sessions
 from plugboard.usecases.runtime import Runtime
 from tests.stack import Actor
+from tests.support import snapshot
 
 PASSWORD = "correct horse battery staple"
 
@@ -107,3 +111,53 @@ def test_a_session_expires(console: TestClient, runtime: Runtime) -> None:
     _login(console)
     runtime.clock.advance(runtime.settings.session_hours * 3600 + 1)  # type: ignore[attr-defined]
     assert console.get("/api/v1/connections").status_code == 401
+
+
+_THROTTLE = LoginThrottle(
+    free_attempts=5, delay=timedelta(seconds=1), max_delay=timedelta(seconds=60),
+    window=timedelta(minutes=15),
+)  # fmt: skip
+
+
+def _session_in_acme(runtime: Runtime) -> sessions.NewSession:
+    with runtime.unit() as unit:
+        identity.add_user(
+            unit, OPERATOR, email="two@acme.test", role=Role.DEVELOPER, workspace="acme",
+            password=PASSWORD,
+        )  # fmt: skip
+        identity.add_user(
+            unit, OPERATOR, email="two@acme.test", role=Role.ADMIN, workspace="globex"
+        )
+    with runtime.unit() as unit:
+        new = sessions.login(
+            unit, email="two@acme.test", password=PASSWORD, workspace="acme",
+            lifetime=timedelta(hours=1), throttle=_THROTTLE,
+        )  # fmt: skip
+    assert isinstance(new, sessions.NewSession)
+    return new
+
+
+def test_switching_workspace_ends_the_session_and_opens_one_with_the_role_there(
+    runtime: Runtime, members: Actor
+) -> None:
+    old = _session_in_acme(runtime)
+    with runtime.unit() as unit:
+        new = sessions.switch(unit, old.secret, csrf_token=old.csrf_token, workspace="globex")
+    assert new.principal.role is Role.ADMIN and new.expires_at == old.expires_at
+    with runtime.unit(write=False) as unit:
+        with pytest.raises(AuthenticationFailed):
+            sessions.authenticate_session(unit, old.secret, csrf_token=None, needs_csrf=False)
+        now_in = sessions.authenticate_session(unit, new.secret, csrf_token=None, needs_csrf=False)
+        [entry] = unit.audit.list(new.principal.workspace_id, action="session.switch")
+    assert now_in.workspace_id == new.principal.workspace_id
+    assert entry.detail["from_workspace"] == old.principal.workspace_id
+
+
+def test_switching_to_a_workspace_one_does_not_belong_to_changes_nothing(
+    runtime: Runtime, members: Actor
+) -> None:
+    old = _session_in_acme(runtime)
+    before = snapshot(runtime.database)
+    with runtime.unit() as unit, pytest.raises(NotFound):
+        sessions.switch(unit, old.secret, csrf_token=old.csrf_token, workspace="initech")
+    assert snapshot(runtime.database) == before

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from plugboard.domain.ids import new_sortable_id
 from plugboard.domain.models import AuditEvent
@@ -96,8 +96,11 @@ class AuditRepository:
         action: str | None = None,
         limit: int = 100,
         before: tuple[datetime, str] | None = None,
+        outcome: str | None = None,
+        actor_contains: str | None = None,
     ) -> list[AuditEvent]:
-        """Newest first. `before` = (created_at, id) of the last event already seen."""
+        """Newest first. `before` = (created_at, id) of the last event already seen;
+        `actor_contains` matches a part of the actor, ignoring case."""
         query = select(audit_events)
         if before is not None:
             at, event_id = before
@@ -111,5 +114,11 @@ class AuditRepository:
             query = query.where(audit_events.c.workspace_id == workspace_id)
         if action is not None:
             query = query.where(audit_events.c.action == action)
+        if outcome is not None:
+            query = query.where(audit_events.c.outcome == outcome)
+        if actor_contains:
+            query = query.where(
+                func.lower(audit_events.c.actor).contains(actor_contains.lower(), autoescape=True)
+            )
         query = query.order_by(audit_events.c.created_at.desc(), audit_events.c.id.desc())
         return [_event(r) for r in self._conn.execute(query.limit(limit))]

@@ -19,8 +19,14 @@ def list_events(
     action: str | None = None,
     before: tuple[datetime, str] | None = None,
     limit: int = 50,
+    outcome: str | None = None,
+    actor_contains: str | None = None,
 ) -> list[AuditEvent]:
-    """Newest first; `before` is the (time, id) of the last event of the previous page."""
+    """Newest first; `before` is the (time, id) of the last event of the previous page.
+    `outcome` and `actor_contains` (a part of the actor, any case) filter in the store."""
     ws = workspace_for(unit, actor, workspace)
     require(actor, Action.VIEW_AUDIT)
-    return unit.audit.list(ws.id, action=action, before=before, limit=limit)
+    return unit.audit.list(
+        ws.id, action=action, before=before, limit=limit, outcome=outcome,
+        actor_contains=actor_contains,
+    )  # fmt: skip

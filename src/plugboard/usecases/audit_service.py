@@ -29,13 +29,15 @@ class AuditLog:
         action: str | None = None,
         before: tuple[datetime, str] | None = None,
         limit: int = 50,
+        outcome: str | None = None,
+        actor_contains: str | None = None,
     ) -> AuditPage:
         """Newest first; ``before`` is the (created_at, id) of the last event already seen,
         and the page's ``next_key`` the one to pass for the next page."""
         with self._runtime.unit(write=False) as unit:
             events = list_events(
                 unit, self._actor, workspace=self._workspace, action=action, before=before,
-                limit=limit + 1,
+                limit=limit + 1, outcome=outcome, actor_contains=actor_contains,
             )  # fmt: skip
         found = [AuditEventPublic.of(e) for e in events]
         return keyset_page(found, limit, lambda e: (e.created_at, e.id))

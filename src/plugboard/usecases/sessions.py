@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 
 from plugboard.crypto.passwords import hash_password, verify_password
 from plugboard.domain.login_throttle import LoginThrottle
+from plugboard.domain.models import Membership
 from plugboard.domain.naming import check_email
 from plugboard.domain.principal import Principal, user_principal
 from plugboard.domain.tokens import hash_token
-from plugboard.errors import AuthenticationFailed, RateLimited
+from plugboard.errors import AuthenticationFailed, NotFound, RateLimited
 from plugboard.store.unit import Unit
 from plugboard.usecases.identity import DEFAULT_WORKSPACE
 
@@ -80,20 +81,54 @@ def login(
         )  # fmt: skip
         return LoginDenied(AuthenticationFailed(_INVALID))
     unit.login_throttle.clear(address, client)
+    return _open_session(
+        unit, membership, expires_at=now + lifetime, action="session.login",
+        detail={"client": client},
+    )  # fmt: skip
+
+
+def switch(unit: Unit, secret: str, *, csrf_token: str, workspace: str) -> NewSession:
+    """End this session and open one in another workspace the same person belongs to (with
+    their role there), expiring when this one would have. Another workspace's name is
+    NotFound, whether it exists or not."""
+    principal = authenticate_session(unit, secret, csrf_token=csrf_token, needs_csrf=True)
+    assert principal.user_id is not None
+    target = unit.workspaces.find(workspace)
+    membership = unit.memberships.find(target.id, principal.user_id) if target else None
+    if membership is None:
+        raise NotFound("workspace", workspace)
+    old = unit.sessions.by_token_hash(hash_token(secret))
+    if old is None:
+        raise AuthenticationFailed("your session has ended: log in again")
+    unit.sessions.revoke(old.id, unit.now())
+    return _open_session(
+        unit, membership, expires_at=old.expires_at, action="session.switch",
+        detail={"from_workspace": principal.workspace_id},
+    )  # fmt: skip
+
+
+def _open_session(
+    unit: Unit,
+    membership: Membership,
+    *,
+    expires_at: datetime,
+    action: str,
+    detail: dict[str, object],
+) -> NewSession:
+    """A new session for a membership, audited under `action`."""
     secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     session = unit.sessions.add(
         token_hash=hash_token(secret), csrf_hash=hash_token(csrf),
-        workspace_id=membership.workspace.id, user_id=membership.user.id, now=now,
-        expires_at=now + lifetime,
+        workspace_id=membership.workspace.id, user_id=membership.user.id, now=unit.now(),
+        expires_at=expires_at,
     )  # fmt: skip
     principal = user_principal(
         membership.user.id, membership.user.email, membership.workspace.id,
         membership.workspace.kind, membership.role, via="session",
     )  # fmt: skip
     unit.record(
-        actor=principal, action="session.login", object_type="session",
-        object_id=session.id, workspace_id=membership.workspace.id,
-        detail={"client": client},
+        actor=principal, action=action, object_type="session",
+        object_id=session.id, workspace_id=membership.workspace.id, detail=detail,
     )  # fmt: skip
     return NewSession(secret, csrf, session.expires_at, principal)
 

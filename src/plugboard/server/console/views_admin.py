@@ -78,8 +78,8 @@ def audit_log(
     filters = {"action": action, "outcome": outcome, "actor": actor}
     context = {
         "title": "Audit log",
-        "events": page.events,
-        "next_cursor": _cursor(page.next_before),
+        "events": page.items,
+        "next_cursor": _cursor(page.next_key),
         "cursor": cursor,
         "filters": filters,
         "filtered": any(filters.values()),

@@ -41,13 +41,13 @@ def _users_page(
 ) -> HTMLResponse:
     require(viewer.principal, Action.GRANT_APPS)
     details = apps_of(request, viewer).get(app)
-    granted = gateway.app_user_ids(runtime_of(request), viewer.principal, app)
+    granted = gateway.app_user_emails(runtime_of(request), viewer.principal, app)
     members = Members(runtime_of(request), viewer.principal).list()
     context = {
         "title": f"Users of {details.name}",
         "app": details,
-        "users": [m for m in members if m.user_id in granted],
-        "candidates": [m for m in members if m.user_id not in granted and m.role is Role.USER],
+        "users": [m for m in members if m.email in granted],
+        "candidates": [m for m in members if m.email not in granted and m.role is Role.USER],
         "everyone": [m for m in members if m.role is not Role.USER],
         "typed": typed,
         "errors": errors or {},
