@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from plugboard.auth.token_endpoint import TokenEndpointError, request_token, revoke_token
-from plugboard.domain.authorizations import check_environment, may_authorize, parse_token_response
+from plugboard.domain.authorizations import may_authorize, parse_token_response
 from plugboard.domain.connections import Connection
 from plugboard.domain.credentials import Credential, OAuth2Credential
-from plugboard.domain.models import ALL_ENVIRONMENTS, AuthType, ConnectionLevel
+from plugboard.domain.models import AuthType, ConnectionLevel
 from plugboard.domain.oauth import (
     CONSENT_WINDOW_SECONDS,
     EXCHANGING,
@@ -43,65 +43,19 @@ from plugboard.usecases.consent_provider import (
     provider_account_name,
 )
 from plugboard.usecases.consent_results import ConsentResult, ConsentStart, RevokeOutcome
+from plugboard.usecases.consent_setup import environment_keys, service_with_client
 from plugboard.usecases.credentials import becomes_primary
 from plugboard.usecases.identity import workspace_for
 from plugboard.usecases.link_failures import record_failed_attempt
 from plugboard.usecases.runtime import Runtime
-from plugboard.usecases.services import ServiceEntry, resolve_service
+from plugboard.usecases.services import resolve_service
 
 __all__ = [
     "ConsentFlows",
     "ConsentResult",
     "ConsentStart",
     "RevokeOutcome",
-    "environment_keys",
-    "service_with_client",
 ]
-
-
-def service_with_client(unit: Unit, workspace_id: str, entry: ServiceEntry) -> ServiceDefinition:
-    """The service with its OAuth client: a custom service carries its own; a built-in one,
-    and a custom one installed from a package (which never carries the client's secret), use
-    the client the workspace registered (`plugboard services set-client`)."""
-    definition = entry.definition
-    if not entry.builtin:
-        if _has_client_secret(definition):
-            return definition
-        registered = unit.service_clients.find(workspace_id, definition.link_name)
-        if registered is None:
-            return definition
-        return definition.with_oauth_client(registered.client_id, registered.client_secret)
-    registration = unit.service_clients.find(workspace_id, definition.link_name)
-    if registration is None:
-        raise ValidationError(
-            "service",
-            f"no OAuth client is registered for {definition.link_name!r} in this workspace: "
-            f"register your app's client id and secret with `plugboard services set-client "
-            f"{definition.link_name}`",
-        )
-    return definition.with_oauth_client(registration.client_id, registration.client_secret)
-
-
-def _has_client_secret(definition: ServiceDefinition) -> bool:
-    if definition.oauth2 is not None:
-        return definition.oauth2.client_secret is not None
-    if definition.oauth1 is not None:
-        return definition.oauth1.consumer_secret is not None
-    return True
-
-
-def environment_keys(
-    unit: Unit, workspace_id: str, connection: Connection, environments: Sequence[str]
-) -> list[str]:
-    """The authorization slots a consent fills: one shared slot, or the named environments."""
-    if not connection.per_environment:
-        return [ALL_ENVIRONMENTS]
-    ws = unit.workspaces.by_id(workspace_id)
-    if not environments:
-        raise ValidationError(
-            "environment", "is required: this connection has one authorization per environment"
-        )
-    return sorted({check_environment(ws.kind, env).value for env in environments})
 
 
 class ConsentFlows:

@@ -24,7 +24,7 @@ from plugboard.domain.urls import substitute
 from plugboard.errors import NotFound, PlugboardError, ValidationError
 from plugboard.usecases.authorizations import check_may_replace, link_credential
 from plugboard.usecases.connections import get_connection
-from plugboard.usecases.consent import environment_keys
+from plugboard.usecases.consent_setup import environment_keys
 from plugboard.usecases.link_failures import record_failed_attempt
 from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.services import resolve_service
