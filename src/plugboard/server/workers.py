@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from plugboard.server.app import create_app
-from plugboard.server.serving import ClientLimits, WorkerH11Protocol
+from plugboard.server.serving import ClientLimits, set_worker_limits
 from plugboard.settings import Settings
 
 __all__ = ["worker_app"]
@@ -16,5 +16,5 @@ __all__ = ["worker_app"]
 def worker_app() -> FastAPI:
     settings = Settings()
     # Set before the worker accepts a connection: the factory runs while uvicorn loads the app.
-    WorkerH11Protocol.limits = ClientLimits.from_settings(settings)
+    set_worker_limits(ClientLimits.from_settings(settings))
     return create_app(settings)
