@@ -30,6 +30,7 @@ def install_console(app: FastAPI) -> None:
     from plugboard.server.console.views_authorizations import router as authorizations
     from plugboard.server.console.views_connections import router as connections
     from plugboard.server.console.views_login import router as login
+    from plugboard.server.console.views_notifications import router as notifications
     from plugboard.server.console.views_services import router as services
 
     app.mount("/console/assets", StaticFiles(directory=ASSETS_DIR), name="console-assets")
@@ -38,5 +39,5 @@ def install_console(app: FastAPI) -> None:
         StaticFiles(directory=VENDOR_DIR, check_dir=False),
         name="console-vendor",
     )
-    for router in (login, connections, authorizations, apps, services, admin):
+    for router in (login, connections, authorizations, apps, services, admin, notifications):
         app.include_router(router)

@@ -21,6 +21,8 @@ class NavPage:
     label: str
     path: str
     visible: Callable[[Principal], bool]
+    # A fragment (htmx, loaded after the page) shown beside the label, e.g. an unread count.
+    badge_url: str | None = None
 
 
 _PAGES: list[NavPage] = []

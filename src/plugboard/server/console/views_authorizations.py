@@ -4,11 +4,12 @@ switching, revoking and renaming an authorization, and the list of all authoriza
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 
-from plugboard.domain.models import ConnectionLevel, Role, environments_of
+from plugboard.domain.models import Role, environments_of
 from plugboard.domain.oauth import FlowState
 from plugboard.domain.permissions import Action, allowed
 from plugboard.errors import Conflict, PermissionDenied, PlugboardError, ValidationError
@@ -72,14 +73,10 @@ def _authorize_page(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    details = Connections(runtime_of(request), viewer.principal).get(link_name)
+    connections = Connections(runtime_of(request), viewer.principal)
+    details = connections.get(link_name)
     service = Services(runtime_of(request), viewer.principal).get(details.service)
-    user_level = details.level is ConnectionLevel.USER
-    mine = [
-        a
-        for a in details.authorizations
-        if not user_level or a.owner_user_id == viewer.principal.user_id
-    ]
+    mine = connections.own_authorizations(link_name)  # the details hold only a first page
     accounts = sorted({a.account_name for a in mine if a.account_name and a.status == "connected"})
     envs = [e.value for e in environments_of(viewer.session.workspace.kind)]
     context = {
@@ -99,8 +96,20 @@ def _authorize_page(
 
 @router.get("/connections/{link_name}/authorize")
 def authorize_page(
-    request: Request, viewer: ViewerDep, link_name: str, environment: str = "all"
-) -> HTMLResponse:
+    request: Request,
+    viewer: ViewerDep,
+    link_name: str,
+    environment: str = "all",
+    workspace: str | None = None,
+) -> Response:
+    if workspace and workspace != viewer.session.workspace.name:
+        # A notice's link about another of the viewer's workspaces: switch first.
+        here = f"{PREFIX}/connections/{link_name}/authorize?" + urlencode(
+            {"environment": environment, "workspace": workspace}
+        )
+        return redirect(
+            f"{PREFIX}/notifications/workspace?" + urlencode({"workspace": workspace, "next": here})
+        )
     return _authorize_page(request, viewer, link_name, environment=environment)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -62,8 +62,11 @@ def home() -> RedirectResponse:
 
 @router.get("/login")
 def login_page(request: Request, next: str | None = None) -> HTMLResponse:
+    target = _safe_next(next)
+    # A notice's link names its workspace: the form offers it, so the person lands in it.
+    workspace = parse_qs(urlsplit(target).query).get("workspace", [""])[0][:100]
     return render(
-        request, "console/login.html", {"email": "", "workspace": "", "next": _safe_next(next)},
+        request, "console/login.html", {"email": "", "workspace": workspace, "next": target},
         viewer=None,
     )  # fmt: skip
 
