@@ -26,9 +26,10 @@ from plugboard.domain.events import (
     Member,
     recipients,
 )
-from plugboard.domain.models import ConnectionLevel
+from plugboard.domain.models import ConnectionLevel, WorkspaceKind
+from plugboard.domain.permissions import MATRIX, manage_authorization_action
 from plugboard.domain.principal import Principal
-from plugboard.errors import PermissionDenied, ValidationError
+from plugboard.errors import NotFound, PermissionDenied, ValidationError
 from plugboard.records.notifications import MuteInfo, NotificationInfo, NotificationPage
 from plugboard.store.events import StoredEvent
 from plugboard.store.notifications import StoredNotification
@@ -68,7 +69,8 @@ def _notify(unit: Unit, runtime: Runtime, event: StoredEvent, now: datetime) -> 
     what = AuthorizationEvent.of(event.type, level, event.user_id, payload)
     workspace = unit.workspaces.by_id(event.workspace_id)
     members = [Member(m.user.id, m.role) for m in unit.memberships.of_workspace(event.workspace_id)]
-    people = recipients(what, workspace.kind, members)
+    people = _who_can_fix(unit, event, level, workspace.kind, members, recipients(
+        what, workspace.kind, members))  # fmt: skip
     if not people:
         return 0
     connection = payload.get("connection_name") or payload["connection"]
@@ -89,6 +91,31 @@ def _notify(unit: Unit, runtime: Runtime, event: StoredEvent, now: datetime) -> 
             body=body, link=link, email=email, now=now,
         )  # fmt: skip
     return added
+
+
+def _who_can_fix(
+    unit: Unit,
+    event: StoredEvent,
+    level: ConnectionLevel,
+    kind: WorkspaceKind,
+    members: Sequence[Member],
+    people: Sequence[str],
+) -> builtins.list[str]:
+    """Of those allowed to authorize, the ones who can fix it now: an authorization that still
+    holds its account (expired, needs_reauth) is authorized again by a consent that replaces
+    that account -- a switch (check_may_replace), which needs the switch permission too (in a
+    developer workspace an admin may authorize but not switch a shared authorization)."""
+    if level is ConnectionLevel.USER or event.connection_id is None:
+        return list(people)
+    try:
+        row = unit.authorizations.get(event.connection_id, event.environment or "all", None)
+    except NotFound:
+        return list(people)
+    if row.summary.account_id is None:
+        return list(people)
+    switchers = MATRIX[manage_authorization_action(level)][kind]
+    roles = {m.user_id: m.role for m in members}
+    return [p for p in people if roles.get(p) in switchers]
 
 
 def _body(kind: EventType, payload: dict[str, object], environment: str | None) -> str:

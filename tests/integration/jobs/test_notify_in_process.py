@@ -2,7 +2,8 @@
 default; run here on both databases): an unused authorization the provider refuses to refresh
 (invalid_grant) becomes expired, exactly the people who can authorize it again get exactly one
 e-mail each from a real SMTP server on 127.0.0.1, and the link in it, followed, opens that
-connection's authorize page and starts the right consent."""
+connection's authorize page and starts the right consent; so does the link of the one signed
+webhook the same event sends."""
 
 from __future__ import annotations
 
@@ -13,20 +14,24 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
-import httpx2
 import pytest
 from pydantic import SecretStr
 
-from plugboard.crypto.passwords import hash_password
 from plugboard.domain.clock import SystemClock
+from plugboard.domain.models import AuthorizationStatus
 from plugboard.server.app import create_app
 from plugboard.threaded_server import ThreadedServer
 from plugboard.usecases.runtime import Runtime
+from plugboard.usecases.webhooks import Webhooks
+from tests.integration.jobs.notice_links import complete_consent, follow_to_consent, set_password
 from tests.integration.jobs.support import OAuthWorld, SmtpServer
+from tests.integration.jobs.webhook_support import admin_of, receiving, verified_by_both
+from tests.stack import Actor
 
-# Who may authorize an admin-level connection in the developer workspace acme (tests/stack.py
-# ROLES: root super admin, admin, dev and dev2 developers; `user` may not).
-EXPECTED = {"root@acme.test", "admin@acme.test", "dev@acme.test", "dev2@acme.test"}
+# Who can authorize an expired admin-level connection again in the developer workspace acme
+# (tests/stack.py ROLES: root super admin, dev and dev2 developers; the admin may authorize but
+# not switch the account the expired authorization still holds; `user` may not).
+EXPECTED = {"root@acme.test", "dev@acme.test", "dev2@acme.test"}
 
 
 def _wait_for(check: Callable[[], bool], seconds: float = 15.0) -> None:
@@ -56,16 +61,20 @@ def served(oauth: OAuthWorld, smtp: SmtpServer) -> Iterator[tuple[OAuthWorld, st
         server.stop()
 
 
-def test_invalid_grant_mails_exactly_the_right_people_once_with_a_working_link(
-    served: tuple[OAuthWorld, str], smtp: SmtpServer
+def test_invalid_grant_mails_and_hooks_exactly_once_with_links_that_start_the_consent(
+    served: tuple[OAuthWorld, str], smtp: SmtpServer, members: Actor
 ) -> None:
     world, base_url = served
     world.connection("crm", service="tp2")
-    world.authorize("crm", expires_in=120)  # unused, inside the refresh horizon
-    world.provider.state.reject_refresh = True
+    hooks = Webhooks(world.runtime, admin_of(members))
+    with receiving() as receiver:
+        created = hooks.create(url=receiver.url, events=["authorization.expired"])
+        world.authorize("crm", expires_in=120)  # unused, inside the refresh horizon
+        world.provider.state.reject_refresh = True
 
-    _wait_for(lambda: len(smtp.inbox.messages) >= len(EXPECTED))
-    time.sleep(2.5)  # more ticks: nothing more is sent
+        _wait_for(lambda: len(smtp.inbox.messages) >= len(EXPECTED) and bool(receiver.received))
+        time.sleep(2.5)  # more ticks: nothing more is sent
+        assert len(receiver.received) == 1
     recipients = [rcpt for _, rcpts in smtp.inbox.envelopes for rcpt in rcpts]
     assert sorted(recipients) == sorted(EXPECTED)  # one each, nobody else
     message = smtp.inbox.to("dev@acme.test")[0]
@@ -77,32 +86,34 @@ def test_invalid_grant_mails_exactly_the_right_people_once_with_a_working_link(
     assert link.startswith(f"{base_url}/console/connections/crm/authorize?")
     assert parse_qs(urlsplit(link).query) == {"environment": ["all"], "workspace": ["acme"]}
     assert "invalid_grant" in text
-    secrets = list(world.provider.state.refresh_tokens) + list(world.provider.state.access_tokens)
-    for m in smtp.inbox.messages:
-        raw = m.as_string()
+    hook = verified_by_both(created.secret, receiver.received[0])
+    assert hook["type"] == "authorization.expired" and hook["data"]["link"] == link
+    secrets = [*world.provider.state.refresh_tokens, *world.provider.state.access_tokens,
+               created.secret.removeprefix("whsec_")]  # fmt: skip
+    for raw in [m.as_string() for m in smtp.inbox.messages] + [receiver.received[0].text]:
         assert not any(s in raw for s in secrets) and "client_secret" not in raw
 
-    # The person follows the link: log in, land on the authorize page, start the consent.
-    with world.runtime.unit() as unit:
-        user = unit.users.get("dev@acme.test")
-        unit.users.set_password_hash(user.id, hash_password("pw-for-the-test"))
-    target = link[len(base_url) :]
-    with httpx2.Client(base_url=base_url, timeout=10) as browser:
-        landed = browser.post(
-            "/console/login",
-            data={"email": "dev@acme.test", "password": "pw-for-the-test",
-                  "workspace": "acme", "next": target},
-        )  # fmt: skip
-        assert landed.status_code == 303 and landed.headers["location"] == target
-        authorize_page = browser.get(target)
-        assert authorize_page.status_code == 200 and "crm" in authorize_page.text
-        consent = browser.post(
-            "/console/connections/crm/consent",
-            data={"environment": "all", "csrf_token": browser.cookies["pb_csrf"]},
-        )
-        assert consent.status_code == 200
-        provider_url = re.search(r'href="([^"]*/oauth2/authorize[^"]*)"', consent.text)
-        assert provider_url is not None
-        query = parse_qs(urlsplit(html.unescape(provider_url.group(1))).query)
-        assert query["client_id"] == [world.client_id]
-        assert query["redirect_uri"] == [f"{base_url}/oauth/callback"]
+    # The webhook's link, followed by the super admin, starts the consent of crm with the service's
+    # client, the connection's scopes and a fresh state ...
+    set_password(world.runtime, "root@acme.test")
+    browser, by_hook = follow_to_consent(
+        base_url, hook["data"]["link"], "root@acme.test", connection="crm", environments=[]
+    )
+    browser.close()
+    assert by_hook.query["client_id"] == [world.client_id]
+    assert by_hook.query["scope"] == ["read"]
+    assert by_hook.query["redirect_uri"] == [f"{base_url}/oauth/callback"]
+    assert by_hook.query["code_challenge_method"] == ["S256"]
+    # ... and the e-mail's link, followed by the developer it was sent to, too; approving it on
+    # the provider brings crm back to connected with new tokens.
+    set_password(world.runtime, "dev@acme.test")
+    browser, by_mail = follow_to_consent(
+        base_url, link, "dev@acme.test", connection="crm", environments=[]
+    )
+    assert by_mail.query["client_id"] == [world.client_id] and by_mail.query["scope"] == ["read"]
+    assert by_mail.query["state"] != by_hook.query["state"]
+    complete_consent(browser, by_mail, base_url)
+    browser.close()
+    credential, found = world.stored("crm")
+    assert found.authorization.status is AuthorizationStatus.CONNECTED
+    assert credential.refresh_token not in secrets

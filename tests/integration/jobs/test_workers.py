@@ -25,7 +25,7 @@ from plugboard.usecases.runtime import Runtime
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.integration.jobs.support import OAuthWorld, SmtpServer
 
-EXPECTED = {"root@acme.test", "admin@acme.test", "dev@acme.test", "dev2@acme.test"}
+EXPECTED = {"root@acme.test", "dev@acme.test", "dev2@acme.test"}
 
 
 def _wait_for(
