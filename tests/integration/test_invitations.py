@@ -23,7 +23,7 @@ from plugboard.store.database import Database
 from plugboard.store.tables import audit_events
 from plugboard.usecases import identity
 from plugboard.usecases.runtime import Runtime
-from tests.integration.test_cli import plugboard
+from tests.cli_inprocess import cli_env, plugboard_in_process
 from tests.stack import Actor
 from tests.support import snapshot
 
@@ -160,10 +160,12 @@ def test_a_refused_add_changes_nothing(database: Database, api: Api) -> None:
 def test_the_cli_invites_an_existing_account_and_its_owner_accepts(
     tmp_path: Path, database: Database
 ) -> None:
-    home = tmp_path / "home"
+    # The commands run in this process (tests/cli_inprocess.py): their subject is what each one
+    # does to the store and prints; test_cli.py runs `users` commands as real processes.
+    env = cli_env(tmp_path / "home", database.url)
 
     def run(*args: str) -> str:
-        result = plugboard(home, *args, database=database)
+        result = plugboard_in_process(args, env)
         assert result.returncode == 0, result.stderr
         return result.stdout
 

@@ -1,8 +1,8 @@
 """A rotated refresh token survives its process (SPEC §5 "Refresh"): a process invoking against a
-slow rotating provider is killed (SIGKILL) at random points of its refreshes, and the next
-refresh in another process still works -- whenever the provider issued tokens to the dead
-process, its answer is either stored or recovered (the attempt journal: wait for the lost
-request, then the old refresh token once, which a provider with a reuse grace period accepts).
+slow rotating provider is killed (SIGKILL) at every point of a refresh, and the next refresh in
+another process still works -- whenever the provider issued tokens to the dead process, its
+answer is either stored or recovered (the attempt journal: wait for the lost request, then the
+old refresh token once, which a provider with a reuse grace period accepts).
 
 The provider refuses a refresh token while another request is refreshing with it, so a refresh
 that does not know about the lost request (and sends the same token at once) loses the
@@ -11,18 +11,18 @@ authorization."""
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from plugboard.client.local import LocalClient
 from plugboard.crypto.keyring import Keyring, format_key
@@ -43,7 +43,6 @@ from plugboard.usecases.services import create_custom_service
 from tests.integration.invoke_support import seed_workspace
 
 REPO = Path(__file__).resolve().parents[2]
-ROUNDS = 20
 LINK = "slow"
 
 SERVICE = """
@@ -60,10 +59,11 @@ oauth2:
   scopes: [{{name: read, description: Read}}]
 """
 
-# Imports Plugboard once, then forks an invoker for each "fork" line it reads (so a round does not
-# wait for an interpreter to start). Each invoker opens its own runtime (its own database
-# connections), says "ready <pid>" and invokes until it is killed; every invoke refreshes (the
-# provider's tokens live 1 s, less than the refresh skew).
+# Imports Plugboard once and opens a client once (which checks the schema and imports what an
+# invoke needs), closes it, then forks an invoker for each "fork" line it reads (so a round does
+# not wait for an interpreter to start). Each invoker opens its own runtime (its own database
+# connections; the schema was checked by the zygote), says "ready <pid>" and invokes until it is
+# killed; every invoke refreshes (the provider's tokens live 1 s, less than the refresh skew).
 ZYGOTE = """
 import os, signal, sys
 from plugboard.client.local import LocalClient
@@ -71,11 +71,14 @@ from plugboard.errors import AuthorizationRequired, UpstreamError
 from plugboard.settings import Settings
 from plugboard.usecases.runtime import Runtime
 
+warm = Runtime.open(Settings())
+LocalClient(warm).close()
+warm.close()
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the killed invokers
 print("zygote", flush=True)
 for line in sys.stdin:
     if os.fork() == 0:
-        runtime = Runtime.open(Settings())
+        runtime = Runtime.open(Settings(), require_current_schema=False)
         pb = LocalClient(runtime)
         print("ready", os.getpid(), flush=True)
         while True:
@@ -213,6 +216,71 @@ def _issued(provider: ProviderServer) -> int:
     )
 
 
+class Watch:
+    """What the test can see of the invoker's refresh: the provider's side (same process, read
+    under its lock) and the journal in the shared database."""
+
+    def __init__(self, provider: ProviderServer, runtime: Runtime) -> None:
+        self.state = provider.state
+        self.runtime = runtime
+        self.issued_before = _issued(provider)
+        self._provider = provider
+
+    def at_provider(self) -> bool:
+        """A refresh request is being handled: it has not been answered yet."""
+        return any(n > 0 for n in self.state.refreshes_in_progress.values())
+
+    def rotated(self) -> bool:
+        """The refresh token of a request still being handled is already rotated: the provider
+        issued new tokens and the answer carrying them has not been sent."""
+        return any(
+            n > 0 and token in self.state.refresh_tokens
+            and not self.state.refresh_tokens[token].active
+            for token, n in self.state.refreshes_in_progress.items()
+        )  # fmt: skip
+
+    def issued(self) -> bool:
+        """The provider answered a refresh of the invoker with new tokens."""
+        return _issued(self._provider) > self.issued_before
+
+    def journaled(self) -> bool:
+        """A refresh attempt is recorded (committed) and has no stored answer."""
+        with self.runtime.unit(write=False) as unit:
+            rows = unit.conn.execute(select(func.count()).select_from(refresh_attempts))
+            return bool(rows.scalar_one())
+
+
+@dataclass(frozen=True)
+class KillPoint:
+    name: str
+    reached: Callable[[Watch], bool]
+
+
+# The states of one refresh, in order (see the test's docstring for why these cover it).
+KILL_POINTS = (
+    KillPoint("starting", lambda w: True),
+    KillPoint("journaled, nothing issued", lambda w: not w.issued() and w.journaled()),
+    KillPoint("at the provider, not rotated", lambda w: w.at_provider() and not w.rotated()),
+    KillPoint("rotated, answer not sent", lambda w: w.rotated()),
+    KillPoint("answer leaving the provider", lambda w: w.issued() and not w.at_provider()),
+    KillPoint("answer stored", lambda w: w.issued() and not w.at_provider() and not w.journaled()),
+)
+
+
+def _kill_at(point: KillPoint, watch: Watch, pid: int) -> None:
+    """SIGKILL the invoker as soon as it reaches `point` (the check and the kill under the
+    provider's lock); fails if it does not within 10 s."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with watch.state.lock:
+            if point.reached(watch):
+                _kill(pid)
+                return
+        time.sleep(0.002)
+    _kill(pid)
+    raise AssertionError(f"the invoker never reached the kill point {point.name!r}")
+
+
 def test_killing_a_refreshing_process_never_loses_the_authorization(
     slow_provider: ProviderServer,
     real_time: Runtime,
@@ -220,22 +288,44 @@ def test_killing_a_refreshing_process_never_loses_the_authorization(
     keyring: Keyring,
     tmp_path: Path,
 ) -> None:
+    """Each round forks an invoker, SIGKILLs it at one point of its refresh, then checks that a
+    refresh in this process still works and the authorization stays connected.
+
+    Why these six points cover every death (they replaced 20 rounds of kills after a random
+    sleep, which reached the narrow states only by chance): one refresh of the invoker goes
+    through these states, in this order, and a SIGKILL lands in exactly one of them. Each round
+    kills in the next one, checked under the provider's lock at the instant of the kill (the
+    provider can neither issue nor answer in between):
+
+    1. starting: before or during phase 1 -- no journal, nothing sent; the stored token is the
+       valid one;
+    2. the attempt journaled (committed), nothing issued: the request is about to be sent or on
+       its way, and may still reach the provider after the death;
+    3. the request at the provider, its token not rotated yet: the provider rotates after the
+       death, so the answer is lost (the survivor must wait for it, then send the old token
+       once, accepted within the reuse grace);
+    4. rotated, the answer not sent: tokens issued to a dead process, the answer lost;
+    5. the answer leaving the provider: the invoker stores it and deletes the journal record in
+       one transaction, so a kill here leaves either state 4's outcome or state 6's;
+    6. the answer stored, the journal empty: nothing is lost.
+
+    The provider waits 0.1 s before rotating and 0.1 s before answering, which keeps states 3
+    and 4 open long enough to be seen; every invoke refreshes (the tokens live 1 s, less than
+    the refresh skew), so the next state always comes."""
     _seed(real_time, slow_provider)
     survivor = LocalClient(real_time)
-    rng = random.Random()
     zygote = _zygote(database, keyring, tmp_path / "home")
     issued_to_the_dead = 0
     pid: int | None = None
     try:
-        for round_ in range(ROUNDS):
-            before = _issued(slow_provider)
+        for point in KILL_POINTS:
+            watch = Watch(slow_provider, real_time)
             pid = _invoker(zygote)
-            time.sleep(rng.uniform(0.05, 0.5))
-            _kill(pid)
-            issued_to_the_dead += _issued(slow_provider) - before
+            _kill_at(point, watch, pid)
+            issued_to_the_dead += _issued(slow_provider) - watch.issued_before
             response = survivor.invoke_url("/me", connection=LINK)
-            assert response.status == 200, f"round {round_}: {response.status}"
-            assert _status(real_time) is AuthorizationStatus.CONNECTED, f"round {round_}"
+            assert response.status == 200, f"killed {point.name}: {response.status}"
+            assert _status(real_time) is AuthorizationStatus.CONNECTED, f"killed {point.name}"
     finally:
         if pid is not None:
             _kill(pid)
