@@ -131,11 +131,22 @@ class ConnectionPublic(BaseModel):
 
 
 class ConnectionDetailsPublic(ConnectionPublic):
-    """A connection with its authorizations (those the caller may see) and references."""
+    """A connection with the first page of its authorizations (those the caller may see, at
+    most 50, in the order of its list of authorizations), how many there are, and references."""
 
     service_missing: bool = Field(description="Its custom service was deleted.")
-    authorizations: list[AuthorizationPublic]
+    authorizations: list[AuthorizationPublic] = Field(
+        description="The first page of the authorizations the caller may see (at most 50)."
+    )
     references: list[ReferencePublic]
+    authorization_count: int = Field(
+        0, description="How many authorizations the caller may see, on every page."
+    )
+    authorizations_next_cursor: str | None = Field(
+        None,
+        description="More authorizations follow: pass this as cursor to "
+        "GET /connections/{link_name}/authorizations for the next page.",
+    )
 
     @classmethod
     def of_details(
@@ -146,12 +157,18 @@ class ConnectionDetailsPublic(ConnectionPublic):
         service_missing: bool,
         authorizations: list[AuthorizationSummary],
         references: list[Reference],
+        authorization_count: int | None = None,
+        authorizations_next_cursor: str | None = None,
     ) -> ConnectionDetailsPublic:
         return cls(
             **ConnectionPublic.of(c, status).model_dump(),
             service_missing=service_missing,
             authorizations=[AuthorizationPublic.of(a) for a in authorizations],
             references=[ReferencePublic.of(r) for r in references],
+            authorization_count=(
+                len(authorizations) if authorization_count is None else authorization_count
+            ),
+            authorizations_next_cursor=authorizations_next_cursor,
         )
 
 
