@@ -16,6 +16,20 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from plugboard.errors import ValidationError
+from plugboard.usecases.paging import encode_cursor
+
+__all__ = [
+    "DEFAULT_LIMIT",
+    "MAX_LIMIT",
+    "Page",
+    "cursor_after",
+    "cursor_texts",
+    "cursor_time_id",
+    "decode_cursor",
+    "encode_cursor",
+    "paginate",
+    "time_id_cursor",
+]
 
 T = TypeVar("T")
 DEFAULT_LIMIT = 50
@@ -25,10 +39,6 @@ MAX_LIMIT = 200
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = None
-
-
-def encode_cursor(key: Sequence[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> list[Any]:

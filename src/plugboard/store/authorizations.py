@@ -9,10 +9,19 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from plugboard.domain.connections import AuthorizationSummary
-from plugboard.domain.models import ALL_ENVIRONMENTS, AuthorizationStatus, Role
+from plugboard.domain.models import ALL_ENVIRONMENTS, AuthorizationStatus, Environment, Role
 from plugboard.errors import NotFound
 from plugboard.store.accounts import authorization_summary
 from plugboard.store.tables import accounts, authorizations, memberships, users
@@ -46,6 +55,23 @@ _QUERY = (
 )
 
 
+# The users' rows of a connection with their owner's e-mail, for a page's keys: the inner join
+# lets the planner walk the users' e-mail index; memberships only for the role filter (a left join
+# on its primary key that PostgreSQL drops when nothing reads it).
+_PERSONAL_KEYS = (
+    select(authorizations.c.id.label("id"), users.c.email.label("email"))
+    .select_from(users)
+    .join(authorizations, users.c.id == authorizations.c.owner_user_id)
+    .outerjoin(
+        memberships,
+        (memberships.c.user_id == authorizations.c.owner_user_id)
+        & (memberships.c.workspace_id == authorizations.c.workspace_id),
+    )
+)
+# Every environment an authorization is stored under, in the list's order.
+_ENVIRONMENTS = sorted([ALL_ENVIRONMENTS, *(e.value for e in Environment)])
+
+
 class Owners(Enum):
     """Every owner's authorizations, for :meth:`AuthorizationRepository.page`."""
 
@@ -65,6 +91,28 @@ def _after(key: AuthorizationKey) -> ColumnElement[bool]:
         and_(env == environment, mail > email),
         and_(env == environment, mail == email, ident > authorization_id),
     )
+
+
+def _filters(
+    connection_id: str, role: Role | None, environment: str | None, search: str | None
+) -> list[ColumnElement[bool]]:
+    found = [authorizations.c.connection_id == connection_id]
+    if role is not None:
+        found.append(memberships.c.role == role.value)
+    if environment is not None:
+        found.append(authorizations.c.environment.in_([environment, ALL_ENVIRONMENTS]))
+    if search:
+        needle = search.casefold()
+        found.append(
+            func.lower(users.c.email).contains(needle, autoescape=True)
+            | func.lower(users.c.name).contains(needle, autoescape=True)
+        )
+    return found
+
+
+def listing_key(row: AuthorizationRow) -> AuthorizationKey:
+    """A row's key in a connection's list: (environment, owner e-mail or "", id)."""
+    return (row.summary.environment, row.owner_email or "", row.summary.id)
 
 
 def _row(r: Any) -> AuthorizationRow:
@@ -104,27 +152,84 @@ class AuthorizationRepository:
         owner's ``role``, ``environment`` (its own and those for all environments), ``search``
         (case-insensitive text in the owner's e-mail or name), keys after ``after``, at most
         ``limit``."""
-        query = _QUERY.where(authorizations.c.connection_id == connection_id)
+        filters = _filters(connection_id, role, environment, search)
+        if owner is not Owners.ANY:
+            # One owner's rows (or the shared ones): at most one per environment, sorted as is.
+            mine = (
+                authorizations.c.owner_user_id.is_(None)
+                if owner is None
+                else authorizations.c.owner_user_id == owner
+            )
+            query = _QUERY.where(mine, *filters)
+            if after is not None:
+                query = query.where(_after(after))
+            query = query.order_by(authorizations.c.environment, _OWNER_EMAIL, authorizations.c.id)
+            return [_row(r) for r in self._conn.execute(query.limit(limit))]
+        # Everyone's: the e-mail is the joined users table's, so no index serves the whole order.
+        # Each environment is read in two parts an index serves: the shared rows (e-mail "", by
+        # id), then the users' rows walked in e-mail order (the users' e-mail index, each probing
+        # (connection_id, environment, owner_user_id)) and stopped at the page's end, so a page
+        # reads about `limit` rows however many users the connection has.
+        found: list[AuthorizationRow] = []
+        for env in _ENVIRONMENTS:
+            if limit is not None and len(found) >= limit:
+                break
+            if after is not None and env < after[0]:
+                continue
+            if environment is not None and env not in (environment, ALL_ENVIRONMENTS):
+                continue
+            left = None if limit is None else limit - len(found)
+            shared = _QUERY.where(
+                authorizations.c.environment == env,
+                authorizations.c.owner_user_id.is_(None),
+                *filters,
+            )
+            personal = _PERSONAL_KEYS.where(authorizations.c.environment == env, *filters)
+            read_shared = True
+            if after is not None and env == after[0]:
+                _, email, authorization_id = after
+                # Shared rows sort first (e-mail ""): past them once the cursor is a user's.
+                read_shared = email == ""
+                shared = shared.where(authorizations.c.id > authorization_id)
+                personal = personal.where(
+                    or_(
+                        users.c.email > email,
+                        and_(users.c.email == email, authorizations.c.id > authorization_id),
+                    )
+                )
+            rows = (
+                self._conn.execute(shared.order_by(authorizations.c.id).limit(left)).all()
+                if read_shared
+                else []
+            )
+            if left is None or len(rows) < left:
+                # The page's keys first, then the account and membership of those rows only:
+                # joined before the limit, they were read for every row of the connection.
+                keys = (
+                    personal.order_by(users.c.email, authorizations.c.id)
+                    .limit(None if left is None else left - len(rows))
+                    .subquery()
+                )
+                rows += self._conn.execute(
+                    _QUERY.join(keys, keys.c.id == authorizations.c.id).order_by(
+                        keys.c.email, keys.c.id
+                    )
+                ).all()
+            found += [_row(r) for r in rows]
+        return found
+
+    def count(self, connection_id: str, *, owner: str | None | Owners = Owners.ANY) -> int:
+        """How many authorizations :meth:`page` lists for ``owner`` (an index-only count)."""
+        query = (
+            select(func.count())
+            .select_from(authorizations)
+            .where(authorizations.c.connection_id == connection_id)
+        )
         if owner is None:
             query = query.where(authorizations.c.owner_user_id.is_(None))
         elif owner is not Owners.ANY:
             query = query.where(authorizations.c.owner_user_id == owner)
-        if role is not None:
-            query = query.where(memberships.c.role == role.value)
-        if environment is not None:
-            query = query.where(authorizations.c.environment.in_([environment, ALL_ENVIRONMENTS]))
-        if search:
-            needle = search.casefold()
-            query = query.where(
-                func.lower(users.c.email).contains(needle, autoescape=True)
-                | func.lower(users.c.name).contains(needle, autoescape=True)
-            )
-        if after is not None:
-            query = query.where(_after(after))
-        query = query.order_by(authorizations.c.environment, _OWNER_EMAIL, authorizations.c.id)
-        if limit is not None:
-            query = query.limit(limit)
-        return [_row(r) for r in self._conn.execute(query)]
+        return int(self._conn.execute(query).scalar_one())
 
     def statuses_of(
         self,

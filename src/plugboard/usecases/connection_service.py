@@ -11,12 +11,14 @@ from collections.abc import Mapping, Sequence
 from plugboard.domain.models import AuthorizationStatus
 from plugboard.domain.principal import Principal
 from plugboard.records import (
+    AuthorizationPublic,
     ConnectionDetailsPublic,
     ConnectionEdited,
     ConnectionPublic,
     ReferencePublic,
 )
 from plugboard.usecases import connections as usecases
+from plugboard.usecases.paging import encode_cursor
 from plugboard.usecases.runtime import Runtime
 
 __all__ = ["Connections", "ConnectionsPage"]
@@ -73,7 +75,21 @@ class Connections:
             service_missing=details.service is None,
             authorizations=details.authorizations,
             references=details.references,
-        )
+            authorization_count=details.authorization_count,
+            authorizations_next_cursor=(
+                None if details.next_authorization is None
+                else encode_cursor(details.next_authorization)
+            ),
+        )  # fmt: skip
+
+    def own_authorizations(self, link_name: str) -> builtins.list[AuthorizationPublic]:
+        """The authorizations that serve you: on a user-level connection your own, on another
+        the shared ones (the details hold only the first page of everyone's)."""
+        with self._runtime.unit(write=False) as unit:
+            found = usecases.own_authorizations(
+                unit, self._actor, link_name, workspace=self._workspace
+            )
+        return [AuthorizationPublic.of(a) for a in found]
 
     def create(
         self,

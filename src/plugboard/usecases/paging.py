@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-__all__ = ["KeysetPage", "fetch_one_more", "keyset_page"]
+__all__ = ["KeysetPage", "encode_cursor", "fetch_one_more", "keyset_page"]
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -30,3 +32,9 @@ def keyset_page(found: Sequence[T], limit: int | None, key: Callable[[T], K]) ->
     items = list(found if limit is None else found[:limit])
     more = limit is not None and len(found) > limit and bool(items)
     return KeysetPage(items, key(items[-1]) if more else None)
+
+
+def encode_cursor(key: Sequence[Any]) -> str:
+    """The opaque cursor of a keyset key (base64 JSON): what the REST API's next_cursor holds,
+    also put in records that point at a list's next page."""
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")

@@ -1,0 +1,260 @@
+"""Lists paged in SQL that were paged in memory: everyone's authorizations of a connection read
+in index-served parts (the shared rows, then the users' walked by e-mail) keep the list's order
+across environments and cursors; a connection's details show the first page, a count and the
+cursor of the next page; an app's users are paged by e-mail; `connections list --json` writes
+the same JSON a page at a time."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from plugboard.domain.credentials import OAuth2Credential
+from plugboard.domain.ids import new_id
+from plugboard.domain.models import ConnectionLevel, Role
+from plugboard.domain.principal import OPERATOR
+from plugboard.server.pagination import encode_cursor
+from plugboard.store.authorizations import AuthorizationKey, listing_key
+from plugboard.store.tables import authorizations
+from plugboard.usecases import connections as connection_usecases
+from plugboard.usecases import identity
+from plugboard.usecases.apps import create_app, grant_app
+from plugboard.usecases.connections import create_connection
+from plugboard.usecases.credentials import store_credential
+from plugboard.usecases.runtime import Runtime
+from plugboard.usecases.services import create_custom_service
+from tests.integration.remote_support import token
+from tests.stack import OAUTH_SERVICE, Actor, Stack
+
+LINK = "c_mixed"
+PEOPLE = [f"m{i:02d}@acme.test" for i in range(7)]
+
+
+@pytest.fixture
+def mixed(runtime: Runtime, members: Actor) -> Iterator[str]:
+    """A per-environment user-level connection authorized in development and production by
+    seven users (m00, m01 developers) and `root`, plus shared rows (no owner) in `all` and
+    development: every part the store reads a page from. Yields the connection's id."""
+    dev = members("dev")
+    members("root")
+    with runtime.unit() as unit:
+        for i, email in enumerate(PEOPLE):
+            role = Role.DEVELOPER if i < 2 else Role.USER
+            identity.add_user(unit, OPERATOR, email=email, role=role, workspace="acme")
+        create_custom_service(unit, dev, OAUTH_SERVICE)
+        connection = create_connection(unit, dev, service="osvc", link_name=LINK,
+                                       scopes=["read"], level=ConnectionLevel.USER,
+                                       per_environment=True)  # fmt: skip
+        for email in ["root@acme.test", *PEOPLE]:
+            for environment in ("production", "development"):
+                store_credential(
+                    unit, OPERATOR, connection=LINK, workspace="acme", owner=email,
+                    environment=environment, credential=OAuth2Credential(f"t-{email}"),
+                )  # fmt: skip
+        now = datetime.now(UTC)
+        workspace_id = unit.workspaces.get("acme").id
+        for environment in ("all", "development"):
+            unit.conn.execute(
+                authorizations.insert().values(
+                    id=new_id("authz"), workspace_id=workspace_id, connection_id=connection.id,
+                    environment=environment, owner_user_id=None, account_id=None,
+                    status="not_connected", is_primary=False, created_at=now, updated_at=now,
+                )
+            )  # fmt: skip
+    yield connection.id
+
+
+def _store_pages(runtime: Runtime, connection_id: str, limit: int, **filters: Any) -> list[Any]:
+    seen: list[AuthorizationKey] = []
+    after: AuthorizationKey | None = None
+    for _ in range(100):  # bounded: far more pages than any test makes
+        with runtime.unit(write=False) as unit:
+            rows = unit.authorizations.page(connection_id, after=after, limit=limit, **filters)
+        assert len(rows) <= limit
+        seen += [listing_key(r) for r in rows]
+        if len(rows) < limit:
+            return seen
+        after = listing_key(rows[-1])
+    raise AssertionError("the pages never ended")
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 5, 8, 100])
+def test_everyones_pages_keep_the_order_across_parts(
+    runtime: Runtime, mixed: str, limit: int
+) -> None:
+    with runtime.unit(write=False) as unit:
+        everything = [listing_key(r) for r in unit.authorizations.page(mixed)]
+    assert len(everything) == 2 * 8 + 2
+    assert everything == sorted(everything)  # (environment, e-mail or "", id)
+    assert everything[0][:2] == ("all", "")  # the shared rows first in their environment
+    assert [k[1] for k in everything if k[0] == "development"][:1] == [""]
+    assert _store_pages(runtime, mixed, limit) == everything
+
+
+def test_filters_hold_across_the_parts(runtime: Runtime, mixed: str) -> None:
+    with runtime.unit(write=False) as unit:
+        everything = [(listing_key(r), r) for r in unit.authorizations.page(mixed)]
+    production = [k for k, _ in everything if k[0] in ("production", "all")]
+    developers = [k for k, r in everything if r.owner_role is Role.DEVELOPER]
+    searched = [k for k, _ in everything if "m0" in k[1]]
+    assert _store_pages(runtime, mixed, 2, environment="production") == production
+    assert _store_pages(runtime, mixed, 1, role=Role.DEVELOPER) == developers
+    assert len(developers) == 4
+    assert _store_pages(runtime, mixed, 3, search="M0") == searched
+    assert len(searched) == 14
+
+
+def test_one_owners_rows_and_the_count(runtime: Runtime, mixed: str, members: Actor) -> None:
+    root = members("root")
+    with runtime.unit(write=False) as unit:
+        own = unit.authorizations.page(mixed, owner=root.user_id)
+        shared = unit.authorizations.page(mixed, owner=None)
+        assert unit.authorizations.count(mixed) == 18
+        assert unit.authorizations.count(mixed, owner=root.user_id) == 2
+        assert unit.authorizations.count(mixed, owner=None) == 2
+    assert [listing_key(r)[:2] for r in own] == [
+        ("development", "root@acme.test"), ("production", "root@acme.test")
+    ]  # fmt: skip
+    assert [listing_key(r)[:2] for r in shared] == [("all", ""), ("development", "")]
+
+
+def _listed(api: httpx2.Client, cursor: str | None) -> list[str]:
+    seen: list[str] = []
+    for _ in range(100):  # bounded
+        if cursor is None:
+            return seen
+        page = api.get(f"/connections/{LINK}/authorizations", params={"cursor": cursor, "limit": 4})
+        assert page.status_code == 200, page.text
+        seen += [a["id"] for a in page.json()["items"]]
+        cursor = page.json()["next_cursor"]
+    raise AssertionError("the cursor never ended")
+
+
+def test_details_show_the_first_page_a_count_and_where_the_list_goes_on(
+    stack: Stack, mixed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(connection_usecases, "DETAILS_AUTHORIZATIONS", 5)
+    root = stack.api("root")
+    every = root.get(f"/connections/{LINK}/authorizations", params={"limit": 200}).json()
+    details = root.get(f"/connections/{LINK}").json()
+    first = [a["id"] for a in details["authorizations"]]
+    assert details["authorization_count"] == 18
+    assert first == [a["id"] for a in every["items"][:5]]
+    rest = _listed(root, details["authorizations_next_cursor"])
+    assert first + rest == [a["id"] for a in every["items"]]  # no gap, no repeat
+
+
+def test_a_users_details_show_their_own_only(stack: Stack, mixed: str) -> None:
+    api = stack.api("user")
+    with stack.runtime.unit() as unit:
+        store_credential(
+            unit, OPERATOR, connection=LINK, workspace="acme", owner="user@acme.test",
+            environment="production", credential=OAuth2Credential("t-user"),
+        )  # fmt: skip
+    details = api.get(f"/connections/{LINK}").json()
+    assert details["authorization_count"] == 1
+    assert details["authorizations_next_cursor"] is None
+    assert [a["environment"] for a in details["authorizations"]] == ["production"]
+    assert {a["owner_user_id"] for a in details["authorizations"]} == {
+        stack.members("user").user_id
+    }
+
+
+@pytest.fixture
+def granted(runtime: Runtime, members: Actor) -> list[str]:
+    """An app granted to nine members (and not to two more); their e-mails in order."""
+    root = members("root")
+    emails = [f"g{i}@acme.test" for i in (5, 3, 8, 1, 0, 7, 2, 6, 4)]
+    with runtime.unit() as unit:
+        for email in [*emails, "not1@acme.test", "not2@acme.test"]:
+            identity.add_user(unit, OPERATOR, email=email, role=Role.USER, workspace="acme")
+        create_app(unit, root, name="Paged app", link_name="paged")
+        for email in emails:
+            grant_app(unit, root, "paged", email, workspace=None)
+    return sorted(emails)
+
+
+def test_an_apps_users_are_paged_by_email(stack: Stack, granted: list[str]) -> None:
+    api = stack.api("root")
+    seen: list[str] = []
+    cursor: str | None = None
+    pages = 0
+    for _ in range(20):  # bounded
+        pages += 1
+        params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = api.get("/apps/paged/users", params=params)
+        assert page.status_code == 200, page.text
+        seen += [u["email"] for u in page.json()["items"]]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == granted
+    assert pages == 5
+    whole = api.get("/apps/paged/users").json()
+    assert [u["email"] for u in whole["items"]] == granted
+    assert whole["next_cursor"] is None
+
+
+def test_an_apps_users_are_refused_to_a_user_and_a_foreign_cursor(
+    stack: Stack, granted: list[str]
+) -> None:
+    refused = stack.api("user").get("/apps/paged/users")
+    assert refused.status_code in (403, 404), refused.text
+    bad = stack.api("root").get("/apps/paged/users", params={"cursor": encode_cursor([1, 2])})
+    assert bad.status_code == 422
+    assert bad.json()["field"] == "cursor"
+
+
+def _cli_env(home: Path, stack: Stack) -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGBOARD_")}
+    env.update(
+        PLUGBOARD_HOME=str(home / "nothing-here"),
+        PLUGBOARD_SERVER=stack.base_url,
+        PLUGBOARD_TOKEN=token(stack, "dev"),
+    )
+    return env
+
+
+def test_connections_list_json_is_written_a_page_at_a_time_as_one_list(
+    stack: Stack, tmp_path: Path, members: Actor
+) -> None:
+    dev = members("dev")
+    with stack.runtime.unit() as unit:
+        create_custom_service(unit, dev, OAUTH_SERVICE)
+        for i in range(57):  # two pages of 50
+            create_connection(unit, dev, service="osvc", link_name=f"c{i:03d}", scopes=["read"])
+    expected = []
+    cursor: str | None = None
+    api = stack.api("dev")
+    for _ in range(10):  # bounded
+        params: dict[str, Any] = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+        page = api.get("/connections", params=params)
+        expected += page.json()["items"]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    listed = subprocess.run(
+        [sys.executable, "-m", "plugboard.cli", "connections", "list", "--json"],
+        env=_cli_env(tmp_path, stack), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == expected
+    assert len(expected) == 57
+    assert listed.stdout == json.dumps(expected, indent=2, ensure_ascii=False) + "\n"
+    empty = subprocess.run(
+        [sys.executable, "-m", "plugboard.cli", "connections", "list", "--json",
+         "--search", "nothing-like-this"],
+        env=_cli_env(tmp_path, stack), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert empty.returncode == 0, empty.stderr
+    assert empty.stdout == "[]\n"
