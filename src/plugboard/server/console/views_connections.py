@@ -147,9 +147,8 @@ def details_context(request: Request, viewer: Viewer, link_name: str) -> dict[st
     principal = viewer.principal
     service = None if details.service_missing else _services(request, viewer).get(details.service)
     user_level = details.level is ConnectionLevel.USER
-    mine = [
-        a for a in details.authorizations if not user_level or a.owner_user_id == principal.user_id
-    ]
+    # The details hold the first page of everyone's; the slots are the viewer's own.
+    mine = _connections(request, viewer).own_authorizations(link_name)
     envs = (
         [e.value for e in environments_of(viewer.session.workspace.kind)]
         if details.per_environment
@@ -162,7 +161,7 @@ def details_context(request: Request, viewer: Viewer, link_name: str) -> dict[st
         "c": details,
         "service": service,
         "slots": [(env, by_env.get(env)) for env in envs],
-        "all_count": len(details.authorizations),
+        "all_count": details.authorization_count,
         "apps": apps,
         "may_manage": allowed(principal, Action.MANAGE_CONNECTIONS),
         "may_authorize": may_authorize(
