@@ -9,6 +9,7 @@ from typing import Any
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp
 
 from plugboard._version import __version__
 from plugboard.jobs.admin import jobs_in_serve
@@ -19,7 +20,7 @@ from plugboard.server.docs_ui import install_docs
 from plugboard.server.errors import install_problem_handlers
 from plugboard.server.oauth import router as oauth_router
 from plugboard.server.principal_cache import PrincipalCache
-from plugboard.server.proxy import router as proxy_router
+from plugboard.server.proxy import ProxyApp, ProxyDispatch
 from plugboard.settings import Settings
 from plugboard.usecases.consent import ConsentFlows
 from plugboard.usecases.invoke import Invoker
@@ -80,12 +81,12 @@ def create_app(
     app.state.invoker = invoker
     app.state.jobs = runner
     app.state.principal_cache = PrincipalCache(rt.settings.auth_cache_seconds)
+    _mount_proxy(app, ProxyApp(rt, invoker, app.state.principal_cache))
 
     install_problem_handlers(app)
     app.include_router(api_router)
     _document_problem_schema(app)
     app.include_router(oauth_router)
-    app.include_router(proxy_router)
     install_docs(app)
     install_console(app)
     for extend in extensions:
@@ -110,6 +111,18 @@ def create_app(
         return JSONResponse(body, status_code=200 if state.up_to_date else 503)
 
     return app
+
+
+def _mount_proxy(app: FastAPI, proxy: ProxyApp) -> None:
+    """``/proxy/…`` is answered ahead of the app's middleware and router (server/proxy.py): the
+    app builds its stack on its first request, with whatever middleware was added by then, and
+    the dispatcher goes in front of that."""
+    build = app.build_middleware_stack
+
+    def build_with_proxy() -> ASGIApp:
+        return ProxyDispatch(proxy, build())
+
+    app.build_middleware_stack = build_with_proxy  # type: ignore[method-assign]
 
 
 def _document_problem_schema(app: FastAPI) -> None:

@@ -1,6 +1,13 @@
 """``ANY /proxy/{link_name}/{path}``: an HTTP proxy that adds a connection's credential, for
 callers in any language (SPEC §7) and for the remote SDK's ``auth()``.
 
+A plain ASGI app (:class:`ProxyApp`) that the server hands ``/proxy/`` requests before FastAPI
+sees them (server/app.py): a pass-through needs none of the framework's routing, dependencies or
+request objects. It authenticates (the token cache of server/principal_cache.py), resolves
+(the invoke resolution cache), injects and streams through :meth:`Invoker.astream
+<plugboard.usecases.invoke.Invoker.astream>` and its pooled keep-alive client; a body the
+upstream declares small is passed on in one message, anything else chunk by chunk.
+
 The request goes to the service's base URL (``{dynamic}`` placeholders filled) followed by
 ``/{path}`` and the query string exactly as received, or to the base the caller names in
 ``X-Plugboard-Base-Url`` (an http(s) origin with an optional path prefix). Every target passes
@@ -39,136 +46,49 @@ started (the upstream drops mid-body) can only end the response early. A caller 
 from __future__ import annotations
 
 import logging
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from urllib.parse import urlsplit
 
 import anyio
 import anyio.lowlevel
 import httpx2
-from fastapi import APIRouter, Request
-from starlette.background import BackgroundTask
-from starlette.requests import ClientDisconnect
-from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, cookie_parser
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from plugboard.domain.urls import check_request_url
-from plugboard.errors import ValidationError
-from plugboard.server.deps import CurrentPrincipal
+from plugboard.errors import PlugboardError, ValidationError
+from plugboard.server.deps import SESSION_COOKIE
+from plugboard.server.errors import http_problem, problem_response
+from plugboard.server.principal_cache import PrincipalCache, authenticate_request
+from plugboard.server.proxy_headers import (
+    BASE_URL_HEADER,
+    ENVIRONMENT_HEADER,
+    INVOKE_HEADER,
+    MAX_RETRY_SECONDS_HEADER,
+    TIMEOUT_HEADER,
+    USER_HEADER,
+    attempts_option,
+    read_headers,
+    response_headers,
+    seconds_option,
+)
 from plugboard.usecases.invoke import Invoker, replayable_body
+from plugboard.usecases.runtime import Runtime
 
-router = APIRouter(tags=["proxy"])
+__all__ = ["CLIENT_CLOSED", "PROXY_METHODS", "ProxyApp", "ProxyDispatch"]
+
 log = logging.getLogger("plugboard.proxy")
 # The status the access log shows for a caller that went away before the answer (as nginx does).
 CLIENT_CLOSED = 499
+PROXY_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+PREFIX = "/proxy/"
+# An answer whose declared length is at most this is read whole and sent in one message: it is
+# on its way already, and one message needs no task watching for the caller to go away.
+WHOLE_LIMIT = 64 * 1024
 
-PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-BASE_URL_HEADER = "x-plugboard-base-url"
-ENVIRONMENT_HEADER = "x-plugboard-environment"
-USER_HEADER = "x-plugboard-user"
-TIMEOUT_HEADER = "x-plugboard-timeout"
-MAX_ATTEMPTS_HEADER = "x-plugboard-max-attempts"
-MAX_RETRY_SECONDS_HEADER = "x-plugboard-max-retry-seconds"
-INVOKE_HEADER = "x-plugboard-invoke"
-# In the invoke answer: what the proxy otherwise drops, under names no browser acts on.
-REPORTED_AS = {"set-cookie": b"x-plugboard-set-cookie", "date": b"x-plugboard-date"}
-URL_HEADER = b"x-plugboard-url"
-
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
-# Never forwarded upstream: the caller's own credentials and what the proxy sets itself.
-_REQUEST_DROPPED = HOP_BY_HOP | {"host", "authorization", "cookie", "expect", "content-length"}
-# Never returned: uvicorn sets its own Date; cookies of the upstream do not belong here.
-_RESPONSE_DROPPED = HOP_BY_HOP | {"set-cookie", "date"}
-
-
-def _listed_in_connection(headers: list[tuple[str, str]]) -> set[str]:
-    return {
-        token.strip().lower()
-        for name, value in headers
-        if name.lower() == "connection"
-        for token in value.split(",")
-    }
-
-
-def _request_headers(request: Request, *, streamed: bool) -> list[tuple[str, str]]:
-    pairs = request.headers.items()
-    dropped = _REQUEST_DROPPED | _listed_in_connection(pairs)
-    kept = [
-        (name, value)
-        for name, value in pairs
-        if name not in dropped and not name.startswith("x-plugboard-")
-    ]
-    if "accept-encoding" not in request.headers:
-        # The answer is passed on still encoded: ask for what the caller asked for (nothing),
-        # not for the gzip httpx2 would request by default.
-        kept.append(("accept-encoding", "identity"))
-    length = request.headers.get("content-length")
-    if streamed and length is not None:
-        # A streamed body keeps its declared length (else it goes chunked); a buffered body's
-        # length is set by the client from the bytes (an API key in a form changes them).
-        kept.append(("content-length", length))
-    return kept
-
-
-def _response_headers(upstream: httpx2.Response, *, invoke: bool) -> list[tuple[bytes, bytes]]:
-    pairs = upstream.headers.multi_items()
-    dropped = _RESPONSE_DROPPED | _listed_in_connection(pairs)
-    kept: list[tuple[bytes, bytes]] = []
-    for name, value in pairs:
-        lower = name.lower()
-        if invoke and lower in REPORTED_AS:
-            kept.append((REPORTED_AS[lower], value.encode("latin-1")))
-        elif lower not in dropped:
-            kept.append((lower.encode("latin-1"), value.encode("latin-1")))
-    if invoke:
-        # The query may carry a credential (an API key parameter): never reported.
-        kept.append((URL_HEADER, str(upstream.url).partition("?")[0].encode("latin-1")))
-    return kept
-
-
-def _seconds(request: Request, header: str, field: str, limit: float) -> float | None:
-    """A duration option (more than 0, at most ``limit`` seconds), None when not sent."""
-    raw = request.headers.get(header)
-    if raw is None:
-        return None
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= limit:
-        raise ValidationError(field, f"must be a number of seconds above 0, at most {limit:g}")
-    return value
-
-
-def _attempts(request: Request) -> int | None:
-    raw = request.headers.get(MAX_ATTEMPTS_HEADER)
-    if raw is None:
-        return None
-    if not (raw.strip().isdigit() and 1 <= int(raw.strip()) <= 10):
-        raise ValidationError("X-Plugboard-Max-Attempts", "must be a whole number from 1 to 10")
-    return int(raw.strip())
-
-
-def _forwarded_path(request: Request, link_name: str) -> str:
-    """``/{path}?{query}`` as the caller sent them, percent-encoding untouched."""
-    raw = request.scope.get("raw_path") or request.scope["path"].encode()
-    path = raw.decode("latin-1")
-    prefix = f"/proxy/{link_name}"
-    rest = path[len(prefix) :] if path.startswith(prefix) else "/" + request.path_params["path"]
-    query = request.scope.get("query_string", b"").decode("latin-1")
-    return (rest or "/") + (f"?{query}" if query else "")
+_Upstream = AbstractAsyncContextManager[httpx2.Response]
 
 
 def _base_url(value: str, http_hosts: list[str]) -> str:
@@ -191,108 +111,191 @@ def _base_url(value: str, http_hosts: list[str]) -> str:
     return value.strip().rstrip("/")
 
 
-class _UpstreamResponse(Response):
-    """Passes the upstream response on chunk by chunk, then closes it; when the caller goes away
-    mid-body, stops reading the upstream at once."""
+def _forwarded_path(scope: Scope, link_name: str, rest: str) -> str:
+    """``/{path}?{query}`` as the caller sent them, percent-encoding untouched."""
+    raw = scope.get("raw_path")
+    path = raw.decode("latin-1") if raw else scope["path"]
+    prefix = PREFIX + link_name
+    forwarded = path[len(prefix) :] if path.startswith(prefix) else "/" + rest
+    query = scope.get("query_string", b"")
+    return (forwarded or "/") + (f"?{query.decode('latin-1')}" if query else "")
 
-    def __init__(
-        self,
-        upstream: httpx2.Response,
-        resources: AsyncExitStack,
-        link_name: str,
-        *,
-        invoke: bool = False,
-    ) -> None:
-        self.status_code = upstream.status_code
-        self.raw_headers = _response_headers(upstream, invoke=invoke)
-        self.background: BackgroundTask | None = None
-        self._upstream = upstream
-        self._resources = resources
-        self._link_name = link_name
+
+async def _request_chunks(receive: Receive) -> AsyncIterator[bytes]:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return
+
+
+async def _closed(send: Send) -> None:
+    await send({"type": "http.response.start", "status": CLIENT_CLOSED,
+                "headers": [(b"content-length", b"0")]})  # fmt: skip
+    await send({"type": "http.response.body", "body": b""})
+
+
+class ProxyApp:
+    """``/proxy/{link_name}/{path}`` as a plain ASGI app over one process's invoker."""
+
+    def __init__(self, runtime: Runtime, invoker: Invoker, principals: PrincipalCache) -> None:
+        self.runtime = runtime
+        self.invoker = invoker
+        self.principals = principals
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        sent = 0
-        finished = False
-        gone = False
-
-        async def watch(cancel: anyio.CancelScope) -> None:
-            nonlocal gone
-            while not finished:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    gone = not finished
-                    cancel.cancel()
-                    return
-
+        """Serve a request whose path is ``/proxy/{link_name}/…``. Errors before the answer
+        starts are problem+json; anything else that escapes is the server's 500 (uvicorn logs
+        it), as it is for FastAPI's routes."""
+        link_name, _, rest = scope["path"][len(PREFIX) :].partition("/")
+        if scope["method"] not in PROXY_METHODS:
+            await http_problem(HTTPException(405), scope["path"])(scope, receive, send)
+            return
+        opened: tuple[_Upstream, httpx2.Response, bool] | None = None
         try:
-            async with anyio.create_task_group() as group:
-                group.start_soon(watch, group.cancel_scope)
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": self.status_code,
-                        "headers": self.raw_headers,
-                    }
-                )
-                if scope.get("method") != "HEAD":
-                    async for chunk in self._upstream.aiter_raw():
-                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                        sent += len(chunk)
-                        # Let the server notice a closed connection before the next write (asyncio
-                        # warns about every write to a lost socket, and the watch must run).
-                        await anyio.lowlevel.checkpoint()
-                finished = True
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-                group.cancel_scope.cancel()
+            opened = await self._open(scope, receive, link_name, rest)
+        except ClientDisconnect:
+            log.info("caller disconnected from /proxy/%s before its request body ended", link_name)
+            await _closed(send)
+        except PlugboardError as exc:
+            await problem_response(exc)(scope, receive, send)
+        if opened is None:
+            return
+        stream, upstream, invoke = opened
+        try:
+            await self._respond(scope, receive, send, upstream, link_name, invoke)
         finally:
-            await self._resources.aclose()
-        if gone:
-            log.info(
-                "caller disconnected from /proxy/%s mid-response after %d bytes",
-                self._link_name,
-                sent,
-            )
+            await stream.__aexit__(None, None, None)
 
-
-@router.api_route("/proxy/{link_name}/{path:path}", methods=PROXY_METHODS, include_in_schema=False)
-async def proxy(
-    link_name: str, path: str, request: Request, principal: CurrentPrincipal
-) -> Response:
-    """Forward the request with the connection's credential; stream the answer back."""
-    invoker: Invoker = request.app.state.invoker
-    base = request.headers.get(BASE_URL_HEADER)
-    if base is not None:
-        base = _base_url(base, request.app.state.runtime.settings.allow_http_host_entries)
-        # Refused before the connection is looked up: the credential is not even unsealed.
-        await invoker.policy.acheck_url(base)
-    resources = AsyncExitStack()
-    try:
-        body = await replayable_body(request.stream().__aiter__())
-        streamed = not isinstance(body, bytes)
-        upstream = await resources.enter_async_context(
-            invoker.astream(
-                principal,
-                _forwarded_path(request, link_name),
-                request.method,
-                connection=link_name,
-                headers=_request_headers(request, streamed=streamed),
-                content=body if streamed or body else None,
-                base_url=base,
-                environment=request.headers.get(ENVIRONMENT_HEADER),
-                as_user=request.headers.get(USER_HEADER),
-                timeout=_seconds(request, TIMEOUT_HEADER, "X-Plugboard-Timeout", 600),
-                max_attempts=_attempts(request),
-                max_retry_seconds=_seconds(
-                    request, MAX_RETRY_SECONDS_HEADER, "X-Plugboard-Max-Retry-Seconds", 300
-                ),
-            )
+    async def _open(
+        self, scope: Scope, receive: Receive, link_name: str, rest: str
+    ) -> tuple[_Upstream, httpx2.Response, bool]:
+        """Authenticate, read the options and the body, send: the open upstream response."""
+        incoming = read_headers(scope["headers"])
+        method = scope["method"]
+        cookie = incoming.cookie
+        principal = await authenticate_request(
+            self.runtime,
+            self.principals,
+            authorization=incoming.authorization,
+            session_cookie=cookie_parser(cookie).get(SESSION_COOKIE) if cookie else None,
+            csrf_token=incoming.csrf_token,
+            method=method,
         )
-    except ClientDisconnect:
-        await resources.aclose()
-        log.info("caller disconnected from /proxy/%s before its request body ended", link_name)
-        return Response(status_code=CLIENT_CLOSED)
-    except BaseException:
-        await resources.aclose()
-        raise
-    invoke = request.headers.get(INVOKE_HEADER) == "1"
-    return _UpstreamResponse(upstream, resources, link_name, invoke=invoke)
+        options = incoming.options
+        base = options.get(BASE_URL_HEADER)
+        if base is not None:
+            base = _base_url(base, self.runtime.settings.allow_http_host_entries)
+            # Refused before the connection is looked up: the credential is not even unsealed.
+            await self.invoker.policy.acheck_url(base)
+        timeout = seconds_option(options, TIMEOUT_HEADER, "X-Plugboard-Timeout", 600)
+        attempts = attempts_option(options)
+        retry_seconds = seconds_option(
+            options, MAX_RETRY_SECONDS_HEADER, "X-Plugboard-Max-Retry-Seconds", 300
+        )
+        # A request that declares no body has none: nothing to wait for.
+        body = await replayable_body(_request_chunks(receive)) if incoming.has_body else None
+        streamed = body is not None and not isinstance(body, bytes)
+        stream = self.invoker.astream(
+            principal,
+            _forwarded_path(scope, link_name, rest),
+            method,
+            connection=link_name,
+            headers=incoming.finish(streamed=streamed),
+            content=body or None,
+            base_url=base,
+            environment=options.get(ENVIRONMENT_HEADER),
+            as_user=options.get(USER_HEADER),
+            timeout=timeout,
+            max_attempts=attempts,
+            max_retry_seconds=retry_seconds,
+        )
+        upstream = await stream.__aenter__()
+        return stream, upstream, options.get(INVOKE_HEADER) == "1"
+
+    async def _respond(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        upstream: httpx2.Response,
+        link_name: str,
+        invoke: bool,
+    ) -> None:
+        start = {
+            "type": "http.response.start",
+            "status": upstream.status_code,
+            "headers": response_headers(upstream, invoke=invoke),
+        }
+        if scope["method"] == "HEAD":
+            await send(start)
+            await send({"type": "http.response.body", "body": b""})
+            return
+        length = upstream.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) <= WHOLE_LIMIT:
+            body = b"".join([chunk async for chunk in upstream.aiter_raw()])
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+            return
+        await _stream(start, receive, send, upstream, link_name)
+
+
+async def _stream(
+    start: dict[str, object],
+    receive: Receive,
+    send: Send,
+    upstream: httpx2.Response,
+    link_name: str,
+) -> None:
+    """Pass the answer on chunk by chunk; when the caller goes away mid-body, stop reading the
+    upstream at once (one info line)."""
+    sent = 0
+    finished = False
+    gone = False
+
+    async def watch(cancel: anyio.CancelScope) -> None:
+        nonlocal gone
+        while not finished:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                gone = not finished
+                cancel.cancel()
+                return
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(watch, group.cancel_scope)
+        await send(start)
+        async for chunk in upstream.aiter_raw():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            sent += len(chunk)
+            # Let the server notice a closed connection before the next write (asyncio warns
+            # about every write to a lost socket, and the watch must run).
+            await anyio.lowlevel.checkpoint()
+        finished = True
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        group.cancel_scope.cancel()
+    if gone:
+        log.info("caller disconnected from /proxy/%s mid-response after %d bytes", link_name, sent)
+
+
+class ProxyDispatch:
+    """In front of the app's own stack: ``/proxy/{link_name}/…`` goes straight to the proxy,
+    everything else (``/proxy/{link_name}`` without a path too: 404) to the app."""
+
+    __slots__ = ("app", "proxy")
+
+    def __init__(self, proxy: ProxyApp, app: ASGIApp) -> None:
+        self.proxy = proxy
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.startswith(PREFIX) and path.find("/", len(PREFIX)) > len(PREFIX):
+                await self.proxy(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
