@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from plugboard.domain.ids import new_id
 from plugboard.domain.models import ApiToken, Membership, Role, User, Workspace, WorkspaceKind
 from plugboard.errors import AlreadyExists, NotFound
-from plugboard.store.tables import api_tokens, memberships, users, workspaces
+from plugboard.store.tables import api_tokens, app_users, memberships, users, workspaces
 
 
 def _workspace(row: Any) -> Workspace:
@@ -212,6 +212,24 @@ class MembershipRepository:
             query = query.where(users.c.email > after)
         rows = self._conn.execute(query.order_by(users.c.email).limit(limit))
         return [self._membership(r) for r in rows]
+
+    def granted(
+        self, app_id: str, workspace_id: str, *, after: str | None = None, limit: int | None = None
+    ) -> list[tuple[Membership, datetime]]:
+        """The members an app is granted to, by e-mail, with when: e-mails after ``after``, at
+        most ``limit``, in one query (the grants' primary key and the users' e-mail index)."""
+        query = (
+            _MEMBERSHIP_QUERY.add_columns(app_users.c.created_at.label("granted_at"))
+            .join(
+                app_users,
+                and_(app_users.c.user_id == memberships.c.user_id, app_users.c.app_id == app_id),
+            )
+            .where(memberships.c.workspace_id == workspace_id)
+        )
+        if after is not None:
+            query = query.where(users.c.email > after)
+        rows = self._conn.execute(query.order_by(users.c.email).limit(limit))
+        return [(self._membership(r), r.granted_at) for r in rows]
 
     def of_user(self, user_id: str) -> list[Membership]:
         rows = self._conn.execute(

@@ -29,6 +29,7 @@ from plugboard.records.apps import (
 from plugboard.usecases import app_install, app_publish, app_runtime, app_tokens, apps
 from plugboard.usecases.app_install import InstallReport
 from plugboard.usecases.connections import status_of_connection
+from plugboard.usecases.paging import KeysetPage, fetch_one_more, keyset_page
 from plugboard.usecases.runtime import Runtime
 
 __all__ = ["Apps"]
@@ -127,15 +128,25 @@ class Apps:
             return apps.ungrant_app(unit, self._actor, app, email, workspace=self._workspace)
 
     def users(self, app: str) -> builtins.list[AppUserPublic]:
-        """The members the app is granted to (admins manage them)."""
+        """The members the app is granted to (admins manage them), by e-mail."""
+        return self.users_page(app).items
+
+    def users_page(
+        self, app: str, *, after: str | None = None, limit: int | None = None
+    ) -> KeysetPage[AppUserPublic, str]:
+        """One page of the app's users by e-mail, paged in SQL; the key is the last e-mail."""
         with self._runtime.unit(write=False) as unit:
-            found = apps.app_users(unit, self._actor, app, workspace=self._workspace)
-        return [
+            found = apps.app_users(
+                unit, self._actor, app, workspace=self._workspace, after=after,
+                limit=fetch_one_more(limit),
+            )  # fmt: skip
+        users = [
             AppUserPublic(
                 email=m.user.email, name=m.user.name, role=m.role.value, granted_at=granted_at
             )
             for m, granted_at in found
         ]
+        return keyset_page(users, limit, lambda u: u.email)
 
     # -- stage, packages, install ---------------------------------------------------------------
 

@@ -306,16 +306,18 @@ def ungrant_app(
 
 
 def app_users(
-    unit: Unit, actor: Principal, app_link_name: str, *, workspace: str | None
+    unit: Unit,
+    actor: Principal,
+    app_link_name: str,
+    *,
+    workspace: str | None,
+    after: str | None = None,
+    limit: int | None = None,
 ) -> list[tuple[Membership, datetime]]:
-    """The members the app is granted to, by e-mail, with when."""
+    """The members the app is granted to, by e-mail, with when: paged by the store (e-mails
+    after ``after``, at most ``limit``)."""
     ws, app = app_to_change(unit, actor, app_link_name, Action.GRANT_APPS, workspace)
-    found = []
-    for user_id, granted_at in unit.apps.grants(app.id):
-        member = unit.memberships.find(ws.id, user_id)
-        if member is not None:
-            found.append((member, granted_at))
-    return sorted(found, key=lambda m: m[0].user.email)
+    return unit.memberships.granted(app.id, ws.id, after=after, limit=limit)
 
 
 def require_app_user(unit: Unit, app: App, user_id: str, role: Role) -> None:

@@ -193,10 +193,11 @@ def list_app_users(
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[AppUserPublic]:
     """The members the app is granted to, by e-mail (admins)."""
-    items, next_cursor = paginate(
-        Apps(runtime, principal).users(app), lambda u: (u.email,), cursor, limit
+    found = Apps(runtime, principal).users_page(
+        app, after=cursor_after(cursor, "email"), limit=limit
     )
-    return Page(items=items, next_cursor=next_cursor)
+    next_cursor = None if found.next_key is None else encode_cursor([found.next_key])
+    return Page(items=found.items, next_cursor=next_cursor)
 
 
 @router.put("/apps/{app}/users/{email}")
