@@ -17,13 +17,19 @@ from plugboard.cli.common import (
 from plugboard.cli.output import out, print_json, print_table, when
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from plugboard.client.local import LocalClient
     from plugboard.client.protocol import ConnectionDetails, ConnectionInfo
+    from plugboard.client.remote import RemoteClient
 
 connections_app = typer.Typer(
     help="Connections: a service, a link name, scopes and an authorization level.",
     no_args_is_help=True,
 )
 
+# A page of `connections list`: the REST API's default page, so the first one is out as fast.
+PAGE = 50
 LinkName = Annotated[str, typer.Argument(help="The connection's link name.")]
 
 
@@ -134,10 +140,13 @@ def connections_list(
     """List the connections you may see, with their status for you (on a user-level
     connection, your own authorization's)."""
     with client_for(as_user, workspace) as client:
-        infos = client.connections.list(service=service, level=level, search=search)
-    if json_:
-        print_json([_connection_json(c) for c in infos])
-        return
+        pages = _pages(client, service=service, level=level, search=search)
+        if json_:
+            # Written a page at a time as the pages arrive: the first page is out as soon as
+            # its REST call (or store read) answers, however many connections follow.
+            _print_json_pages(pages)
+            return
+        infos = [c for page in pages for c in page]
     print_table(
         f"Connections ({len(infos)})",
         ["link name", "name", "service", "level", "status", "per env", "modified"],
@@ -154,6 +163,57 @@ def connections_list(
             for c in infos
         ],  # fmt: skip
     )
+
+
+def _pages(
+    client: RemoteClient | LocalClient,
+    *,
+    service: str | None,
+    level: str | None,
+    search: str | None,
+) -> Iterator[list[ConnectionInfo]]:
+    """The connections you may see, a page at a time, as the server (or the store) pages them
+    by its keyset: nothing reads the whole list before the first page is out."""
+    from plugboard.client.remote import RemoteClient
+
+    if isinstance(client, RemoteClient):
+        from plugboard.client.remote_records import connection_from
+
+        query: dict[str, str | int] = {"limit": PAGE}
+        query.update(
+            (k, v) for k, v in (("service", service), ("level", level), ("search", search)) if v
+        )
+        while True:
+            page = client.request("GET", "/connections", params=query).json()
+            yield [connection_from(d) for d in page["items"]]
+            if not page.get("next_cursor"):
+                return
+            query["cursor"] = page["next_cursor"]
+    after: str | None = None
+    while True:
+        found = client.connections.page(
+            service=service, level=level, search=search, after=after, limit=PAGE
+        )
+        yield found.items
+        if found.next_after is None:
+            return
+        after = found.next_after
+
+
+def _print_json_pages(pages: Iterable[list[ConnectionInfo]]) -> None:
+    """The same text as ``print_json`` of the whole list, written a page at a time."""
+    import json
+    import textwrap
+
+    first = True
+    for page in pages:
+        for c in page:
+            item = json.dumps(_connection_json(c), indent=2, ensure_ascii=False)
+            sys.stdout.write(("[\n" if first else ",\n") + textwrap.indent(item, "  "))
+            first = False
+        sys.stdout.flush()
+    sys.stdout.write("[]\n" if first else "\n]\n")
+    sys.stdout.flush()
 
 
 @connections_app.command("show")
