@@ -197,8 +197,8 @@ class AuthorizationRepository:
                         and_(users.c.email == email, authorizations.c.id > authorization_id),
                     )
                 )
-            rows = (
-                self._conn.execute(shared.order_by(authorizations.c.id).limit(left)).all()
+            rows: list[Any] = (
+                list(self._conn.execute(shared.order_by(authorizations.c.id).limit(left)))
                 if read_shared
                 else []
             )
@@ -214,7 +214,7 @@ class AuthorizationRepository:
                     _QUERY.join(keys, keys.c.id == authorizations.c.id).order_by(
                         keys.c.email, keys.c.id
                     )
-                ).all()
+                )
             found += [_row(r) for r in rows]
         return found
 
