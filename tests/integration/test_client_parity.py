@@ -22,6 +22,7 @@ SPECS: dict[str, type[Any]] = {
     "services": protocol.ServicesAPI,
     "apps": protocol.AppsAPI,
     "datasources": protocol.DatasourcesAPI,
+    "notifications": protocol.NotificationsAPI,
 }
 
 # Public members outside the protocol, and why they exist on one side only.
@@ -48,7 +49,14 @@ def clients(runtime: Runtime) -> Iterator[dict[str, tuple[Any, Any]]]:
             "client": (embedded, served),
             **{
                 name: (getattr(embedded, name), getattr(served, name))
-                for name in ("connections", "authorizations", "services", "apps", "datasources")
+                for name in (
+                    "connections",
+                    "authorizations",
+                    "services",
+                    "apps",
+                    "datasources",
+                    "notifications",
+                )
             },
         }
     finally:

@@ -1,4 +1,4 @@
-"""`plugboard worker`, `plugboard jobs …` and `plugboard notifications …`."""
+"""`plugboard worker` and `plugboard jobs …` (`plugboard notifications …`: cli/notifications.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from plugboard.cli.common import AsOption, JsonOption, WorkspaceOption, open_runtime
+from plugboard.cli.common import JsonOption, open_runtime
 from plugboard.cli.output import out, print_json, print_table, when
 
 if TYPE_CHECKING:
@@ -14,11 +14,6 @@ if TYPE_CHECKING:
 
 jobs_app = typer.Typer(
     help="Background jobs: list queued, running and failed ones, retry, run one now.",
-    no_args_is_help=True,
-)
-notifications_app = typer.Typer(
-    help="Your notifications (expired, revoked or failed authorizations you can fix), and "
-    "muting a connection.",
     no_args_is_help=True,
 )
 
@@ -137,66 +132,3 @@ def jobs_run(
         print_json({"task": task, "result": result})
     else:
         out.print(f"{task}: {result}", markup=False)
-
-
-@notifications_app.command("list")
-def notifications_list(
-    unread: Annotated[bool, typer.Option("--unread", help="Only those not read yet.")] = False,
-    as_user: AsOption = None,
-    workspace: WorkspaceOption = None,
-    json_: JsonOption = False,
-) -> None:
-    """Your notifications, newest first, each with the link that fixes it."""
-    from plugboard.cli.identity import acting
-    from plugboard.usecases.notifications import Notifications
-
-    with acting(as_user, workspace) as (runtime, actor):
-        page = Notifications(runtime, actor).list(unread_only=unread)
-    if json_:
-        print_json(page)
-        return
-    print_table(
-        f"Notifications ({page.unread} unread)",
-        ["id", "when", "read", "title", "link"],
-        [(n.id, when(n.created_at), "yes" if n.read else "", n.title, n.link) for n in page.items],
-    )
-
-
-@notifications_app.command("read")
-def notifications_read(
-    ids: Annotated[list[str] | None, typer.Argument(help="Ids; none: all of them.")] = None,
-    as_user: AsOption = None,
-    workspace: WorkspaceOption = None,
-    json_: JsonOption = False,
-) -> None:
-    """Mark notifications read."""
-    from plugboard.cli.identity import acting
-    from plugboard.usecases.notifications import Notifications
-
-    with acting(as_user, workspace) as (runtime, actor):
-        marked = Notifications(runtime, actor).mark_read(ids or None)
-    if json_:
-        print_json({"marked": marked})
-    else:
-        out.print(f"{marked} marked read", markup=False)
-
-
-@notifications_app.command("mute")
-def notifications_mute(
-    connection: Annotated[str, typer.Argument(help="The connection's link name.")],
-    off: Annotated[bool, typer.Option("--off", help="Unmute it.")] = False,
-    as_user: AsOption = None,
-    workspace: WorkspaceOption = None,
-    json_: JsonOption = False,
-) -> None:
-    """No more notifications about this connection for you (--off: again)."""
-    from plugboard.cli.identity import acting
-    from plugboard.usecases.notifications import Notifications
-
-    with acting(as_user, workspace) as (runtime, actor):
-        service = Notifications(runtime, actor)
-        result = service.unmute(connection) if off else service.mute(connection)
-    if json_:
-        print_json(result)
-    else:
-        out.print(f"{result.connection}: {'muted' if result.muted else 'not muted'}", markup=False)

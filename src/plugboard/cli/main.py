@@ -19,6 +19,7 @@ from plugboard.cli import (
     identity,
     invoke,
     jobs,
+    notifications,
     packages,
     services,
     sync,
@@ -54,7 +55,7 @@ app.add_typer(apps.apps_app, name="apps")
 app.add_typer(apps.components_app, name="components")
 app.command("worker")(jobs.worker)
 app.add_typer(jobs.jobs_app, name="jobs")
-app.add_typer(jobs.notifications_app, name="notifications")
+app.add_typer(notifications.notifications_app, name="notifications")
 app.add_typer(packages.packages_app, name="packages")
 app.add_typer(datasources.datasources_app, name="datasources")
 app.add_typer(sync.sync_app, name="sync")
@@ -79,7 +80,6 @@ ADMINISTRATIVE = frozenset(
         "tokens",
         "worker",
         "jobs",
-        "notifications",
     }
 )
 

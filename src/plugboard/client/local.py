@@ -31,6 +31,7 @@ from plugboard.usecases.service_catalog import Services
 if TYPE_CHECKING:
     from plugboard.usecases.app_service import Apps
     from plugboard.usecases.datasource_service import Datasources
+    from plugboard.usecases.notifications import Notifications
     from plugboard.usecases.webhooks import Webhooks
 
 __all__ = ["LocalClient", "connect"]
@@ -80,6 +81,12 @@ class LocalClient(ClientLifecycle):
         from plugboard.usecases.datasource_service import Datasources
 
         return Datasources(self.runtime, self.principal, self.workspace)
+
+    @cached_property
+    def notifications(self) -> Notifications:
+        from plugboard.usecases.notifications import Notifications
+
+        return Notifications(self.runtime, self.principal)
 
     def __repr__(self) -> str:
         return f"LocalClient(principal={self.principal.label!r}, workspace={self.workspace!r})"

@@ -19,6 +19,7 @@ from typing import Any, Protocol, Self, runtime_checkable
 import httpx2
 
 from plugboard.client.auth_bridge import PlugboardAuth
+from plugboard.client.protocol_notifications import NotificationsAPI
 from plugboard.client.protocol_platform import AppsAPI, DatasourcesAPI, WebhooksAPI
 from plugboard.records import (
     AuthorizationListItem,
@@ -42,6 +43,7 @@ __all__ = [
     "ConnectionsAPI",
     "DatasourcesAPI",
     "InvokeResponse",
+    "NotificationsAPI",
     "PlugboardClient",
     "RevokeInfo",
     "ServiceInfo",
@@ -239,6 +241,9 @@ class PlugboardClient(Protocol):
 
     @property
     def datasources(self) -> DatasourcesAPI: ...
+
+    @property
+    def notifications(self) -> NotificationsAPI: ...
 
     def invoke_url(
         self,

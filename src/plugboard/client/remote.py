@@ -45,6 +45,7 @@ from plugboard.client.remote_apis import (
 from plugboard.client.remote_apps import RemoteApps
 from plugboard.client.remote_datasources import RemoteDatasources
 from plugboard.client.remote_invoke import invoke_payload, invoke_response
+from plugboard.client.remote_notifications import RemoteNotifications
 from plugboard.client.remote_problems import error_from_problem, raise_for_problem, unreachable
 from plugboard.client.remote_proxy import ProxyAuth
 from plugboard.client.remote_proxy_invoke import proxied_response, proxy_request
@@ -58,6 +59,7 @@ __all__ = [
     "RemoteAuthorizations",
     "RemoteClient",
     "RemoteConnections",
+    "RemoteNotifications",
     "RemoteServices",
     "RemoteWebhooks",
     "error_from_problem",
@@ -104,6 +106,7 @@ class RemoteClient(ClientLifecycle):
         self.apps = RemoteApps(self)
         self.webhooks = RemoteWebhooks(self)
         self.datasources = RemoteDatasources(self)
+        self.notifications = RemoteNotifications(self)
 
     def __repr__(self) -> str:
         return f"RemoteClient({self.base_url!r}, token=<redacted>)"
