@@ -21,6 +21,7 @@ from sqlalchemy import select
 from plugboard.store.database import Database
 from plugboard.store.tables import authorizations, oauth_flows
 from plugboard.testing.server import ProviderServer
+from tests.cli_inprocess import plugboard_in_process
 from tests.support import snapshot
 
 PLUGBOARD = [sys.executable, "-m", "plugboard.cli"]
@@ -42,6 +43,11 @@ class Cli:
         return subprocess.run(
             [*PLUGBOARD, *args], env=self.env, capture_output=True, text=True, timeout=timeout
         )
+
+    def set_up(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """A command that sets the scene (init, a service, a member): run in this process
+        (tests/cli_inprocess.py); `authorize`, the subject, always runs as a real process."""
+        return plugboard_in_process(args, self.env)
 
     def authorize(self, *args: str) -> tuple[subprocess.CompletedProcess[str], str]:
         """Run `authorize`, consent in a "browser" as soon as the URL is printed; returns when
@@ -83,7 +89,7 @@ def cli(tmp_path: Path, database: Database, provider: ProviderServer) -> Cli:
         COLUMNS="200",
     )
     cli = Cli(env, tmp_path / "home")
-    assert cli.run("init").returncode == 0
+    assert cli.set_up("init").returncode == 0
     return cli
 
 
@@ -107,9 +113,9 @@ def _service(
         f"account_name: {{source: userinfo, url: {provider.base_url}/oauth2/userinfo, "
         f"field: name}}\n" + ("allow_user_level: true\n" if level == "user" else "")
     )
-    created = cli.run("services", "create", "--file", str(service), "--as", ADMIN)
+    created = cli.set_up("services", "create", "--file", str(service), "--as", ADMIN)
     assert created.returncode == 0, created.stderr
-    connection = cli.run(
+    connection = cli.set_up(
         "connections", "create", "--service", "tp", "--scope", "read", "--level", level,
         "--as", ADMIN,
     )  # fmt: skip
@@ -177,7 +183,7 @@ def test_a_user_level_consent_without_a_primary_account_is_refused_before_any_fl
     cli: Cli, provider: ProviderServer, database: Database
 ) -> None:
     _service(cli, provider, level="user")
-    added = cli.run("users", "add", "member@example.com", "--role", "admin")
+    added = cli.set_up("users", "add", "member@example.com", "--role", "admin")
     assert added.returncode == 0, added.stderr
     before = snapshot(database)
     result = cli.run("authorize", "tp_connection", "--no-browser", "--as", "member@example.com",
