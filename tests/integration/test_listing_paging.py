@@ -258,3 +258,19 @@ def test_connections_list_json_is_written_a_page_at_a_time_as_one_list(
     )  # fmt: skip
     assert empty.returncode == 0, empty.stderr
     assert empty.stdout == "[]\n"
+
+
+def test_a_panel_reads_the_viewers_rows_and_the_primary_only(runtime: Runtime, mixed: str) -> None:
+    with runtime.unit(write=False) as unit:
+        m03 = unit.users.get("m03@acme.test").id
+        mine = unit.authorizations.serving(mixed, m03)
+        shared = unit.authorizations.serving(mixed, None)
+    # root authorized first: its rows are the primary ones (one per environment)
+    assert {(r.owner_email, r.summary.environment, r.summary.is_primary) for r in mine} == {
+        ("m03@acme.test", "development", False), ("m03@acme.test", "production", False),
+        ("root@acme.test", "development", True), ("root@acme.test", "production", True),
+    }  # fmt: skip
+    assert {(r.owner_email, r.summary.environment) for r in shared} == {
+        (None, "all"), (None, "development"),
+        ("root@acme.test", "development"), ("root@acme.test", "production"),
+    }  # fmt: skip

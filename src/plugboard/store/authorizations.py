@@ -218,6 +218,22 @@ class AuthorizationRepository:
             found += [_row(r) for r in rows]
         return found
 
+    def serving(self, connection_id: str, owner: str | None) -> list[AuthorizationRow]:
+        """What a viewer's panel needs of a connection: ``owner``'s rows (``None``: the shared
+        ones) and the primary ones (index on the primary flag), not every user's."""
+        mine = (
+            authorizations.c.owner_user_id.is_(None)
+            if owner is None
+            else authorizations.c.owner_user_id == owner
+        )
+        # Two queries, each served by an index ((connection_id, owner_user_id) and the partial
+        # one on the primary flag): one with OR reads every row of the connection.
+        of_connection = authorizations.c.connection_id == connection_id
+        found = {r.id: r for r in self._conn.execute(_QUERY.where(of_connection, mine))}
+        primaries = _QUERY.where(of_connection, authorizations.c.is_primary)
+        found.update((r.id, r) for r in self._conn.execute(primaries) if r.id not in found)
+        return [_row(found[i]) for i in sorted(found)]
+
     def count(self, connection_id: str, *, owner: str | None | Owners = Owners.ANY) -> int:
         """How many authorizations :meth:`page` lists for ``owner`` (an index-only count)."""
         query = (
