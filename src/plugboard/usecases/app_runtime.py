@@ -116,7 +116,8 @@ def panel(
         if viewer_role is Role.USER and connection.level is not ConnectionLevel.USER:
             continue
         owner = actor.user_id if connection.level is ConnectionLevel.USER else None
-        rows = unit.authorizations.of_connection(connection.id)
+        # The viewer's slots and whether a primary exists: not every user's rows.
+        rows = unit.authorizations.serving(connection.id, owner)
         summaries = [r.summary for r in rows]
         try:
             service_name = resolve_service(
