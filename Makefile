@@ -83,8 +83,8 @@ bench: $(STAMP)  ## benchmarks against a baseline measured in the same run
 	@for b in bench/[!_]*.py; do [ "$$b" = bench/scale.py ] && continue; echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 SIZES ?= 10000,100000
-bench-scale: $(STAMP)  ## listings at 10k and 100k authorizations on PostgreSQL (minutes; SIZES=10000,100000,1000000)
-	$(BIN)/python bench/scale.py --sizes $(SIZES)
+bench-scale: $(STAMP)  ## every list/detail, revoke and the CLI listing at 10k and 100k authorizations on PostgreSQL (minutes; SIZES=10000,100000,1000000; SCALE_DB=name keeps one size's database for the next run)
+	$(BIN)/python bench/scale.py --sizes $(SIZES) $(if $(SCALE_DB),--database $(SCALE_DB))
 
 docs: $(STAMP)  ## regenerate docs/permissions.md and the README's configuration table
 	$(BIN)/python -c "from plugboard.domain.permissions import render_markdown as r; print(r(), end='')" > docs/permissions.md

@@ -1,16 +1,25 @@
 """Listings at scale (`make bench-scale`; not part of `make bench`: it takes minutes).
 
 For each size N (default 10,000 and 100,000; `--sizes 10000,100000,1000000` for the full run) a
-fresh PostgreSQL database is filled with N user-level authorizations: about sqrt(N) users each
+PostgreSQL database is filled with N user-level authorizations: about sqrt(N) users each
 authorized on about sqrt(N) connections, every credential sealed by the store's own sealing
-(bulk inserts). Then, through the REST API served in this process, each call is timed
-`--repeat` times and its p50 printed, with its growth factor against the first size:
+(bulk inserts), one app granted to every user with a component using ten of the connections,
+and N/10 audit entries. The fill time is printed. Then, through the REST API served in this
+process, each call is timed `--repeat` times and its p50 printed, with its growth factor
+against the first size:
 
-- a page of `GET /connections` (50, as the super admin);
+- a page of `GET /connections` (50, as the super admin), in process and over HTTP (uvicorn);
 - a user's page of authorizations (`GET /connections/{link}/authorizations`, as that user);
-- the super admin's page of the same list (50);
-- connection details (`GET /connections/{link}`);
-- revoking one authorization (a different user each time).
+- the super admin's first and second page of the same list (50);
+- connection details (`GET /connections/{link}`) as the super admin and as a user;
+- a connection's references, the services list, an app's users and its connections panel;
+- a page of the audit log;
+- revoking one authorization (a different user each time);
+- `plugboard connections list --json` against the served REST API (in process, the real CLI):
+  the time until its first page is written, and until the whole list is.
+
+`--database NAME` keeps the filled database (and its key, beside it in the temp directory) and
+uses it again on the next run with the same name: fill 1M once, measure many times.
 
 Needs PostgreSQL at PLUGBOARD_TEST_POSTGRES_URL (default 127.0.0.1:5432, user postgres); says
 so and exits 0 when none answers. Prints the load average: on a busy machine every figure grows.
@@ -19,32 +28,47 @@ so and exits 0 when none answers. Prints the load average: on a busy machine eve
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import os
 import secrets
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from contextlib import contextmanager, redirect_stdout
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from _common import percentile, runtime_on
+from _common import free_port, percentile
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from starlette.testclient import TestClient
 
+from plugboard.crypto.keyring import Keyring, MasterKey, generate_key
+from plugboard.crypto.sealing import Sealer
 from plugboard.domain.credentials import ApiKeyCredential, credential_to_data
 from plugboard.domain.ids import new_id
 from plugboard.domain.models import ALL_ENVIRONMENTS, ConnectionLevel, Role, WorkspaceKind
 from plugboard.domain.principal import OPERATOR
 from plugboard.server.app import create_app
+from plugboard.settings import Settings
+from plugboard.store.database import Database
 from plugboard.store.sealed import seal_json
-from plugboard.store.tables import accounts, authorizations, memberships, users
+from plugboard.store.tables import (
+    accounts,
+    app_users,
+    audit_events,
+    authorizations,
+    memberships,
+    users,
+)
 from plugboard.usecases import identity
+from plugboard.usecases.apps import create_app as create_plugboard_app
+from plugboard.usecases.apps import put_component
 from plugboard.usecases.connections import create_connection
 from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.services import create_custom_service
@@ -53,6 +77,7 @@ PG_SERVER = os.environ.get(
     "PLUGBOARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 WORKSPACE = "scale"
+APP = "scaleapp"
 BATCH = 5_000
 SERVICE = """
 name: Scale key service
@@ -64,30 +89,70 @@ api_key:
   parameters:
     - {param_type: header, name: X-Api-Key, display_name: API key}
 """
-CALLS = ("connections page", "user's authorizations", "admin's authorizations", "details", "revoke")
+CALLS = (
+    "connections page",
+    "connections page (HTTP)",
+    "user's authorizations",
+    "admin's authorizations",
+    "admin's authz page 2",
+    "details (admin)",
+    "details (user)",
+    "references",
+    "services list",
+    "app users",
+    "app panel (user)",
+    "audit page",
+    "revoke",
+    "CLI list: first page",
+    "CLI list: all",
+)
 
 
 @contextmanager
-def fresh_database() -> Iterator[str]:
-    name = f"plugboard_scale_{secrets.token_hex(4)}"
+def database(keep: str | None) -> Iterator[tuple[str, bool]]:
+    """(url, whether it is filled already): a fresh database dropped afterwards, or the kept
+    one named ``keep`` (created when missing)."""
+    name = keep or f"plugboard_scale_{secrets.token_hex(4)}"
     admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        ).first()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
     try:
-        yield make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
+        yield url, bool(exists)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if keep is None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def runtime_for(url: str, home: Path, key_file: Path) -> Runtime:
+    """A runtime on ``url`` whose master key is kept in ``key_file`` (so a kept database's
+    sealed credentials stay readable on the next run)."""
+    if key_file.exists():
+        key = MasterKey(id="k1", material=bytes.fromhex(key_file.read_text()))
+    else:
+        key = generate_key()
+        key_file.write_text(key.material.hex())
+    db = Database(url)
+    db.upgrade()
+    settings = Settings(home=home, database_url=url, outbound_allowlist="127.0.0.1")
+    return Runtime(
+        settings=settings, database=db, sealer=Sealer(Keyring(keys=(key,), source="bench"))
+    )
 
 
 def _email(i: int) -> str:
     return f"u{i:07d}@scale.test"
 
 
-def fill(runtime: Runtime, size: int) -> tuple[list[str], int]:
-    """About ``size`` authorizations: the link names of the connections and the user count.
-    User 0 is the super admin (and the primary of every connection)."""
+def fill(runtime: Runtime, size: int) -> None:
+    """About ``size`` authorizations (see the module's doc). User 0 is the super admin (and
+    the primary of every connection)."""
     n_connections = max(1, math.isqrt(size))
     n_users = max(2, size // n_connections)
     now = datetime.now(UTC)
@@ -114,6 +179,14 @@ def fill(runtime: Runtime, size: int) -> tuple[list[str], int]:
                               level=ConnectionLevel.USER).id
             for link in links
         ]  # fmt: skip
+        app = create_plugboard_app(unit, root, name="Scale app", link_name=APP)
+        put_component(unit, root, APP, kind="function", name="uses",
+                      connections=links[len(links) // 2: len(links) // 2 + 10])  # fmt: skip
+        unit.conn.execute(
+            app_users.insert(),
+            [{"app_id": app.id, "user_id": u, "workspace_id": workspace_id,
+              "granted_by": ids[0], "created_at": now} for u in ids],
+        )  # fmt: skip
     credential = credential_to_data(ApiKeyCredential({"X-Api-Key": "scale-key"}))
     sealer = runtime.sealer
     pending: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
@@ -147,9 +220,18 @@ def fill(runtime: Runtime, size: int) -> tuple[list[str], int]:
                 flush()
     if pending[0]:
         flush()
+    entries = [
+        {"id": new_id("aud"), "workspace_id": workspace_id, "actor": _email(i % n_users),
+         "action": "authorization.create", "object_type": "authorization", "object_id": None,
+         "outcome": "ok", "detail": {}, "created_at": now - timedelta(seconds=i)}
+        for i in range(size // 10)
+    ]  # fmt: skip
+    for start in range(0, len(entries), BATCH):
+        with runtime.unit() as unit:
+            unit.conn.execute(audit_events.insert(), entries[start : start + BATCH])
     with runtime.database.engine.connect() as conn:
         conn.execute(text("ANALYZE"))
-    return links, n_users
+        conn.commit()  # statistics are transactional: rolled back with the connection otherwise
 
 
 def _timed(call: Callable[[], Any], repeat: int) -> float:
@@ -162,8 +244,74 @@ def _timed(call: Callable[[], Any], repeat: int) -> float:
     return percentile(times, 50) * 1000
 
 
-def measure(runtime: Runtime, links: list[str], n_users: int, repeat: int) -> dict[str, float]:
+class _FirstWrite(io.StringIO):
+    """Standard output that notes when the first connection was written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first: float | None = None
+
+    def write(self, s: str) -> int:
+        if self.first is None and "link_name" in s:
+            self.first = time.perf_counter()
+        return super().write(s)
+
+
+def _cli_list(base_url: str, token: str, repeat: int) -> tuple[float, float]:
+    """p50 of (first page written, whole list written) of `plugboard connections list --json`
+    against the served REST API, run in this process. Typer builds its command tree once, as a
+    process does at start-up (about 60 ms for every command of the CLI): not counted."""
+    import typer
+
+    from plugboard.cli.main import app as cli
+
+    command = typer.main.get_command(cli)
+    firsts, totals = [], []
+    for _ in range(repeat):
+        sink = _FirstWrite()
+        started = time.perf_counter()
+        with redirect_stdout(sink):
+            try:
+                command.main(
+                    ["--server", base_url, "--token", token, "connections", "list", "--json"],
+                    standalone_mode=False,
+                )
+            except SystemExit as exc:
+                assert not exc.code, exc
+        ended = time.perf_counter()
+        assert sink.first is not None, sink.getvalue()[:500]
+        firsts.append(sink.first - started)
+        totals.append(ended - started)
+    return percentile(firsts, 50) * 1000, percentile(totals, 50) * 1000
+
+
+@contextmanager
+def served(runtime: Runtime) -> Iterator[str]:
+    """The REST API under uvicorn on a loopback port, in a thread of this process."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port,
+                            log_level="warning", lifespan="on")  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def measure(runtime: Runtime, repeat: int) -> dict[str, float]:
+    import httpx2
+
     with runtime.unit() as unit:
+        ws = unit.workspaces.get(WORKSPACE)
+        links = sorted(c.link_name for c in unit.connections.of_workspace(ws.id))
 
         def token(i: int) -> str:
             actor = identity.principal_for(unit, _email(i), WORKSPACE, via="bench")
@@ -171,8 +319,18 @@ def measure(runtime: Runtime, links: list[str], n_users: int, repeat: int) -> di
 
         root = token(0)
         reader = token(1)
-        revokers = [token(i) for i in range(2, min(n_users, repeat + 2))]
-    link = links[len(links) // 2]
+        link = links[len(links) // 2]
+        # Users still connected on the link (a kept database was revoked from by earlier runs).
+        still = unit.conn.execute(
+            text(
+                "SELECT u.email FROM authorizations a JOIN users u ON u.id = a.owner_user_id"
+                " JOIN connections c ON c.id = a.connection_id WHERE c.link_name = :link"
+                " AND a.status = 'connected' AND u.email NOT IN (:root, :reader)"
+                " ORDER BY u.email DESC LIMIT :n"
+            ),
+            {"link": link, "root": _email(0), "reader": _email(1), "n": repeat},
+        ).scalars()
+        revokers = [token(int(email[1:8])) for email in still]
     client = TestClient(create_app(runtime=runtime), base_url="http://127.0.0.1")
 
     def get(path: str, secret: str, **params: Any) -> Any:
@@ -185,10 +343,12 @@ def measure(runtime: Runtime, links: list[str], n_users: int, repeat: int) -> di
         return client.post(f"/api/v1/connections/{link}/authorizations/revoke", json={},
                            headers={"Authorization": f"Bearer {next(pending)}"})  # fmt: skip
 
+    results: dict[str, float] = {}
     with client:
         for warm in (root, reader):
             get("/connections", warm, limit=50)
-        return {
+        second = get(f"/connections/{link}/authorizations", root, limit=50).json()["next_cursor"]
+        results.update({
             "connections page": _timed(lambda: get("/connections", root, limit=50), repeat),
             "user's authorizations": _timed(
                 lambda: get(f"/connections/{link}/authorizations", reader), repeat
@@ -196,44 +356,79 @@ def measure(runtime: Runtime, links: list[str], n_users: int, repeat: int) -> di
             "admin's authorizations": _timed(
                 lambda: get(f"/connections/{link}/authorizations", root, limit=50), repeat
             ),
-            "details": _timed(lambda: get(f"/connections/{link}", root), repeat),
+            "admin's authz page 2": _timed(
+                lambda: get(f"/connections/{link}/authorizations", root, limit=50,
+                            cursor=second), repeat,
+            ),
+            "details (admin)": _timed(lambda: get(f"/connections/{link}", root), repeat),
+            "details (user)": _timed(lambda: get(f"/connections/{link}", reader), repeat),
+            "references": _timed(lambda: get(f"/connections/{link}/references", root), repeat),
+            "services list": _timed(lambda: get("/services", root), repeat),
+            "app users": _timed(lambda: get(f"/apps/{APP}/users", root), repeat),
+            "app panel (user)": _timed(lambda: get(f"/apps/{APP}/panel", reader), repeat),
+            "audit page": _timed(lambda: get("/audit", root), repeat),
             "revoke": _timed(revoke, len(revokers)),
-        }
+        })  # fmt: skip
+    with served(runtime) as base_url, httpx2.Client(base_url=base_url) as http:
+        headers = {"Authorization": f"Bearer {root}"}
+        http.get("/api/v1/connections", headers=headers)
+        results["connections page (HTTP)"] = _timed(
+            lambda: http.get("/api/v1/connections", params={"limit": 50}, headers=headers), repeat
+        )
+        first, whole = _cli_list(base_url, root, max(3, repeat // 5))
+        results["CLI list: first page"], results["CLI list: all"] = first, whole
+    return results
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated sizes")
     parser.add_argument("--repeat", type=int, default=30, help="calls timed per figure")
+    parser.add_argument("--database", help="keep the filled database under this name and "
+                        "reuse it next time (one size only)")  # fmt: skip
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    if args.database and len(sizes) != 1:
+        parser.error("--database needs exactly one size")
     try:
         with create_engine(PG_SERVER, connect_args={"connect_timeout": 3}).connect() as conn:
             conn.execute(text("SELECT 1"))
     except OperationalError as exc:
         print(f"skipped: no PostgreSQL at {PG_SERVER} ({str(exc.orig).strip().splitlines()[0]})")
         return 0
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
-          f"({os.cpu_count()} cores)")  # fmt: skip
+    print(f"load average before: {_load()} ({os.cpu_count()} cores)", flush=True)
     results: dict[int, dict[str, float]] = {}
+    loads: dict[int, str] = {}
     for size in sizes:
-        with fresh_database() as url, tempfile.TemporaryDirectory() as home:
-            runtime, _keyring = runtime_on(url, Path(home))
-            started = time.perf_counter()
-            links, n_users = fill(runtime, size)
-            filled = time.perf_counter() - started
-            print(f"{size:>9,} authorizations ({len(links):,} connections x {n_users:,} users) "
-                  f"filled in {filled:.1f} s")  # fmt: skip
-            results[size] = measure(runtime, links, n_users, args.repeat)
+        with database(args.database) as (url, filled), tempfile.TemporaryDirectory() as home:
+            key_file = Path(tempfile.gettempdir()) / f"{args.database or 'scale'}.key"
+            if not args.database:
+                key_file = Path(home) / "key"
+            runtime = runtime_for(url, Path(home), key_file)
+            if filled:
+                print(f"{size:>9,} authorizations: reusing database {args.database}", flush=True)
+            else:
+                started = time.perf_counter()
+                fill(runtime, size)
+                print(f"{size:>9,} authorizations ({math.isqrt(size):,} connections x "
+                      f"{size // max(1, math.isqrt(size)):,} users) filled in "
+                      f"{time.perf_counter() - started:.1f} s (load {_load()})",
+                      flush=True)  # fmt: skip
+            results[size] = measure(runtime, args.repeat)
+            loads[size] = _load()
             runtime.database.dispose()
     first = sizes[0]
-    header = "call".ljust(24) + "".join(f"{f'p50 @ {s:,}':>16}" for s in sizes)
+    header = "call".ljust(26) + "".join(f"{f'p50 @ {s:,}':>16}" for s in sizes)
     print(header + "".join(f"{f'x @ {s:,}':>12}" for s in sizes[1:]))
     for call in CALLS:
-        row = call.ljust(24) + "".join(f"{results[s][call]:>13.1f} ms" for s in sizes)
+        row = call.ljust(26) + "".join(f"{results[s][call]:>13.1f} ms" for s in sizes)
         row += "".join(f"{results[s][call] / results[first][call]:>12.2f}" for s in sizes[1:])
         print(row)
-    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print("load average after each size: " + "; ".join(f"{s:,}: {loads[s]}" for s in sizes))
     return 0
 
 
