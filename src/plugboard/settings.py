@@ -75,6 +75,14 @@ class Settings(BaseSettings):
         description="Comma-separated hosts and CIDRs invoke may reach although they are "
         "loopback, private, link-local or metadata addresses (e.g. `127.0.0.1,10.0.0.0/8`).",
     )
+    dns_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="How long the outbound guard reuses a host name's checked addresses before "
+        "resolving it again (the system resolver tells no TTL; 0: resolve on every request). "
+        "A request always connects to an address that was checked.",
+    )
     auth_cache_seconds: float = Field(
         default=1.0,
         ge=0,

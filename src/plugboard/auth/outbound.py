@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from plugboard.auth.outbound_policy import (
     ALLOWLIST_ENV,
+    DEFAULT_DNS_CACHE_SECONDS,
     IPAddress,
     IPNetwork,
     OutboundPolicy,
@@ -33,6 +34,7 @@ from plugboard.auth.outbound_transport import (
 __all__ = [
     "ALLOWLIST_ENV",
     "AsyncGuardedTransport",
+    "DEFAULT_DNS_CACHE_SECONDS",
     "GuardedTransport",
     "IPAddress",
     "IPNetwork",

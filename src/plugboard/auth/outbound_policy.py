@@ -22,6 +22,15 @@ Teredo) are judged by the embedded address too.
 ``PLUGBOARD_OUTBOUND_ALLOWLIST`` is a comma-separated list of hostnames and CIDRs: a listed
 hostname may resolve anywhere; an address inside a listed network is allowed.
 
+Checked addresses are remembered (:meth:`OutboundPolicy.allowed_addresses`): a literal address
+for good (its verdict cannot change; the policy is immutable), a name's allowed addresses for
+``dns_cache_seconds`` (``PLUGBOARD_DNS_CACHE_SECONDS``, default 5 s: the system resolver tells no
+TTL, so a short bound stands in for it). The guard connects only to addresses this returned, so
+the address that was checked is still the address connected to (no rebinding window); a name
+that starts resolving elsewhere is followed within that many seconds. A refused target is never
+remembered. :meth:`OutboundPolicy.checked_url` answers without blocking when no resolution is
+needed, so async callers skip the worker thread.
+
 The checks themselves run in :mod:`plugboard.auth.outbound_transport`.
 """
 
@@ -31,6 +40,8 @@ import ipaddress
 import os
 import re
 import socket
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import anyio.to_thread
@@ -40,6 +51,7 @@ from plugboard.errors import ConfigurationError, OutboundBlocked
 
 __all__ = [
     "ALLOWLIST_ENV",
+    "DEFAULT_DNS_CACHE_SECONDS",
     "IPAddress",
     "IPNetwork",
     "OutboundPolicy",
@@ -49,6 +61,11 @@ __all__ = [
 ]
 
 ALLOWLIST_ENV = "PLUGBOARD_OUTBOUND_ALLOWLIST"
+DEFAULT_DNS_CACHE_SECONDS = 5.0
+# A bound on the remembered targets of one policy (a process reaches few hosts; a flood of
+# distinct names must not grow memory without end).
+_MAX_REMEMBERED = 4096
+_FOREVER = float("inf")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -139,7 +156,13 @@ def _literal_address(host: str) -> IPAddress | None:
 class OutboundPolicy:
     """Which outbound targets are allowed. Immutable after construction."""
 
-    def __init__(self, allowlist: Iterable[str] = (), *, resolver: Resolver = system_resolver):
+    def __init__(
+        self,
+        allowlist: Iterable[str] = (),
+        *,
+        resolver: Resolver = system_resolver,
+        dns_cache_seconds: float = DEFAULT_DNS_CACHE_SECONDS,
+    ):
         hosts: set[str] = set()
         networks: list[IPNetwork] = []
         for raw in allowlist:
@@ -160,6 +183,10 @@ class OutboundPolicy:
         self.allowed_hosts = frozenset(hosts)
         self.allowed_networks = tuple(networks)
         self._resolver = resolver
+        self.dns_cache_seconds = max(0.0, dns_cache_seconds)
+        # (host as given, port) -> (expires at, allowed addresses); see the module docstring.
+        self._checked: dict[tuple[str, int], tuple[float, list[IPAddress]]] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def from_env(
@@ -184,8 +211,36 @@ class OutboundPolicy:
         """Resolve ``host`` and return its addresses, or raise OutboundBlocked.
 
         Every address must pass: a name that resolves to one public and one private address
-        is refused, since the connection could use either.
+        is refused, since the connection could use either. The answer is remembered (see the
+        module docstring); the list returned must not be changed.
         """
+        key = (host, port)
+        hit = self._checked.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        addresses, literal = self._check(host, port)
+        ttl = _FOREVER if literal else self.dns_cache_seconds
+        if ttl > 0:
+            with self._lock:
+                if len(self._checked) >= _MAX_REMEMBERED:
+                    self._checked.clear()
+                self._checked[key] = (time.monotonic() + ttl, addresses)
+        return addresses
+
+    def remembered_addresses(self, host: str, port: int) -> list[IPAddress] | None:
+        """:meth:`allowed_addresses` when it needs no resolution (a literal address, or a name
+        checked within ``dns_cache_seconds``); None when it would resolve (a blocking call)."""
+        hit = self._checked.get((host, port))
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        name = host.lower().rstrip(".").strip("[]")
+        metadata = name in _METADATA_NAMES and name not in self.allowed_hosts
+        if metadata or _literal_address(name) is not None:
+            return self.allowed_addresses(host, port)  # pure computation (or a refusal)
+        return None
+
+    def _check(self, host: str, port: int) -> tuple[list[IPAddress], bool]:
+        """(allowed addresses, whether ``host`` is a literal address), or OutboundBlocked."""
         name = host.lower().rstrip(".").strip("[]")
         allowed_host = name in self.allowed_hosts
         if name in _METADATA_NAMES and not allowed_host:
@@ -201,16 +256,25 @@ class OutboundPolicy:
             addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolved]
             if not addresses:
                 raise _blocked(name, "unresolvable", None)
-        if allowed_host:
-            return addresses
-        for ip in addresses:
-            rule = blocked_rule(ip)
-            if rule is not None and not self._network_allowed(ip):
-                raise _blocked(name, rule, ip)
-        return addresses
+        if not allowed_host:
+            for ip in addresses:
+                rule = blocked_rule(ip)
+                if rule is not None and not self._network_allowed(ip):
+                    raise _blocked(name, rule, ip)
+        return addresses, literal is not None
 
     def check_url(self, url: str | httpx2.URL) -> list[IPAddress]:
         """Check a URL before anything is sent; returns the addresses it may connect to."""
+        host, port = self._target(url)
+        return self.allowed_addresses(host, port)
+
+    def checked_url(self, url: str | httpx2.URL) -> list[IPAddress] | None:
+        """:meth:`check_url` without blocking: None when the host must be resolved first."""
+        host, port = self._target(url)
+        return self.remembered_addresses(host, port)
+
+    def _target(self, url: str | httpx2.URL) -> tuple[str, int]:
+        """(host, port) of an http(s) URL, or OutboundBlocked."""
         if isinstance(url, httpx2.URL):
             scheme, host, port = url.scheme, url.host, url.port
         else:
@@ -232,11 +296,21 @@ class OutboundPolicy:
         if not host:
             raise OutboundBlocked("outbound request refused: the URL has no host")
         default_port = 443 if scheme == "https" else 80
-        return self.allowed_addresses(host, port or default_port)
+        return host, port or default_port
 
     async def acheck_url(self, url: str | httpx2.URL) -> list[IPAddress]:
-        """:meth:`check_url` with the resolution in a worker thread."""
+        """:meth:`check_url`, with the resolution (when one is needed) in a worker thread."""
+        addresses = self.checked_url(url)
+        if addresses is not None:
+            return addresses
         return await anyio.to_thread.run_sync(self.check_url, url)
+
+    async def aallowed_addresses(self, host: str, port: int) -> list[IPAddress]:
+        """:meth:`allowed_addresses`, resolving (when needed) in a worker thread."""
+        addresses = self.remembered_addresses(host, port)
+        if addresses is not None:
+            return addresses
+        return await anyio.to_thread.run_sync(self.allowed_addresses, host, port)
 
 
 def _blocked(host: str, rule: str, ip: IPAddress | None) -> OutboundBlocked:

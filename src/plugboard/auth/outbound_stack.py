@@ -12,6 +12,7 @@ from typing import Any
 import httpx2
 
 from plugboard.auth.outbound import (
+    DEFAULT_DNS_CACHE_SECONDS,
     OutboundPolicy,
     Resolver,
     async_guarded_client,
@@ -30,8 +31,11 @@ class Outbound:
         *,
         resolver: Resolver | None = None,
         verify: ssl.SSLContext | bool = True,
+        dns_cache_seconds: float = DEFAULT_DNS_CACHE_SECONDS,
     ) -> None:
-        self.policy = OutboundPolicy(allowlist, resolver=resolver or system_resolver)
+        self.policy = OutboundPolicy(
+            allowlist, resolver=resolver or system_resolver, dns_cache_seconds=dns_cache_seconds
+        )
         self.verify = system_trust() if verify is True else verify
 
     def client(

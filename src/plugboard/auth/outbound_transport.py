@@ -13,7 +13,10 @@ SNI and certificate verification and the pool stays keyed by host name. (Rewriti
 IP and passing ``sni_hostname`` was rejected: the pool would then key connections by IP and
 could reuse a TLS session made for one host for a request to another host on the same address.)
 The backend is installed through httpx2's private ``_pool`` attribute; a test fails if that
-stops working. Residual risks: connections through a proxy (the guarded transport has none)
+stops working. Both checks take the policy's remembered answer when it has one (a literal
+address, or a name checked within ``PLUGBOARD_DNS_CACHE_SECONDS``): the addresses connected to
+are still the very addresses that were checked, and the async transport then needs no worker
+thread. Residual risks: connections through a proxy (the guarded transport has none)
 are not covered; a keep-alive connection is checked once, when it is opened.
 
 Redirects
@@ -28,7 +31,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import anyio.to_thread
 import httpcore2
 import httpx2
 
@@ -62,7 +64,8 @@ class GuardedTransport(httpx2.BaseTransport):
 
 
 class AsyncGuardedTransport(httpx2.AsyncBaseTransport):
-    """The async :class:`GuardedTransport`; name resolution runs in a worker thread."""
+    """The async :class:`GuardedTransport`; a name resolution (when the policy does not
+    remember the name's checked addresses) runs in a worker thread."""
 
     def __init__(self, inner: httpx2.AsyncBaseTransport, policy: OutboundPolicy) -> None:
         self._inner = inner
@@ -129,7 +132,7 @@ class _AsyncGuardedBackend(httpcore2.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore2.AsyncNetworkStream:
-        addresses = await anyio.to_thread.run_sync(self._policy.allowed_addresses, host, port)
+        addresses = await self._policy.aallowed_addresses(host, port)
         error: Exception | None = None
         for ip in addresses:
             try:

@@ -232,8 +232,10 @@ class Rebinding:
         return [PUBLIC] if self.calls == 1 else ["127.0.0.1"]
 
 
+# With no DNS cache the connect resolves again and checks that answer; with one (the default)
+# it connects to the remembered, checked address (tests/unit/auth/test_outbound_dns_cache.py).
 def test_dns_rebinding_between_check_and_connect_is_refused(listener: Listener) -> None:
-    policy = OutboundPolicy(resolver=Rebinding())
+    policy = OutboundPolicy(resolver=Rebinding(), dns_cache_seconds=0)
     with guarded_client(policy) as client, pytest.raises(OutboundBlocked, match="loopback"):
         client.get(f"http://rebind.example:{listener.port}/")
     assert listener.accepted == 0
@@ -241,7 +243,8 @@ def test_dns_rebinding_between_check_and_connect_is_refused(listener: Listener) 
 
 def test_async_dns_rebinding_between_check_and_connect_is_refused(listener: Listener) -> None:
     async def go() -> None:
-        async with async_guarded_client(OutboundPolicy(resolver=Rebinding())) as client:
+        policy = OutboundPolicy(resolver=Rebinding(), dns_cache_seconds=0)
+        async with async_guarded_client(policy) as client:
             with pytest.raises(OutboundBlocked, match="loopback"):
                 await client.get(f"http://rebind.example:{listener.port}/")
 
