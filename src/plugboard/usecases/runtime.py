@@ -28,7 +28,10 @@ class Runtime:
     def outbound(self) -> Outbound:
         """The process's outbound stack (the settings' allowlist, the system's resolver and CA
         bundle) that everything which sends builds its clients from."""
-        return Outbound(self.settings.outbound_allowlist_entries)
+        return Outbound(
+            self.settings.outbound_allowlist_entries,
+            dns_cache_seconds=self.settings.dns_cache_seconds,
+        )
 
     @classmethod
     def open(
