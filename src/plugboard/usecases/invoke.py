@@ -82,6 +82,7 @@ __all__ = [
 
 
 log = logging.getLogger("plugboard.invoke")
+_POOL = httpx2.Limits(max_connections=100, max_keepalive_connections=100)
 
 # --- the engine ------------------------------------------------------------------------------
 
@@ -150,7 +151,10 @@ class Invoker:
         loop = asyncio.get_running_loop()
         client = self._async_clients.get(loop)
         if client is None:
-            client = self.outbound.async_client(timeout=self._timeout)
+            # Keep alive as many connections as the pool opens: with httpx2's default (20 of
+            # 100) every burst of more than 20 concurrent requests (the proxy's callers)
+            # reconnects the rest.
+            client = self.outbound.async_client(timeout=self._timeout, limits=_POOL)
             self._async_clients[loop] = client
         return client
 
