@@ -26,7 +26,7 @@ from plugboard.store.authorizations import AuthorizationKey, listing_key
 from plugboard.store.tables import authorizations
 from plugboard.usecases import connections as connection_usecases
 from plugboard.usecases import identity
-from plugboard.usecases.apps import create_app, grant_app
+from plugboard.usecases.apps import create_app, grant_app, put_component
 from plugboard.usecases.connections import create_connection
 from plugboard.usecases.credentials import store_credential
 from plugboard.usecases.runtime import Runtime
@@ -274,3 +274,44 @@ def test_a_panel_reads_the_viewers_rows_and_the_primary_only(runtime: Runtime, m
         (None, "all"), (None, "development"),
         ("root@acme.test", "development"), ("root@acme.test", "production"),
     }  # fmt: skip
+
+
+COMPONENTS = [
+    ("form", "a1"),
+    ("function", "f1"),
+    ("function", "f2"),
+    ("page", "p1"),
+    ("page", "p2"),
+]
+
+
+def test_a_connections_references_are_paged_in_sql(stack: Stack, members: Actor) -> None:
+    dev = members("dev")
+    root = members("root")
+    with stack.runtime.unit() as unit:
+        create_custom_service(unit, dev, OAUTH_SERVICE)
+        create_connection(unit, dev, service="osvc", link_name="shared_c", scopes=["read"])
+        create_app(unit, root, name="App zeta", link_name="zeta")
+        for kind, name in COMPONENTS[::-1]:
+            put_component(unit, root, "zeta", kind=kind, name=name, connections=["shared_c"])
+    api = stack.api("root")
+    seen: list[tuple[str, str, str]] = []
+    cursor: str | None = None
+    pages = 0
+    for _ in range(20):  # bounded
+        pages += 1
+        params: dict[str, Any] = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = api.get("/connections/shared_c/references", params=params)
+        assert page.status_code == 200, page.text
+        seen += [(r["app"], r["component_type"], r["component_name"]) for r in page.json()["items"]]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    expected = [("zeta", kind, name) for kind, name in COMPONENTS]
+    assert seen == expected
+    assert pages == 2
+    bad = api.get("/connections/shared_c/references", params={"cursor": encode_cursor(["a"])})
+    assert bad.status_code == 422
+    assert bad.json()["field"] == "cursor"
+    hidden = stack.api("user").get("/connections/shared_c/references")
+    assert hidden.status_code == 404  # an admin-level connection is not a `user`'s to see

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection as DbConnection
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from plugboard.domain.connections import Connection, Reference
@@ -261,17 +261,30 @@ class ConnectionRepository:
 
     # -- references -----------------------------------------------------------------------------
 
-    def references(self, connection_id: str) -> list[Reference]:
-        rows = self._conn.execute(
+    def references(
+        self,
+        connection_id: str,
+        *,
+        after: tuple[str, str, str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[Reference]:
+        """The components using a connection by (app link name, component type, name,
+        environment): keys after ``after``, at most ``limit`` (the unique constraint's leading
+        connection_id serves the filter; a connection has few references)."""
+        key = (
+            apps.c.link_name,
+            component_references.c.component_type,
+            component_references.c.component_name,
+            component_references.c.environment,
+        )
+        query = (
             select(component_references, apps.c.link_name.label("app_link_name"))
             .join(apps, apps.c.id == component_references.c.app_id)
             .where(component_references.c.connection_id == connection_id)
-            .order_by(
-                apps.c.link_name,
-                component_references.c.component_type,
-                component_references.c.component_name,
-            )
         )
+        if after is not None:
+            query = query.where(tuple_(*key) > tuple_(*after))
+        rows = self._conn.execute(query.order_by(*key).limit(limit))
         return [
             Reference(
                 id=r.id,

@@ -18,7 +18,7 @@ from plugboard.records import (
     ReferencePublic,
 )
 from plugboard.usecases import connections as usecases
-from plugboard.usecases.paging import encode_cursor
+from plugboard.usecases.paging import KeysetPage, encode_cursor, fetch_one_more, keyset_page
 from plugboard.usecases.runtime import Runtime
 
 __all__ = ["Connections", "ConnectionsPage"]
@@ -136,8 +136,24 @@ class Connections:
         )
 
     def references(self, link_name: str) -> builtins.list[ReferencePublic]:
+        return self.references_page(link_name).items
+
+    def references_page(
+        self,
+        link_name: str,
+        *,
+        after: usecases.ReferenceKey | None = None,
+        limit: int | None = None,
+    ) -> KeysetPage[ReferencePublic, usecases.ReferenceKey]:
+        """One page of the components using the connection, paged in SQL by (app, component
+        type, name, environment); the key the next page starts after."""
         with self._runtime.unit(write=False) as unit:
             found = usecases.list_references(
-                unit, self._actor, link_name, workspace=self._workspace
-            )
-        return [ReferencePublic.of(r) for r in found]
+                unit, self._actor, link_name, workspace=self._workspace, after=after,
+                limit=fetch_one_more(limit),
+            )  # fmt: skip
+        return keyset_page(
+            [ReferencePublic.of(r) for r in found],
+            limit,
+            lambda r: (r.app, r.component_type, r.component_name, r.environment),
+        )

@@ -402,11 +402,22 @@ def delete_connection(
     return connection
 
 
+# A connection's references are ordered by (app link name, component type, name, environment).
+ReferenceKey = tuple[str, str, str, str]
+
+
 def list_references(
-    unit: Unit, actor: Principal, link_name: str, *, workspace: str | None = None
+    unit: Unit,
+    actor: Principal,
+    link_name: str,
+    *,
+    workspace: str | None = None,
+    after: ReferenceKey | None = None,
+    limit: int | None = None,
 ) -> list[Reference]:
+    """The components using a connection the actor may see, paged by the store."""
     connection = get_connection(unit, actor, link_name, workspace=workspace)
-    return unit.connections.references(connection.id)
+    return unit.connections.references(connection.id, after=after, limit=limit)
 
 
 def _audit(

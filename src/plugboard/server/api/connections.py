@@ -18,8 +18,8 @@ from plugboard.server.pagination import (
     MAX_LIMIT,
     Page,
     cursor_after,
+    cursor_texts,
     encode_cursor,
-    paginate,
 )
 from plugboard.server.schemas import ConnectionCreate, ConnectionUpdate
 from plugboard.usecases.connection_service import Connections
@@ -92,10 +92,8 @@ def list_references(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ReferencePublic]:
-    items, next_cursor = paginate(
-        Connections(runtime, principal).references(link_name),
-        lambda r: (r.app, r.component_type, r.component_name, r.environment),
-        cursor,
-        limit,
-    )
-    return Page(items=items, next_cursor=next_cursor)
+    key = cursor_texts(cursor, 4)
+    after = None if key is None else (key[0], key[1], key[2], key[3])
+    found = Connections(runtime, principal).references_page(link_name, after=after, limit=limit)
+    next_cursor = None if found.next_key is None else encode_cursor(found.next_key)
+    return Page(items=found.items, next_cursor=next_cursor)
