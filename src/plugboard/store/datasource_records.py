@@ -1,27 +1,36 @@
 """The records Plugboard keeps for a datasource (SPEC §8), upserted by their id at the service.
 
-A page is written in one statement per kind of change: new records inserted, changed ones
-updated, unchanged ones only marked as seen by the sync (sent to the driver as they are, each
-record's JSON serialized once, for its digest and its row). Since the key is (datasource, record
-id), a sync that fails half-way and runs again converges on one row per record; when a sync
-completes, the records it did not see (gone at the service) are removed.
+Only new and changed records are written; an unchanged one is not touched (its canonical JSON
+is made, and compared). On SQLite the page's stored texts are read by primary key and compared
+in Python, then the new and changed records go in one ``executemany`` upsert. On PostgreSQL the
+page is one ``INSERT … ON CONFLICT DO UPDATE … WHERE`` the digest differs: the database finds
+each record by its primary key through the conflict check, whatever the planner thinks of a
+table never analyzed (an ``IN`` list of ids, planned without statistics, scanned the whole
+datasource for every page). Statements go to the driver as they are (``exec_driver_sql``: no
+per-row compilation or type processing); each record's JSON is serialized once.
+
+Since the key is (datasource, record id), a sync that fails half-way and runs again converges
+on one row per record; when a sync completes, the records it did not see (gone at the service)
+are removed (:meth:`RecordRepository.remove_unseen`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection as DbConnection
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from plugboard.domain.datasources import KeptRecord
 from plugboard.store.tables import datasource_records as records
+
+CHUNK = 500  # ids per SELECT on SQLite, far below its limit of parameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,59 +44,59 @@ class StoredRecord:
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def canonical_json(data: dict[str, Any]) -> str:
-    """The one text of a record: what is stored and what its digest is taken of."""
-    return _CANONICAL.encode(data)
+def _refuse(value: object) -> object:
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _reused_encoder() -> Callable[[dict[str, Any]], str]:
+    """``_CANONICAL.encode``, without building the C encoder again for every record (that
+    construction is most of the cost of encoding a small record). Same output: the same C
+    encoder with the same settings; no cycle check, since a record parsed from JSON has none."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator in this Python
+        return _CANONICAL.encode
+    encode = make(None, _refuse, json.encoder.encode_basestring, None, ":", ",", True, False, True)
+
+    def canonical(data: dict[str, Any]) -> str:
+        return "".join(encode(data, 0))
+
+    return canonical
+
+
+canonical_json = _reused_encoder()
+"""The one text of a record: what is stored and what its digest is taken of."""
 
 
 def digest_of(data: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(data).encode()).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class _Sql:
-    """A page's three statements in the driver's own parameter style, sent as they are
-    (``exec_driver_sql``: no per-row compilation or type processing by SQLAlchemy). The record's
-    JSON is bound as the text already made for its digest (cast on PostgreSQL); the timestamp is
-    processed once per page by the column's own type."""
-
-    mark: str
-    json_value: str
-
-    def known(self, n: int) -> str:
-        return (
-            "SELECT record_id, digest FROM datasource_records WHERE datasource_id = "
-            f"{self.mark} AND record_id IN ({', '.join([self.mark] * n)})"
-        )
-
-    @property
-    def insert(self) -> str:
-        m = self.mark
-        return (
-            "INSERT INTO datasource_records (datasource_id, record_id, data, digest, "
-            f"seen_sync_id, created_at, updated_at) VALUES ({m}, {m}, {self.json_value}, {m}, "
-            f"{m}, {m}, {m})"
-        )
-
-    @property
-    def change(self) -> str:
-        m = self.mark
-        return (
-            f"UPDATE datasource_records SET data = {self.json_value}, digest = {m}, "
-            f"seen_sync_id = {m}, updated_at = {m} WHERE datasource_id = {m} AND record_id = {m}"
-        )
-
-    def seen(self, n: int) -> str:
-        return (
-            f"UPDATE datasource_records SET seen_sync_id = {self.mark} WHERE datasource_id = "
-            f"{self.mark} AND record_id IN ({', '.join([self.mark] * n)})"
-        )
+_UPSERT = (
+    "INSERT INTO datasource_records (datasource_id, record_id, data, digest, seen_sync_id, "
+    "created_at, updated_at) {rows} ON CONFLICT (datasource_id, record_id) DO UPDATE SET "
+    "data = excluded.data, digest = excluded.digest, seen_sync_id = excluded.seen_sync_id, "
+    "updated_at = excluded.updated_at"
+)
+# PostgreSQL: the page as one JSON array of [id, digest, record] built by joining the texts
+# already made (psycopg would escape an array of JSON texts element by element in Python); the
+# statement's text is the same for every page (psycopg converts and prepares a statement once
+# per text, but only texts of at most 4 KiB).
+_UPSERT_PG = (
+    _UPSERT.format(
+        rows="SELECT %s, e->>0, e->2, e->>1, %s, %s, %s FROM json_array_elements(CAST(%s AS "
+        "JSON)) AS e"
+    )
+    + " WHERE datasource_records.digest <> excluded.digest RETURNING record_id"
+)
+_UPSERT_SQLITE = _UPSERT.format(rows="VALUES (?, ?, ?, ?, ?, ?, ?)")
 
 
-@lru_cache(maxsize=4)
-def _sql(paramstyle: str, dialect: str) -> _Sql:
-    mark = "?" if paramstyle == "qmark" else "%s"
-    return _Sql(mark, f"CAST({mark} AS JSON)" if dialect == "postgresql" else mark)
+@lru_cache(maxsize=16)
+def _stored_sqlite(ids: int) -> str:
+    return (
+        "SELECT record_id, data, digest FROM datasource_records WHERE datasource_id = ? AND "
+        f"record_id IN ({', '.join(['?'] * ids)})"
+    )
 
 
 class RecordRepository:
@@ -97,49 +106,79 @@ class RecordRepository:
     def upsert_page(
         self, datasource_id: str, sync_id: str, page: Sequence[KeptRecord], now: datetime
     ) -> int:
-        """Write one page (at most three statements: new records inserted, changed ones
-        updated, unchanged ones marked as seen); returns how many were new or changed."""
-        latest = {r.record_id: r for r in page}  # an id twice in a page: the last one wins
+        """Write one page: new records inserted, changed ones rewritten, unchanged ones left
+        as they are; returns how many were new or changed."""
+        latest = {r.record_id: r.data for r in page}  # an id twice in a page: the last one wins
         if not latest:
             return 0
         dialect = self._conn.dialect
-        sql = _sql(dialect.paramstyle, dialect.name)
-        ids = list(latest)
-        rows = self._conn.exec_driver_sql(sql.known(len(ids)), (datasource_id, *ids))
-        known: dict[str, str] = {rid: digest for rid, digest in rows}
         process = records.c.updated_at.type.dialect_impl(dialect).bind_processor(dialect)
         stamp = process(now) if process is not None else now
-        new: list[tuple[Any, ...]] = []
-        changed: list[tuple[Any, ...]] = []
-        unchanged: list[str] = []
-        for record_id, record in latest.items():
-            text = _CANONICAL.encode(record.data)
-            digest = hashlib.sha256(text.encode()).hexdigest()
-            before = known.get(record_id)
-            if before is None:
-                new.append((datasource_id, record_id, text, digest, sync_id, stamp, stamp))
-            elif before != digest:
-                changed.append((text, digest, sync_id, stamp, datasource_id, record_id))
-            else:
-                unchanged.append(record_id)
-        if new:
-            self._conn.exec_driver_sql(sql.insert, new)
-        if changed:
-            self._conn.exec_driver_sql(sql.change, changed)
-        if unchanged:
-            self._conn.exec_driver_sql(
-                sql.seen(len(unchanged)), (sync_id, datasource_id, *unchanged)
-            )
-        return len(new) + len(changed)
+        encode = canonical_json
+        texts = {record_id: encode(data) for record_id, data in latest.items()}
+        if dialect.name == "postgresql":
+            return self._write_pg(datasource_id, sync_id, texts, stamp)
+        return self._write_sqlite(datasource_id, sync_id, texts, stamp)
 
-    def remove_unseen(self, datasource_id: str, sync_id: str) -> int:
-        """Remove what the completed sync ``sync_id`` did not see; returns how many."""
-        result = self._conn.execute(
-            delete(records).where(
-                records.c.datasource_id == datasource_id, records.c.seen_sync_id != sync_id
-            )
+    def _write_pg(self, datasource_id: str, sync_id: str, texts: dict[str, str], stamp: Any) -> int:
+        quote, sha256 = json.encoder.encode_basestring, hashlib.sha256
+        page = ",".join(
+            f'[{quote(i)},"{sha256(t.encode()).hexdigest()}",{t}]' for i, t in texts.items()
         )
-        return int(result.rowcount)
+        params = (datasource_id, sync_id, stamp, stamp, f"[{page}]")
+        return len(self._conn.exec_driver_sql(_UPSERT_PG, params).fetchall())
+
+    def _write_sqlite(
+        self, datasource_id: str, sync_id: str, texts: dict[str, str], stamp: Any
+    ) -> int:
+        ids = list(texts)
+        stored: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(ids), CHUNK):
+            part = ids[start : start + CHUNK]
+            found = self._conn.exec_driver_sql(_stored_sqlite(len(part)), (datasource_id, *part))
+            stored.update((rid, (data, digest)) for rid, data, digest in found.fetchall())
+        sha256 = hashlib.sha256
+        rows = []
+        for record_id, text in texts.items():
+            before = stored.get(record_id)
+            if before is not None and before[0] == text:
+                continue  # the same text: no digest needed
+            digest = sha256(text.encode()).hexdigest()
+            if before is not None and before[1] == digest:
+                continue  # the same record stored in another spelling (by an older version)
+            rows.append((datasource_id, record_id, text, digest, sync_id, stamp, stamp))
+        if rows:
+            self._conn.exec_driver_sql(_UPSERT_SQLITE, rows)
+        return len(rows)
+
+    def commit_unflushed(self) -> None:
+        """Let this transaction's commit return before it reaches the disk (PostgreSQL's
+        ``synchronous_commit`` off, for this transaction only; SQLite's WAL already commits so).
+        For a sync's pages: a database crash may lose the last ones, but then the sync never
+        completed and its next run writes them again, and the commit that completes or fails
+        it is flushed with everything written before it. Saves a disk flush per page."""
+        if self._conn.dialect.name == "postgresql":
+            self._conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+
+    def remove_unseen(self, datasource_id: str, seen: Collection[str]) -> int:
+        """Remove the records whose ids are not in ``seen`` (every id a completed sync wrote
+        or found unchanged); returns how many. Since each of those is stored, as many stored
+        as seen means none to remove; otherwise the others are deleted by primary key."""
+        m = "?" if self._conn.dialect.paramstyle == "qmark" else "%s"
+        where = f"WHERE datasource_id = {m}"
+        if self._conn.exec_driver_sql(
+            f"SELECT count(*) FROM datasource_records {where}", (datasource_id,)
+        ).scalar_one() == len(seen):
+            return 0
+        stored = self._conn.exec_driver_sql(
+            f"SELECT record_id FROM datasource_records {where}", (datasource_id,)
+        )
+        gone = [(datasource_id, rid) for (rid,) in stored if rid not in seen]
+        if gone:
+            self._conn.exec_driver_sql(
+                f"DELETE FROM datasource_records {where} AND record_id = {m}", gone
+            )
+        return len(gone)
 
     def page(
         self, datasource_id: str, *, after: str | None = None, limit: int = 100

@@ -230,6 +230,16 @@ class DatasourceRepository:
             update(datasource_syncs).where(datasource_syncs.c.id == sync_id).values(**values)
         )
 
+    def record_progress(self, sync_id: str, pages: int, seen: int, changed: int) -> None:
+        """A running sync's counts, written with each page: one statement sent to the driver
+        as it is (no compilation per page)."""
+        m = "?" if self._conn.dialect.paramstyle == "qmark" else "%s"
+        self._conn.exec_driver_sql(
+            f"UPDATE datasource_syncs SET pages = {m}, records_seen = {m}, records_changed = {m} "
+            f"WHERE id = {m}",
+            (pages, seen, changed, sync_id),
+        )
+
     def start_sync(self, sync_id: str, now: datetime) -> bool:
         """queued (or ongoing, taken over from a run that died) → ongoing, one more attempt."""
         result = self._conn.execute(

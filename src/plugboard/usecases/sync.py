@@ -29,7 +29,6 @@ from plugboard.domain.datasources import (
     SYNC_WINDOW,
     Sync,
     SyncStatus,
-    kept_records,
     needs_configuration,
 )
 from plugboard.domain.events import EventType
@@ -50,7 +49,7 @@ from plugboard.usecases.events import record_event
 from plugboard.usecases.identity import find_member
 from plugboard.usecases.invoke import Invoker
 from plugboard.usecases.runtime import Runtime
-from plugboard.usecases.sync_writer import PageWriter
+from plugboard.usecases.sync_writer import Page, PageWriter
 
 SLOT_LEASE = timedelta(minutes=5)  # a run that stops renewing (its process died) frees its slot
 SYNC_TASK = "run_syncs"
@@ -206,19 +205,20 @@ def _pull(runtime: Runtime, invoker: Invoker, sync: Sync, progress: Progress | N
                 params=request.params or None, environment=datasource.environment.value,
                 as_user=as_user, workspace=ws.name,
             )  # fmt: skip
-            body = _json(response, request.number)
-            kept = kept_records(module, body, request.number)
-            following = next_page(module, request, body, response.headers.get("link"), kept)
-            writer.put(request.number, kept)  # written while the next page is fetched
+            page = Page(module, _json(response, request.number), request.number)
+            following = next_page(module, request, page.body, response.headers.get("link"), page)
+            writer.put(page)  # reduced and written while the next page is fetched
             request = following
     except BaseException:
-        writer.close(check=False)  # the pages before the failure are written first
+        # The pages before the failure are written first. A page the writer refused (its
+        # records, reduced there, or its write) came before this failure: its error is the one.
+        writer.close()
         raise
     writer.close()
     pages, seen, changed = writer.pages, writer.seen, writer.changed
     with runtime.unit() as unit:
         now = unit.now()
-        removed = unit.datasource_records.remove_unseen(datasource.id, sync.id)
+        removed = unit.datasource_records.remove_unseen(datasource.id, writer.seen_ids)
         unit.datasources.update_sync(
             sync.id, status=SyncStatus.COMPLETED.value, finished_at=now, records_removed=removed
         )

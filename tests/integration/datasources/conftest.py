@@ -76,6 +76,14 @@ modules:
     pagination: {{style: cursor, cursor_param: after, next_cursor: paging.next.after}}
     config_fields:
       - {{key: segment, display_name: Segment, pattern: '^[a-z]+$'}}
+  - name: no_id
+    display_name: Records without the declared id
+    path: /records
+    params: {{style: cursor}}
+    records: results
+    id_field: number
+    fields: [id]
+    pagination: {{style: cursor, cursor_param: after, next_cursor: paging.next.after}}
   - name: old
     display_name: Old list
     path: /records

@@ -79,6 +79,16 @@ def test_a_failure_on_page_30_leaves_it_failed_and_a_retry_converges(ds: DsWorld
     assert page[0].data["version"] == 2
 
 
+def test_a_page_refused_before_a_failing_one_is_the_error(ds: DsWorld) -> None:
+    # Page 1's records are reduced while page 2 is fetched; page 2 fails too, later.
+    source = ds.datasource(module="no_id")
+    ds.provider.state.fail_records_page = 2
+    failed = ds.run(ds.request(ds.dev, source.datasource.id).sync.id)
+    assert failed.status is SyncStatus.FAILED
+    assert failed.error is not None and failed.error.startswith("page 1: record 0 has no number")
+    assert failed.pages == 0 and ds.count(source.datasource.id) == 0
+
+
 def test_an_unchanged_sync_changes_nothing_and_removals_are_counted(ds: DsWorld) -> None:
     ds.provider.state.records_total = 300
     source = ds.datasource()
