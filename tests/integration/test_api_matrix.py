@@ -227,6 +227,36 @@ CASES = [
     ),
     Case("own consent status", _consent_status, Action.AUTHORIZE_OWN),
     Case("current session", lambda c, w, n: c.get("/api/v1/session"), None),
+    # Notifications (SPEC §5): every member reads and marks their own; muting names a
+    # connection, which must be one the member may see.
+    Case("list notifications", lambda c, w, n: c.get("/api/v1/notifications"), None),
+    Case(
+        "mark notifications read",
+        lambda c, w, n: c.post("/api/v1/notifications/read", json={}),
+        None,
+    ),
+    Case(
+        "mark one notification read",
+        lambda c, w, n: c.post(f"/api/v1/notifications/ntf_{'0' * 16}/read"),
+        None,
+    ),
+    Case("list muted connections", lambda c, w, n: c.get("/api/v1/notifications/mutes"), None),
+    Case(
+        "mute a user connection",
+        lambda c, w, n: c.put("/api/v1/notifications/mutes/c_user"),
+        Action.VIEW_USER_CONNECTIONS,
+    ),
+    Case(
+        "mute an admin connection",
+        lambda c, w, n: c.put("/api/v1/notifications/mutes/c_admin"),
+        Action.VIEW_ALL_CONNECTIONS,
+        hidden_from_users=True,
+    ),
+    Case(
+        "unmute a connection",
+        lambda c, w, n: c.delete("/api/v1/notifications/mutes/c_user"),
+        Action.VIEW_USER_CONNECTIONS,
+    ),
 ]
 
 
