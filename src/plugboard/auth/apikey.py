@@ -139,22 +139,30 @@ class ApiKeyAuth(httpx2.Auth):
             raise ValidationError("parameters", "non_empty", "parameters: at least one is needed")
         self._parameters = tuple(parameters)
         self.requires_request_body = any(p.placement == Placement.FORM for p in parameters)
+        # Rendered once: every request applies the same values.
+        self._query = [(p.name, p.rendered()) for p in parameters if p.placement == Placement.QUERY]
+        self._form = [(p.name, p.rendered()) for p in parameters if p.placement == Placement.FORM]
+        self._headers = [
+            (p.name, p.rendered()) for p in parameters if p.placement == Placement.HEADER
+        ]
 
     def __repr__(self) -> str:
         names = ", ".join(f"{p.placement}:{p.name}" for p in self._parameters)
         return f"ApiKeyAuth([{names}])"
 
+    def header_values(self) -> list[tuple[str, str]] | None:
+        """The (name, value) headers this key sets, when it sets nothing else (None
+        otherwise): a sender may then put them on the request as it builds it."""
+        return None if self._query or self._form else list(self._headers)
+
     def apply(self, request: httpx2.Request) -> httpx2.Request:
         """The request with every parameter applied (may be a new Request for form bodies)."""
-        query = [(p.name, p.rendered()) for p in self._parameters if p.placement == Placement.QUERY]
-        form = [(p.name, p.rendered()) for p in self._parameters if p.placement == Placement.FORM]
-        if query:
-            with_query_params(request, query)
-        for p in self._parameters:
-            if p.placement == Placement.HEADER:
-                with_header(request, p.name, p.rendered())
-        if form:
-            request = with_form_params(request, form, f"parameters.{form[0][0]}")
+        if self._query:
+            with_query_params(request, self._query)
+        for name, value in self._headers:
+            with_header(request, name, value)
+        if self._form:
+            request = with_form_params(request, self._form, f"parameters.{self._form[0][0]}")
         return request
 
     def auth_flow(

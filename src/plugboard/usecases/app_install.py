@@ -33,6 +33,7 @@ from plugboard.usecases.apps import audit, connection_ids_for
 from plugboard.usecases.connections import check_level, scopes_for
 from plugboard.usecases.events import record_app_event, record_reauthorization_events
 from plugboard.usecases.identity import workspace_for
+from plugboard.usecases.invoke_invalidation import invalidate_resolutions
 from plugboard.usecases.services import resolve_service
 
 
@@ -144,6 +145,9 @@ def _arrive(
     record_app_event(
         unit, EventType.APP_INSTALLED, actor, app, version=content.app.version, origin=origin
     )
+    # The app's connections and the services they use may have changed: invokes of this
+    # process read them again at once.
+    invalidate_resolutions()
     return report
 
 

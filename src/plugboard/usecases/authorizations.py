@@ -36,6 +36,7 @@ from plugboard.store.unit import Unit
 from plugboard.usecases.connections import get_connection
 from plugboard.usecases.credentials import store_credential
 from plugboard.usecases.events import record_authorization_event
+from plugboard.usecases.invoke_invalidation import invalidate_resolutions
 
 ACCOUNT_NAME_MAX = 100
 
@@ -143,6 +144,7 @@ def link_credential(
     for old in previous.values():
         if old is not None and old != first.account_id:
             unit.authorizations.delete_account_if_unused(old)
+    invalidate_resolutions()  # invokes of this process use the new credential at once
     return results
 
 
@@ -200,6 +202,7 @@ def reuse_account(
     summary = _point_at(unit, actor, conn, environment, owner_id, matches[0])
     if old is not None and old != matches[0]:
         unit.authorizations.delete_account_if_unused(old)
+    invalidate_resolutions()
     return summary
 
 
@@ -247,6 +250,9 @@ def revoke(
     )  # fmt: skip
     after = unit.authorizations.get(conn.id, summary.environment, summary.owner_user_id)
     record_authorization_event(unit, EventType.AUTHORIZATION_REVOKED, actor, summary)
+    # Invokes of this process stop at once (the callers that own the transaction call it
+    # again after the commit; see invoke_invalidation).
+    invalidate_resolutions()
     return Revocation(after.summary, warning, provider_call)
 
 
@@ -330,6 +336,7 @@ def mark_primary(
             f"only a connected authorization can be primary; this one is {row.summary.status.value}"
         )
     unit.authorizations.move_primary(conn.id, row.summary.environment, row.summary.id, unit.now())
+    invalidate_resolutions()  # a no-user invoke now runs with the new primary account
     unit.record(
         actor=actor, action="authorization.primary", object_type="connection",
         object_id=conn.id, workspace_id=conn.workspace_id,

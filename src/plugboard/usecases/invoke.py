@@ -30,8 +30,12 @@ headers or body, which may carry secrets.
 
 :class:`Invoker` is the engine of one process: its HTTP clients keep connections alive between
 invokes, and it keeps each resolution for ``invoke_cache_seconds`` (default 1 s), so a hot loop
-of invokes does not read the store every time. A refresh made in this process drops the cached
-entries of the account at once; a revocation made elsewhere is seen within that many seconds.
+of invokes does not read the store every time; one store read per key is in flight at a time.
+A refresh made in this process drops the cached entries of the account at once, and so does a
+revocation or any other change of an authorization, connection or app made in this process
+(:mod:`~plugboard.usecases.invoke_invalidation`); one made elsewhere is seen within that many
+seconds. An invoke with no headers, parameters or body (the hot loop) reuses what its URL needs
+prepared once per resolution (:class:`~plugboard.usecases.invoke_requests.Plan`).
 """
 
 from __future__ import annotations
@@ -44,7 +48,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import anyio.to_thread
 import httpx2
 
 from plugboard.auth.log_redaction import install_secret_log_filters
@@ -57,6 +60,7 @@ from plugboard.domain.urls import check_request_url
 from plugboard.usecases.connection_auth import ConnectionAuth
 from plugboard.usecases.invoke_audit import InvokeCall, aaudited, audited
 from plugboard.usecases.invoke_cache import Entry, ResolutionCache
+from plugboard.usecases.invoke_entries import Resolutions
 from plugboard.usecases.invoke_requests import (
     REPLAY_LIMIT,
     build_request,
@@ -64,10 +68,10 @@ from plugboard.usecases.invoke_requests import (
     replayable_body,
     request_options,
     retry_policy,
+    timeout_extension,
 )
 from plugboard.usecases.invoke_resolution import Resolved, resolve
-from plugboard.usecases.invoke_targets import check_target, stream_target, target_url
-from plugboard.usecases.invoke_tokens import credential_auth
+from plugboard.usecases.invoke_targets import stream_target
 from plugboard.usecases.refresh import RefreshCoordinator
 from plugboard.usecases.runtime import Runtime
 
@@ -94,8 +98,10 @@ class _Send:
     options: dict[str, Any]
 
 
-class Invoker:
-    """Resolution cache, outbound clients and refresh coordinator of one process."""
+class Invoker(Resolutions):
+    """Resolution cache, outbound clients and refresh coordinator of one process (the
+    resolution methods -- ``entry``, ``forget_account``, ``forget_all``, ``auth_for``,
+    ``check_target`` -- are :class:`~plugboard.usecases.invoke_entries.Resolutions`')."""
 
     def __init__(
         self,
@@ -114,7 +120,12 @@ class Invoker:
         self.outbound = (
             runtime.outbound
             if resolver is None and verify is True
-            else Outbound(settings.outbound_allowlist_entries, resolver=resolver, verify=verify)
+            else Outbound(
+                settings.outbound_allowlist_entries,
+                resolver=resolver,
+                verify=verify,
+                dns_cache_seconds=settings.dns_cache_seconds,
+            )
         )
         self.policy = self.outbound.policy
         self._timeout = settings.invoke_timeout_seconds
@@ -124,6 +135,7 @@ class Invoker:
             runtime, self.outbound, on_refreshed=self.forget_account
         )
         self._cache = ResolutionCache()
+        self._timeouts: dict[float, dict[str, Any]] = {}
         self._closed = False
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -158,45 +170,6 @@ class Invoker:
             self._async_clients[loop] = client
         return client
 
-    # -- resolution ---------------------------------------------------------------------------
-
-    def entry(
-        self,
-        actor: Principal,
-        link_name: str,
-        *,
-        environment: str | None = None,
-        as_user: str | None = None,
-        workspace: str | None = None,
-    ) -> Entry:
-        key = ResolutionCache.key(actor, link_name, environment, as_user, workspace)
-        hit = self._cache.get(key)
-        if hit is not None:
-            return hit
-        with self.runtime.unit(write=False) as unit:
-            resolved = resolve(
-                unit,
-                actor,
-                link_name,
-                environment=environment,
-                as_user=as_user,
-                workspace=workspace,
-            )
-        found = Entry(resolved, self.auth_for(resolved))
-        self._cache.put(key, found, self.runtime.settings.invoke_cache_seconds)
-        return found
-
-    def forget_account(self, account_id: str) -> None:
-        """Drop every cached resolution that uses the account (it was refreshed or expired)."""
-        self._cache.forget_account(account_id)
-
-    def forget_all(self) -> None:
-        self._cache.clear()
-
-    def auth_for(self, resolved: Resolved) -> httpx2.Auth:
-        """The httpx2.Auth that injects the resolved credential."""
-        return credential_auth(self, resolved)
-
     # -- invoke -------------------------------------------------------------------------------
 
     def invoke(
@@ -224,10 +197,21 @@ class Invoker:
             found = self.entry(
                 actor, connection, environment=environment, as_user=as_user, workspace=workspace
             )
+            client = self._client
+            if headers is None and params is None and data is None and json is None:
+                plan = self._plan(found, url, max_attempts, max_retry_seconds)
+                call.target = plan.target
+                extensions = self._timeout_extension(timeout)
+                method = call.method
+
+                def planned() -> httpx2.Response:
+                    request = plan.request(method, client.cookies, extensions)
+                    return client.send(request, auth=plan.auth)
+
+                return send_with_retries(planned, method, plan.policy)
             send = self._prepare(
                 call, found, headers, params, data, json, timeout, max_attempts, max_retry_seconds
             )
-            client = self._client
 
             def attempt() -> httpx2.Response:
                 request = build_request(client, call.method, call.target, send.options)
@@ -259,10 +243,21 @@ class Invoker:
         async with aaudited(self.runtime, call):
             check_request_url(url)
             found = await self._aentry(call)
+            client = self._async_client()
+            if headers is None and params is None and data is None and json is None:
+                plan = self._plan(found, url, max_attempts, max_retry_seconds)
+                call.target = plan.target
+                extensions = self._timeout_extension(timeout)
+                method = call.method
+
+                async def planned() -> httpx2.Response:
+                    request = plan.request(method, client.cookies, extensions)
+                    return await client.send(request, auth=plan.auth)
+
+                return await asend_with_retries(planned, method, plan.policy)
             send = self._prepare(
                 call, found, headers, params, data, json, timeout, max_attempts, max_retry_seconds
             )
-            client = self._async_client()
 
             async def attempt() -> httpx2.Response:
                 request = build_request(client, call.method, call.target, send.options)
@@ -329,24 +324,6 @@ class Invoker:
 
     # -- what the three share: resolution, preparation, failures ----------------------------
 
-    async def _aentry(self, call: InvokeCall) -> Entry:
-        found = self._cache.get(
-            ResolutionCache.key(
-                call.actor, call.connection, call.environment, call.as_user, call.workspace
-            )
-        )
-        if found is not None:
-            return found
-        return await anyio.to_thread.run_sync(
-            lambda: self.entry(
-                call.actor,
-                call.connection,
-                environment=call.environment,
-                as_user=call.as_user,
-                workspace=call.workspace,
-            )
-        )
-
     def _prepare(
         self,
         call: InvokeCall,
@@ -359,21 +336,13 @@ class Invoker:
         max_attempts: int | None,
         max_retry_seconds: float | None,
     ) -> _Send:
-        call.target = self._target(found, call.url)
+        call.target = self._plan(found, call.url, None, None).target
         return _Send(
             auth=found.auth,
             policy=retry_policy(found.resolved.service, max_attempts, max_retry_seconds),
             options=request_options(headers, params, data, json, timeout or self._timeout),
         )
 
-    def _target(self, found: Entry, url: str) -> str:
-        target = found.urls.get(url)
-        if target is None:
-            target = target_url(found.resolved, url, self.runtime.settings.allow_http_host_entries)
-            if len(found.urls) < 256:
-                found.urls[url] = target
-        return target
-
-    def check_target(self, resolved: Resolved, target: str) -> None:
-        """Refuse (OutboundBlocked) a target that is not an origin of the service."""
-        check_target(resolved, target, self.runtime.settings.allow_http_host_entries)
+    def _timeout_extension(self, timeout: float | None) -> dict[str, Any]:
+        """The request extension of a timeout (what ``build_request`` would make each time)."""
+        return timeout_extension(self._timeouts, timeout or self._timeout)

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from types import TracebackType
 from urllib.parse import urlsplit
 
 import anyio.to_thread
@@ -106,29 +105,61 @@ class InvokeCall:
         )  # fmt: skip
 
 
-@contextmanager
-def audited(runtime: Runtime, call: InvokeCall) -> Iterator[None]:
-    """Audit (and log) an invoke that raises; a transport error becomes UpstreamError."""
-    try:
-        yield
-    except PlugboardError as exc:
-        call.audit(runtime, exc)
-        raise
-    except httpx2.HTTPError as exc:
-        error = UpstreamError(transport_message(call.method, call.target, exc))
-        call.audit(runtime, error)
-        raise error from exc
+class audited:  # noqa: N801 - used as a function: ``with audited(runtime, call):``
+    """Audit (and log) an invoke that raises; a transport error becomes UpstreamError.
+
+    (A class rather than a generator context manager: it wraps every invoke.)"""
+
+    __slots__ = ("_call", "_runtime")
+
+    def __init__(self, runtime: Runtime, call: InvokeCall) -> None:
+        self._runtime = runtime
+        self._call = call
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            return
+        if isinstance(exc, PlugboardError):
+            self._call.audit(self._runtime, exc)
+        elif isinstance(exc, httpx2.HTTPError):
+            call = self._call
+            error = UpstreamError(transport_message(call.method, call.target, exc))
+            call.audit(self._runtime, error)
+            raise error from exc
 
 
-@asynccontextmanager
-async def aaudited(runtime: Runtime, call: InvokeCall) -> AsyncIterator[None]:
-    """:func:`audited` for asyncio: the audit entry is written in a worker thread."""
-    try:
-        yield
-    except PlugboardError as exc:
-        await anyio.to_thread.run_sync(call.audit, runtime, exc)
-        raise
-    except httpx2.HTTPError as exc:
-        error = UpstreamError(transport_message(call.method, call.target, exc))
-        await anyio.to_thread.run_sync(call.audit, runtime, error)
-        raise error from exc
+class aaudited:  # noqa: N801 - used as a function: ``async with aaudited(runtime, call):``
+    """:class:`audited` for asyncio: the audit entry is written in a worker thread."""
+
+    __slots__ = ("_call", "_runtime")
+
+    def __init__(self, runtime: Runtime, call: InvokeCall) -> None:
+        self._runtime = runtime
+        self._call = call
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            return
+        if isinstance(exc, PlugboardError):
+            await anyio.to_thread.run_sync(self._call.audit, self._runtime, exc)
+        elif isinstance(exc, httpx2.HTTPError):
+            call = self._call
+            error = UpstreamError(transport_message(call.method, call.target, exc))
+            await anyio.to_thread.run_sync(call.audit, self._runtime, error)
+            raise error from exc

@@ -5,13 +5,16 @@ for streamed bodies, the retry policy, and transport errors without secrets.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx2
 
+from plugboard.auth.apikey import ApiKeyAuth
 from plugboard.auth.retry import RetryPolicy
+from plugboard.auth.sigv4 import SigV4Auth
 from plugboard.domain.service import RetrySettings, ServiceDefinition
 from plugboard.domain.urls import MAX_URL_LENGTH, check_request_url, url_too_long
 from plugboard.errors import (
@@ -21,11 +24,14 @@ from plugboard.errors import (
 
 __all__ = [
     "REPLAY_LIMIT",
+    "Plan",
     "build_request",
+    "make_plan",
     "check_headers",
     "replayable_body",
     "request_options",
     "retry_policy",
+    "timeout_extension",
     "transport_message",
 ]
 
@@ -49,6 +55,64 @@ def build_request(
         raise InvalidURL("url", "invalid", "url: is not a valid URL") from None
     check_request_url(str(request.url))
     return request
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What an invoke of one URL with no headers, parameters or body prepares once per cached
+    resolution (the target already filled and checked, the URL parsed, the retry policy), so
+    each call only builds its request and sends it.
+
+    The credential goes on the request one of three ways: ``headers`` already carry it (an API
+    key in headers), ``prepare`` applies it to the built request (an API key elsewhere, a SigV4
+    signature: nothing to do after the answer), or ``auth`` is the httpx2 flow to send with
+    (OAuth: refresh before expiry and once on rejection; OAuth 1, Basic)."""
+
+    target: str
+    url: httpx2.URL
+    policy: RetryPolicy
+    headers: httpx2.Headers
+    prepare: Callable[[httpx2.Request], httpx2.Request] | None
+    auth: httpx2.Auth | None
+
+    def request(
+        self, method: str, cookies: httpx2.Cookies, extensions: dict[str, Any]
+    ) -> httpx2.Request:
+        """The request to send (what ``client.build_request`` makes, without merging again
+        what was merged once)."""
+        request = httpx2.Request(
+            method, self.url, headers=self.headers, cookies=cookies, extensions=extensions
+        )
+        return request if self.prepare is None else self.prepare(request)
+
+
+def make_plan(
+    target: str, policy: RetryPolicy, client_headers: httpx2.Headers, auth: httpx2.Auth
+) -> Plan:
+    headers = httpx2.Headers(client_headers)
+    prepare: Callable[[httpx2.Request], httpx2.Request] | None = None
+    send_auth: httpx2.Auth | None = auth
+    if type(auth) is ApiKeyAuth:
+        values = auth.header_values()
+        if values is None:
+            prepare = auth.apply
+        else:
+            for name, value in values:
+                headers[name] = value
+        send_auth = None
+    elif type(auth) is SigV4Auth:
+        prepare, send_auth = auth.sign, None
+    return Plan(target, httpx2.URL(target), policy, headers, prepare, send_auth)
+
+
+def timeout_extension(cache: dict[float, dict[str, Any]], seconds: float) -> dict[str, Any]:
+    """The request extension of a timeout, made once per value (in ``cache``)."""
+    extension = cache.get(seconds)
+    if extension is None:
+        extension = {"timeout": httpx2.Timeout(seconds).as_dict()}
+        if len(cache) < 64:
+            cache[seconds] = extension
+    return extension
 
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")

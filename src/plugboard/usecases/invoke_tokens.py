@@ -18,7 +18,7 @@ from plugboard.usecases.invoke_resolution import Resolved
 from plugboard.usecases.refresh import RefreshRejected, RefreshTarget
 
 if TYPE_CHECKING:
-    from plugboard.usecases.invoke import Invoker
+    from plugboard.usecases.invoke_entries import Resolutions as Invoker
 
 __all__ = ["ConnectionTokens", "credential_auth"]
 
