@@ -32,6 +32,7 @@ import hashlib
 import hmac
 from collections.abc import Callable, Generator, Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 from urllib.parse import quote, unquote
 
 import httpx2
@@ -79,6 +80,11 @@ UNSIGNED_HEADERS = frozenset(
     }
 )
 
+# The headers sign() sets itself (any value the caller gave is replaced).
+_REPLACED = frozenset(
+    {"authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"}
+)
+
 
 def _uri_encode(text: str, safe: str = "") -> str:
     # quote() always keeps A-Za-z0-9 and "-_.~" (the RFC 3986 unreserved set) and encodes UTF-8.
@@ -123,6 +129,7 @@ def s3_path(path: str) -> str:
     return "/".join(_s3_segment(segment) for segment in path.split("/"))
 
 
+@lru_cache(maxsize=512)  # a client signs the same few paths again and again
 def canonical_uri(path: str, *, service: str) -> str:
     """The CanonicalURI of ``path`` (the path as sent on the wire, or as in the suite's .req)."""
     if service == "s3":
@@ -198,7 +205,7 @@ def string_to_sign(canonical_request: str, amz_date: str, scope: str) -> str:
 
 
 def _hmac(key: bytes, message: str) -> bytes:
-    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
+    return hmac.digest(key, message.encode("utf-8"), "sha256")
 
 
 def signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:
@@ -252,6 +259,7 @@ class SigV4Auth(httpx2.Auth):
         self.unsigned_payload = unsigned_payload
         self.sign_session_token = sign_session_token
         self.requires_request_body = not unsigned_payload
+        self._day_key: tuple[str, bytes] | None = None
 
     def __repr__(self) -> str:
         token = "<redacted>" if self._session_token else None
@@ -260,46 +268,68 @@ class SigV4Auth(httpx2.Auth):
             f"service={self.service!r}, session_token={token})"
         )
 
+    def _signing_key(self, amz_date: str) -> bytes:
+        """The day's signing key: derived once per day (four HMACs), not once per request."""
+        day = amz_date[:8]
+        cached = self._day_key
+        if cached is not None and cached[0] == day:
+            return cached[1]
+        key = signing_key(self._secret_key, day, self.region, self.service)
+        self._day_key = (day, key)
+        return key
+
     def sign(self, request: httpx2.Request) -> httpx2.Request:
         """Sign ``request`` in place (its body must have been read unless unsigned_payload)."""
         now = self._clock().astimezone(UTC)
         amz_date = now.strftime("%Y%m%dT%H%M%SZ")
-        payload_hash = (
-            UNSIGNED_PAYLOAD
-            if self.unsigned_payload
-            else hashlib.sha256(request.content).hexdigest()
-        )
+        if self.unsigned_payload:
+            payload_hash = UNSIGNED_PAYLOAD
+        else:
+            body = request.content
+            payload_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_PAYLOAD_SHA256
         url = request.url
-        path = url.raw_path.split(b"?", 1)[0].decode("ascii")
+        raw_path, _, raw_query = url.raw_path.partition(b"?")
+        path = raw_path.decode("ascii")
         if self.service == "s3":
             path = s3_path(path)
-        query = encode_query(url.query.decode("ascii"))
+        query = encode_query(raw_query.decode("ascii")) if raw_query else ""
         target = f"{path}?{query}" if query else path
-        request.url = url.copy_with(raw_path=target.encode("ascii"))
-        for name in ("authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"):
-            if name in request.headers:
-                del request.headers[name]
-        request.headers["X-Amz-Date"] = amz_date
-        request.headers["X-Amz-Content-Sha256"] = payload_hash
-        if self._session_token and self.sign_session_token:
-            request.headers["X-Amz-Security-Token"] = self._session_token
+        if target.encode("ascii") != url.raw_path:  # re-encoded: send exactly what is signed
+            request.url = url.copy_with(raw_path=target.encode("ascii"))
+        headers = request.headers
+        items = headers.multi_items()  # names lower-cased
+        for name in _REPLACED.intersection(name for name, _ in items):
+            del headers[name]
+        headers["X-Amz-Date"] = amz_date
+        headers["X-Amz-Content-Sha256"] = payload_hash
         to_sign = [
             (name, value)
-            for name, value in request.headers.multi_items()
-            if name.lower() not in UNSIGNED_HEADERS
+            for name, value in items
+            if name not in UNSIGNED_HEADERS and name not in _REPLACED
         ]
-        creq = canonical_request(
-            request.method, path, query, to_sign, payload_hash, service=self.service
-        )
+        to_sign += [("x-amz-date", amz_date), ("x-amz-content-sha256", payload_hash)]
+        if self._session_token and self.sign_session_token:
+            headers["X-Amz-Security-Token"] = self._session_token
+            to_sign.append(("x-amz-security-token", self._session_token))
+        block, signed_headers = canonical_headers(to_sign)
+        creq = "\n".join(
+            [
+                request.method.upper(),
+                canonical_uri(path, service=self.service),
+                canonical_query_string(query) if query else "",
+                block,
+                signed_headers,
+                payload_hash,
+            ]
+        )  # canonical_request(), with the headers' block made once for both uses
         scope = credential_scope(amz_date, self.region, self.service)
         sts = string_to_sign(creq, amz_date, scope)
-        sig = signature(self._secret_key, sts, amz_date, self.region, self.service)
-        _, signed_headers = canonical_headers(to_sign)
-        request.headers["Authorization"] = authorization_header(
+        sig = hmac.digest(self._signing_key(amz_date), sts.encode("utf-8"), "sha256").hex()
+        headers["Authorization"] = authorization_header(
             self._access_key, scope, signed_headers, sig
         )
         if self._session_token and not self.sign_session_token:
-            request.headers["X-Amz-Security-Token"] = self._session_token
+            headers["X-Amz-Security-Token"] = self._session_token
         return request
 
     def auth_flow(
