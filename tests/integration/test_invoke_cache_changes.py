@@ -15,7 +15,7 @@ from sqlalchemy import event
 
 from plugboard.domain.credentials import BasicCredential
 from plugboard.domain.principal import OPERATOR
-from plugboard.errors import AuthorizationRequired
+from plugboard.errors import AuthorizationRequired, NotFound
 from plugboard.server.errors import STATUS
 from plugboard.usecases import authorizations as authorization_usecases
 from tests.integration.invoke_support import (  # noqa: F401
@@ -199,3 +199,12 @@ def test_a_refused_resolution_is_shared_by_the_waiters_each_raising(cached_world
         thread.join(timeout=60)
     assert len(errors) == 20
     assert all(e.reason == "not authorized yet" for e in errors)
+
+
+def test_a_deleted_connection_is_not_invoked_any_more(cached_world: World) -> None:
+    link = _connected(cached_world)
+    pb = cached_world.client()
+    assert pb.invoke_url("/x", connection=link).status == 200
+    pb.connections.delete(link)
+    with pytest.raises(NotFound):
+        pb.invoke_url("/x", connection=link)

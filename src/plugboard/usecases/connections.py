@@ -34,6 +34,7 @@ from plugboard.store.authorizations import AuthorizationKey, Owners, listing_key
 from plugboard.store.unit import Unit
 from plugboard.usecases.events import record_connection_event, record_reauthorization_events
 from plugboard.usecases.identity import workspace_for
+from plugboard.usecases.invoke_invalidation import invalidate_resolutions
 from plugboard.usecases.paging import fetch_one_more, keyset_page
 from plugboard.usecases.services import ServiceEntry, resolve_service
 
@@ -349,6 +350,7 @@ def edit_connection(
             "needs_reauth": reauth,
         },
     )
+    invalidate_resolutions()  # invokes of this process read the edited connection at once
     return updated, reauth
 
 
@@ -399,6 +401,7 @@ def delete_connection(
     unit.connections.delete(connection)
     _audit(unit, actor, "connection.delete", connection, {})
     record_connection_event(unit, EventType.CONNECTION_DELETED, actor, connection)
+    invalidate_resolutions()  # invokes of this process stop at once
     return connection
 
 
