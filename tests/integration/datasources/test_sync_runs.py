@@ -3,9 +3,12 @@ pages in every pagination style, a failure on page 30 that a retry converges on,
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import func, select
+from typing import Any
 
+import pytest
+from sqlalchemy import func, select, update
+
+from plugboard.domain.clock import ManualClock
 from plugboard.domain.datasources import SyncStatus
 from plugboard.store.tables import audit_events, datasource_records
 from plugboard.usecases.datasources import list_records
@@ -98,3 +101,61 @@ def test_an_unchanged_sync_changes_nothing_and_removals_are_counted(ds: DsWorld)
     second = ds.run(ds.request(admin, source.datasource.id).sync.id)
     assert (second.records_seen, second.records_changed, second.records_removed) == (250, 0, 50)
     assert ds.count(source.datasource.id) == 250
+
+
+def _rows(ds: DsWorld) -> dict[str, Any]:
+    with ds.runtime.unit(write=False) as unit:
+        rows = unit.conn.execute(select(datasource_records)).all()
+    return {r.record_id: r for r in rows}
+
+
+def test_unchanged_records_are_not_written_and_changed_ones_are(
+    ds: DsWorld, clock: ManualClock
+) -> None:
+    ds.provider.state.records_total = 250
+    source = ds.datasource()
+    first = ds.run(ds.request(ds.dev, source.datasource.id).sync.id)
+    before = _rows(ds)
+    clock.advance(86400)  # the same user again: another day
+    second = ds.run(ds.request(ds.dev, source.datasource.id).sync.id)
+    assert (second.records_seen, second.records_changed, second.records_removed) == (250, 0, 0)
+    assert _rows(ds) == before  # not one row written: same sync id, same update time
+    assert {r.seen_sync_id for r in before.values()} == {first.id}
+
+    ds.provider.state.records_version = 2
+    clock.advance(86400)  # the same user again: another day
+    third = ds.run(ds.request(ds.dev, source.datasource.id).sync.id)
+    assert third.records_changed == 250
+    after = _rows(ds)
+    for record_id, row in after.items():
+        assert row.data["version"] == 2 and row.seen_sync_id == third.id
+        assert row.created_at == before[record_id].created_at
+        assert row.updated_at > before[record_id].updated_at
+
+
+def test_a_record_stored_in_another_spelling_with_its_digest_is_unchanged(
+    ds: DsWorld, clock: ManualClock
+) -> None:
+    # Rows written by an older version may hold the same JSON spelled otherwise (spaces, key
+    # order); the digest of the canonical text still says they are the same record.
+    ds.provider.state.records_total = 100
+    source = ds.datasource()
+    ds.run(ds.request(ds.dev, source.datasource.id).sync.id)
+    with ds.runtime.unit() as unit:
+        unit.conn.execute(
+            update(datasource_records)
+            .where(datasource_records.c.record_id == "rec-00001")
+            .values(
+                data={
+                    "version": 1,
+                    "amount": 10,
+                    "email": "user1@records.test",
+                    "name": "Record 1",
+                    "id": "rec-00001",
+                }
+            )  # fmt: skip
+        )
+    before = _rows(ds)
+    clock.advance(86400)  # the same user again: another day
+    again = ds.run(ds.request(ds.dev, source.datasource.id).sync.id)
+    assert again.records_changed == 0 and _rows(ds) == before
