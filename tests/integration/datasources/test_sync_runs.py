@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from plugboard.domain.clock import ManualClock
-from plugboard.domain.datasources import SyncStatus
+from plugboard.domain.datasources import KeptRecord, SyncStatus
 from plugboard.store.tables import audit_events, datasource_records
 from plugboard.usecases.datasources import list_records
 from tests.integration.datasources.conftest import DsWorld
@@ -159,3 +159,26 @@ def test_a_record_stored_in_another_spelling_with_its_digest_is_unchanged(
     clock.advance(86400)  # the same user again: another day
     again = ds.run(ds.request(ds.dev, source.datasource.id).sync.id)
     assert again.records_changed == 0 and _rows(ds) == before
+
+
+def test_records_with_quotes_backslashes_and_unicode_round_trip(ds: DsWorld) -> None:
+    # The store's own statements carry a page's JSON texts as they are (on PostgreSQL joined
+    # into one JSON document): what comes back must be what went in, and unchanged after.
+    source = ds.datasource()
+    odd = {
+        'quote " and \\ backslash': {"name": 'say "hi"\\n', "nested": {"b": [1, 2.5, None]}},
+        "ünïcödé ✓ 𝄞": {"name": "tab\tnewline\nend", "flag": True, "zero": 0, "empty": ""},
+        "comma,brace}[": {"list": [{"k": "v"}, "x"], "big": 12345678901234567890},
+    }
+    page = [KeptRecord(rid, {"id": rid, **data}) for rid, data in odd.items()]
+    with ds.runtime.unit() as unit:
+        now = unit.now()
+        written = unit.datasource_records.upsert_page(source.datasource.id, "sync_a", page, now)
+        again = unit.datasource_records.upsert_page(source.datasource.id, "sync_b", page, now)
+        stored = unit.datasource_records.page(source.datasource.id, limit=10)
+    assert (written, again) == (3, 0)
+    assert {r.record_id: r.data for r in stored} == {r.record_id: r.data for r in page}
+    # True and 1 are the same to Python, not to JSON: a change from one to the other is seen.
+    flipped = [KeptRecord(page[1].record_id, {**page[1].data, "flag": 1})]
+    with ds.runtime.unit() as unit:
+        assert unit.datasource_records.upsert_page(source.datasource.id, "s", flipped, now) == 1
