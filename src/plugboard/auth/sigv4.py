@@ -259,7 +259,8 @@ class SigV4Auth(httpx2.Auth):
         self.unsigned_payload = unsigned_payload
         self.sign_session_token = sign_session_token
         self.requires_request_body = not unsigned_payload
-        self._day_key: tuple[str, bytes] | None = None
+        self._day_key: tuple[tuple[str, str, str], bytes] | None = None
+        self._last: tuple[tuple[object, ...], str] | None = None
 
     def __repr__(self) -> str:
         token = "<redacted>" if self._session_token else None
@@ -270,13 +271,38 @@ class SigV4Auth(httpx2.Auth):
 
     def _signing_key(self, amz_date: str) -> bytes:
         """The day's signing key: derived once per day (four HMACs), not once per request."""
-        day = amz_date[:8]
+        scope = (amz_date[:8], self.region, self.service)
         cached = self._day_key
-        if cached is not None and cached[0] == day:
+        if cached is not None and cached[0] == scope:
             return cached[1]
-        key = signing_key(self._secret_key, day, self.region, self.service)
-        self._day_key = (day, key)
+        key = signing_key(self._secret_key, *scope)
+        self._day_key = (scope, key)
         return key
+
+    def _authorization(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        to_sign: list[tuple[str, str]],
+        payload_hash: str,
+        amz_date: str,
+    ) -> str:
+        block, signed_headers = canonical_headers(to_sign)
+        creq = "\n".join(
+            [
+                method,
+                canonical_uri(path, service=self.service),
+                canonical_query_string(query) if query else "",
+                block,
+                signed_headers,
+                payload_hash,
+            ]
+        )  # canonical_request(), with the headers' block made once for both uses
+        scope = credential_scope(amz_date, self.region, self.service)
+        sts = string_to_sign(creq, amz_date, scope)
+        sig = hmac.digest(self._signing_key(amz_date), sts.encode("utf-8"), "sha256").hex()
+        return authorization_header(self._access_key, scope, signed_headers, sig)
 
     def sign(self, request: httpx2.Request) -> httpx2.Request:
         """Sign ``request`` in place (its body must have been read unless unsigned_payload)."""
@@ -311,23 +337,27 @@ class SigV4Auth(httpx2.Auth):
         if self._session_token and self.sign_session_token:
             headers["X-Amz-Security-Token"] = self._session_token
             to_sign.append(("x-amz-security-token", self._session_token))
-        block, signed_headers = canonical_headers(to_sign)
-        creq = "\n".join(
-            [
-                request.method.upper(),
-                canonical_uri(path, service=self.service),
-                canonical_query_string(query) if query else "",
-                block,
-                signed_headers,
-                payload_hash,
-            ]
-        )  # canonical_request(), with the headers' block made once for both uses
-        scope = credential_scope(amz_date, self.region, self.service)
-        sts = string_to_sign(creq, amz_date, scope)
-        sig = hmac.digest(self._signing_key(amz_date), sts.encode("utf-8"), "sha256").hex()
-        headers["Authorization"] = authorization_header(
-            self._access_key, scope, signed_headers, sig
+        method = request.method.upper()
+        # A signature is a function of what it covers: the same request signed again within
+        # the same second (a hot loop) reuses the last one instead of hashing it again.
+        memo_key = (
+            method,
+            target,
+            payload_hash,
+            amz_date,
+            self.region,
+            self.service,
+            tuple(to_sign),
         )
+        last = self._last
+        if last is not None and last[0] == memo_key:
+            authorization = last[1]
+        else:
+            authorization = self._authorization(
+                method, path, query, to_sign, payload_hash, amz_date
+            )
+            self._last = (memo_key, authorization)
+        headers["Authorization"] = authorization
         if self._session_token and not self.sign_session_token:
             headers["X-Amz-Security-Token"] = self._session_token
         return request
