@@ -1,11 +1,14 @@
 """The write side of a running sync: pages are written in a thread of their own while the next
-page is fetched (a bounded one-page pipeline: at most one page waits while one is written).
+ones are fetched (a bounded pipeline: at most ``QUEUED`` pages wait).
 
-Each page is upserted in its own transaction with the sync's progress, in page order, so a
-failure anywhere leaves exactly the pages before it written. Unchanged records are not written;
-the ids seen are kept (:attr:`PageWriter.seen_ids`) for the removal of the records a completed
-sync did not see. The slot's lease is renewed every ``RENEW_EVERY`` seconds rather than each
-page.
+Pages are written in page order, in batches: a transaction holds the pages that arrived until
+they reach ``BATCH_RECORDS`` records or the first of them waited ``BATCH_SECONDS`` (and what is
+left when the fetching ends, by success or failure), with the sync's progress. The cost of a
+transaction (and on PostgreSQL its round trips) is paid once per batch instead of once per page,
+and a failure of the fetching still leaves exactly the pages before it written. Unchanged
+records are not written; the ids seen are kept (:attr:`PageWriter.seen_ids`) for the removal of
+the records a completed sync did not see. The slot's lease is renewed every ``RENEW_EVERY``
+seconds.
 """
 
 from __future__ import annotations
@@ -25,7 +28,12 @@ from plugboard.usecases.runtime import Runtime
 
 __all__ = ["Page", "PageWriter"]
 
+_NO_PAGE: Any = object()  # waiting for a page timed out
+
 RENEW_EVERY = 30.0  # seconds; the lease (SLOT_LEASE) is minutes long
+BATCH_RECORDS = 500
+BATCH_SECONDS = 0.25  # a slow service's pages still show as progress at once
+QUEUED = 8
 
 
 class Page(Sequence[KeptRecord]):
@@ -70,7 +78,7 @@ class PageWriter:
         self._sync = sync
         self._lease = lease
         self._progress = progress
-        self._pages: queue.Queue[Page | None] = queue.Queue(1)
+        self._pages: queue.Queue[Page | None] = queue.Queue(QUEUED)
         self._error: BaseException | None = None
         self._renewed = time.monotonic()
         self.pages = self.seen = self.changed = 0
@@ -79,7 +87,7 @@ class PageWriter:
         self._thread.start()
 
     def put(self, page: Page) -> None:
-        """Hand over a page; waits while the previous one still waits to be written."""
+        """Hand over a page; waits while ``QUEUED`` pages wait to be written."""
         self._raise()
         self._pages.put(page)
 
@@ -95,36 +103,77 @@ class PageWriter:
             raise self._error
 
     def _run(self) -> None:
-        while (item := self._pages.get()) is not None:
-            if self._error is None:
+        batch: list[Page] = []
+        size, since, ending = 0, 0.0, False
+        while not ending:
+            wait = None if not batch else max(0.0, since + BATCH_SECONDS - time.monotonic())
+            try:
+                page = self._pages.get(timeout=wait)
+            except queue.Empty:
+                page = _NO_PAGE
+            if page is None:
+                ending = True
+            elif page is not _NO_PAGE:
+                if not batch:
+                    since = time.monotonic()
+                batch.append(page)
                 try:
-                    self._write(item.number, item.records)
-                except BaseException as exc:  # handed to the fetching thread
-                    self._error = exc
+                    size += len(page)
+                except Exception:  # a page to refuse: written up to it at once, then refused
+                    size = BATCH_RECORDS
+            full = size >= BATCH_RECORDS or time.monotonic() - since >= BATCH_SECONDS
+            if batch and (ending or full):
+                if self._error is None:
+                    try:
+                        self._write(batch)
+                    except BaseException as exc:  # handed to the fetching thread
+                        self._error = exc
+                batch, size = [], 0
 
-    def _write(self, number: int, kept: Sequence[KeptRecord]) -> None:
+    def _write(self, batch: Sequence[Page]) -> None:
+        """Write the pages of ``batch`` up to the first one whose records are refused, then
+        raise that refusal."""
+        refused: Exception | None = None
+        for i, page in enumerate(batch):
+            try:
+                page.records  # noqa: B018 (reduced here, outside the transaction)
+            except Exception as exc:
+                batch, refused = batch[:i], exc
+                break
+        if batch:
+            self._commit(batch)
+        if refused is not None:
+            raise refused
+
+    def _commit(self, batch: Sequence[Page]) -> None:
         sync = self._sync
+        counts = []
         with self._runtime.unit() as unit:
             now = unit.now()
             unit.datasource_records.commit_unflushed()  # the completing commit flushes
-            changed = unit.datasource_records.upsert_page(sync.datasource_id, sync.id, kept, now)
-            self.pages, self.seen, self.changed = (
-                number,
-                self.seen + len(kept),
-                self.changed + changed,
-            )
-            unit.datasources.record_progress(sync.id, self.pages, self.seen, self.changed)
+            pages, seen, changed = self.pages, self.seen, self.changed
+            for page in batch:
+                kept = page.records
+                changed += unit.datasource_records.upsert_page(
+                    sync.datasource_id, sync.id, kept, now
+                )
+                pages, seen = page.number, seen + len(kept)
+                counts.append((pages, seen, changed))
+            unit.datasources.record_progress(sync.id, pages, seen, changed)
             if time.monotonic() - self._renewed >= RENEW_EVERY:
                 unit.datasources.renew_slot(sync.id, now + self._lease)
                 self._renewed = time.monotonic()
-        self.seen_ids.update(r.record_id for r in kept)  # only once the page is committed
+        self.pages, self.seen, self.changed = pages, seen, changed  # once committed
+        for page in batch:
+            self.seen_ids.update([r.record_id for r in page.records])
         if self._progress is not None:
-            self._progress(
-                dataclasses.replace(
-                    sync,
-                    status=SyncStatus.ONGOING,
-                    pages=self.pages,
-                    records_seen=self.seen,
-                    records_changed=self.changed,
-                )  # fmt: skip
-            )
+            for pages, seen, changed in counts:
+                self._progress(
+                    dataclasses.replace(
+                        sync,
+                        status=SyncStatus.ONGOING,
+                        pages=pages,
+                        records_seen=seen,
+                        records_changed=changed,
+                    )  # fmt: skip
+                )

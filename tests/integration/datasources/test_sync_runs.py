@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from plugboard.domain.clock import ManualClock
 from plugboard.domain.datasources import KeptRecord, SyncStatus
 from plugboard.store.tables import audit_events, datasource_records
+from plugboard.testing.provider_state import CannedResponse
 from plugboard.usecases.datasources import list_records
 from tests.integration.datasources.conftest import DsWorld
 
@@ -90,6 +91,21 @@ def test_a_page_refused_before_a_failing_one_is_the_error(ds: DsWorld) -> None:
     assert failed.status is SyncStatus.FAILED
     assert failed.error is not None and failed.error.startswith("page 1: record 0 has no number")
     assert failed.pages == 0 and ds.count(source.datasource.id) == 0
+
+
+def test_a_record_refused_on_page_3_leaves_pages_1_and_2_written(ds: DsWorld) -> None:
+    # Pages are written in batches: the pages before the refused one, in its batch, still are.
+    def page(n: int, item: dict[str, object]) -> CannedResponse:
+        return CannedResponse(200, json={"results": [item], "paging": {"next": {"after": f"c{n}"}}})
+
+    ds.provider.state.queue_responses(
+        page(1, {"id": "a1"}), page(2, {"id": "a2"}), page(3, {"name": "no id"})
+    )
+    source = ds.datasource()
+    failed = ds.run(ds.request(ds.dev, source.datasource.id).sync.id)
+    assert failed.status is SyncStatus.FAILED
+    assert failed.error is not None and failed.error.startswith("page 3: record 0 has no id")
+    assert (failed.pages, failed.records_seen) == (2, 2) and ds.count(source.datasource.id) == 2
 
 
 def test_an_unchanged_sync_changes_nothing_and_removals_are_counted(ds: DsWorld) -> None:
