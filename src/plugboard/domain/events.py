@@ -22,6 +22,9 @@ class EventType(enum.StrEnum):
     AUTHORIZATION_REVOKED = "authorization.revoked"
     AUTHORIZATION_NEEDS_REAUTH = "authorization.needs_reauth"
     AUTHORIZATION_FAILED = "authorization.failed"
+    # A component needed an authorization that does not exist (SPEC §5 "Telling the right
+    # person"): an app's invoke found none for the connection, environment and user.
+    AUTHORIZATION_REQUIRED = "authorization.required"
     CONNECTION_CREATED = "connection.created"
     CONNECTION_DELETED = "connection.deleted"
     APP_PUBLISHED = "app.published"
@@ -36,6 +39,7 @@ _BROKEN = frozenset(
         EventType.AUTHORIZATION_EXPIRED,
         EventType.AUTHORIZATION_NEEDS_REAUTH,
         EventType.AUTHORIZATION_FAILED,
+        EventType.AUTHORIZATION_REQUIRED,
     }
 )
 
@@ -115,6 +119,7 @@ TITLES: Mapping[EventType, str] = {
     EventType.AUTHORIZATION_NEEDS_REAUTH: "{connection} needs to be authorized again",
     EventType.AUTHORIZATION_FAILED: "Authorizing {connection} failed",
     EventType.AUTHORIZATION_REVOKED: "The authorization of {connection} was revoked",
+    EventType.AUTHORIZATION_REQUIRED: "{connection} needs to be authorized",
 }
 
 EXPLANATIONS: Mapping[EventType, str] = {
@@ -125,6 +130,8 @@ EXPLANATIONS: Mapping[EventType, str] = {
     EventType.AUTHORIZATION_FAILED: "The last attempt to link an account failed.",
     EventType.AUTHORIZATION_REVOKED: "Calls through this connection fail until someone "
     "authorizes it again.",
+    EventType.AUTHORIZATION_REQUIRED: "An app's component uses it, but it has no "
+    "authorization here yet, so the component's calls fail until someone authorizes it.",
 }
 
 ALL_TYPES: tuple[str, ...] = tuple(t.value for t in EventType)

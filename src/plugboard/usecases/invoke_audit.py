@@ -103,6 +103,11 @@ class InvokeCall:
             runtime, self.actor, self.connection, self.environment, self.workspace, self.method,
             self.target, error,
         )  # fmt: skip
+        if self.actor.is_app and error.code == "authorization_required":
+            # A component needs an authorization that does not exist: tell who can fix it.
+            from plugboard.usecases.authorization_required import tell_required
+
+            tell_required(runtime, self.actor, error, self.as_user, self.workspace)
 
 
 class audited:  # noqa: N801 - used as a function: ``with audited(runtime, call):``
