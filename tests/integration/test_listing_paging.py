@@ -315,3 +315,41 @@ def test_a_connections_references_are_paged_in_sql(stack: Stack, members: Actor)
     assert bad.json()["field"] == "cursor"
     hidden = stack.api("user").get("/connections/shared_c/references")
     assert hidden.status_code == 404  # an admin-level connection is not a `user`'s to see
+
+
+def _service_pages(api: httpx2.Client, limit: int, **filters: Any) -> tuple[list[str], int]:
+    seen: list[str] = []
+    cursor: str | None = None
+    for pages in range(1, 100):  # bounded
+        params: dict[str, Any] = {
+            "limit": limit,
+            **filters,
+            **({"cursor": cursor} if cursor else {}),
+        }
+        page = api.get("/services", params=params)
+        assert page.status_code == 200, page.text
+        seen += [s["link_name"] for s in page.json()["items"]]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            return seen, pages
+    raise AssertionError("the cursor never ended")
+
+
+@pytest.mark.parametrize("limit", [1, 3, 7, 200])
+def test_services_merge_custom_pages_with_the_catalog(
+    stack: Stack, members: Actor, limit: int
+) -> None:
+    dev = members("dev")
+    customs = ["aaa_first", "gh_mine", "m_sales", "zz_last", "zz_other"]
+    with stack.runtime.unit() as unit:
+        for link in customs:
+            create_custom_service(unit, dev, OAUTH_SERVICE.replace("osvc", link).replace(
+                "OAuth svc", f"Svc {link}"))  # fmt: skip
+    api = stack.api("user")
+    everything, _ = _service_pages(api, 200)
+    assert everything == sorted(everything)
+    assert set(customs) <= set(everything)
+    assert len(everything) == len(set(everything)) > len(customs)
+    assert _service_pages(api, limit)[0] == everything
+    assert _service_pages(api, limit, custom="true")[0] == customs
+    assert _service_pages(api, limit, search="svc zz")[0] == ["zz_last", "zz_other"]

@@ -105,6 +105,17 @@ class CustomServiceRepository:
             raise NotFound("service", link_name)
         return found
 
+    def page(
+        self, workspace_id: str, *, after: str | None = None, limit: int | None = None
+    ) -> list[CustomService]:
+        """A workspace's custom services by link name: after ``after``, at most ``limit`` (the
+        unique (workspace_id, link_name) index serves both)."""
+        query = select(custom_services).where(custom_services.c.workspace_id == workspace_id)
+        if after is not None:
+            query = query.where(custom_services.c.link_name > after)
+        rows = self._conn.execute(query.order_by(custom_services.c.link_name).limit(limit))
+        return [self._service(r) for r in rows]
+
     def of_workspace(self, workspace_id: str) -> list[CustomService]:
         rows = self._conn.execute(
             select(custom_services)

@@ -12,6 +12,7 @@ from typing import Any
 from plugboard.domain.principal import Principal
 from plugboard.records import ServiceChangeResult, ServiceClientPublic, ServicePublic
 from plugboard.usecases import services as service_usecases
+from plugboard.usecases.paging import KeysetPage, fetch_one_more, keyset_page
 from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.service_clients import set_service_client
 from plugboard.usecases.services import ServiceEntry
@@ -32,12 +33,26 @@ class Services:
     def list(
         self, *, category: str | None = None, search: str | None = None, custom: bool = False
     ) -> builtins.list[ServicePublic]:
+        """Every service you may use, by link name (filters as the REST API's)."""
+        return self.page(category=category, search=search, custom=custom).items
+
+    def page(
+        self,
+        *,
+        category: str | None = None,
+        search: str | None = None,
+        custom: bool = False,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> KeysetPage[ServicePublic, str]:
+        """One page of services by link name (custom ones paged by the store, merged with the
+        built-in catalog); the key is the last link name."""
         with self._runtime.unit(write=False) as unit:
-            entries = service_usecases.list_services(
+            entries = service_usecases.page_services(
                 unit, self._actor, workspace=self._workspace, category=category, search=search,
-                custom_only=custom,
+                custom_only=custom, after=after, limit=fetch_one_more(limit),
             )  # fmt: skip
-        return sorted((_public(e) for e in entries), key=lambda s: s.link_name)
+        return keyset_page([_public(e) for e in entries], limit, lambda s: s.link_name)
 
     def get(self, link_name: str) -> ServicePublic:
         with self._runtime.unit(write=False) as unit:

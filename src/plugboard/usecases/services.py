@@ -65,6 +65,46 @@ def list_services(
     return sorted(filter(keep, entries), key=lambda e: (e.definition.name.lower(), e.builtin))
 
 
+def page_services(
+    unit: Unit,
+    actor: Principal,
+    *,
+    workspace: str | None = None,
+    category: str | None = None,
+    search: str | None = None,
+    custom_only: bool = False,
+    after: str | None = None,
+    limit: int | None = None,
+) -> list[ServiceEntry]:
+    """The services by link name after ``after``, at most ``limit``: the workspace's custom
+    ones read from the store a page at a time (until ``limit`` match the filters), merged with
+    the built-in catalog (in memory). Link names are unique across both: a custom service may
+    not take a built-in's."""
+    ws = workspace_for(unit, actor, workspace)
+    require(actor, Action.VIEW_SERVICES)
+    entries: list[ServiceEntry] = []
+    if not custom_only:
+        entries = [
+            ServiceEntry(d, builtin=True)
+            for d in catalog.builtin_services().values()
+            if (after is None or d.link_name > after) and catalog.matches(d, category, search)
+        ]
+    customs = 0
+    cursor = after
+    while True:  # bounded: each round reads past the previous one's last link name
+        chunk = unit.custom_services.page(ws.id, after=cursor, limit=limit)
+        for c in chunk:
+            if catalog.matches(c.definition, category, search):
+                entries.append(ServiceEntry(c.definition, builtin=False, custom=c))
+                customs += 1
+        if limit is None or len(chunk) < limit or customs >= limit:
+            break
+        cursor = chunk[-1].link_name
+    # Enough custom ones read: any later one sorts after the first `limit` of the merge.
+    ordered = sorted(entries, key=lambda e: e.link_name)
+    return ordered if limit is None else ordered[:limit]
+
+
 def show_service(
     unit: Unit, actor: Principal, link_name: str, *, workspace: str | None = None
 ) -> ServiceEntry:

@@ -8,7 +8,13 @@ from fastapi import APIRouter, Body, Query, status
 
 from plugboard.records import ServiceChangeResult, ServiceClientPublic, ServicePublic
 from plugboard.server.deps import CurrentPrincipal, RuntimeDep
-from plugboard.server.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paginate
+from plugboard.server.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Page,
+    cursor_after,
+    encode_cursor,
+)
 from plugboard.server.schemas import ServiceClientSet
 from plugboard.usecases.service_catalog import Services
 
@@ -31,13 +37,12 @@ def list_services(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[ServicePublic]:
-    items, next_cursor = paginate(
-        Services(runtime, principal).list(category=category, search=search, custom=custom),
-        lambda s: (s.link_name,),
-        cursor,
-        limit,
-    )
-    return Page(items=items, next_cursor=next_cursor)
+    found = Services(runtime, principal).page(
+        category=category, search=search, custom=custom,
+        after=cursor_after(cursor, "link_name"), limit=limit,
+    )  # fmt: skip
+    next_cursor = None if found.next_key is None else encode_cursor([found.next_key])
+    return Page(items=found.items, next_cursor=next_cursor)
 
 
 @router.get("/{link_name}")
