@@ -61,7 +61,7 @@ from plugboard.domain.urls import check_request_url
 from plugboard.errors import PlugboardError, ValidationError
 from plugboard.server.deps import SESSION_COOKIE
 from plugboard.server.errors import http_problem, problem_response
-from plugboard.server.principal_cache import PrincipalCache, authenticate_request
+from plugboard.server.principal_cache import PrincipalCache, authenticate_request, bearer_token
 from plugboard.server.proxy_headers import (
     BASE_URL_HEADER,
     ENVIRONMENT_HEADER,
@@ -177,11 +177,11 @@ class ProxyApp:
         """Authenticate, read the options and the body, send: the open upstream response."""
         incoming = read_headers(scope["headers"])
         method = scope["method"]
-        cookie = incoming.cookie
+        cookie, auth = incoming.cookie, incoming.authorization
         principal = await authenticate_request(
             self.runtime,
             self.principals,
-            authorization=incoming.authorization,
+            authorization=auth,
             session_cookie=cookie_parser(cookie).get(SESSION_COOKIE) if cookie else None,
             csrf_token=incoming.csrf_token,
             method=method,
@@ -205,7 +205,7 @@ class ProxyApp:
             _forwarded_path(scope, link_name, rest),
             method,
             connection=link_name,
-            headers=incoming.finish(streamed=streamed),
+            headers=incoming.finish(streamed=streamed, session=bearer_token(auth) is None),
             content=body or None,
             base_url=base,
             environment=options.get(ENVIRONMENT_HEADER),

@@ -59,8 +59,11 @@ class Incoming:
         """HTTP/1.1: a request has a body only when it says so (RFC 9112 §6.3)."""
         return self.chunked or (self.content_length is not None and self.content_length != "0")
 
-    def finish(self, *, streamed: bool) -> list[tuple[str, str]]:
-        """The headers to forward, once it is known whether the body is streamed."""
+    def finish(self, *, streamed: bool, session: bool) -> list[tuple[str, str]]:
+        """The headers to forward, once it is known whether the body is streamed and whether a
+        console session (cookie and CSRF token, both Plugboard's) authenticated the caller."""
+        if self.csrf_token is not None and not session:
+            self.forwarded.append(("x-csrf-token", self.csrf_token))  # the upstream's own
         if "accept-encoding" not in self.options:
             # The answer is passed on still encoded: ask for what the caller asked for
             # (nothing), not for the gzip httpx2 would request by default.
@@ -99,6 +102,7 @@ def read_headers(raw: list[tuple[bytes, bytes]]) -> Incoming:
                 options.setdefault(name, value)
             elif name == "x-csrf-token" and found.csrf_token is None:
                 found.csrf_token = value
+                continue  # Plugboard's own when a session authenticates (see finish)
             kept.append((name, value))
     if listed:  # any header the Connection header names is hop-by-hop too (RFC 9110 §7.6.1)
         found.forwarded = [(n, v) for n, v in kept if n not in listed]
