@@ -263,8 +263,9 @@ def test_connections_list_json_is_written_a_page_at_a_time_as_one_list(
 def test_a_panel_reads_the_viewers_rows_and_the_primary_only(runtime: Runtime, mixed: str) -> None:
     with runtime.unit(write=False) as unit:
         m03 = unit.users.get("m03@acme.test").id
-        mine = unit.authorizations.serving(mixed, m03)
-        shared = unit.authorizations.serving(mixed, None)
+        mine = unit.authorizations.serving([mixed], user_level={mixed}, viewer=m03)[mixed]
+        shared = unit.authorizations.serving([mixed], viewer=m03)[mixed]
+        assert unit.authorizations.serving([]) == {}
     # root authorized first: its rows are the primary ones (one per environment)
     assert {(r.owner_email, r.summary.environment, r.summary.is_primary) for r in mine} == {
         ("m03@acme.test", "development", False), ("m03@acme.test", "production", False),

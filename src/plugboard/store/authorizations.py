@@ -218,21 +218,44 @@ class AuthorizationRepository:
             found += [_row(r) for r in rows]
         return found
 
-    def serving(self, connection_id: str, owner: str | None) -> list[AuthorizationRow]:
-        """What a viewer's panel needs of a connection: ``owner``'s rows (``None``: the shared
-        ones) and the primary ones (index on the primary flag), not every user's."""
+    def serving(
+        self,
+        connection_ids: Collection[str],
+        *,
+        user_level: Collection[str] = frozenset(),
+        viewer: str | None = None,
+    ) -> dict[str, list[AuthorizationRow]]:
+        """What a viewer's panel needs of these connections, by connection: of those in
+        ``user_level`` the ``viewer``'s rows, of the others the shared ones, and the primary rows
+        of all; not every user's rows. Two queries, each served by an index ((connection_id,
+        owner_user_id) and the partial one on the primary flag); one with OR read every row."""
+        ids = list(connection_ids)
+        found: dict[str, dict[str, Any]] = {i: {} for i in ids}
+        if not ids:
+            return {}
+        personal = [i for i in ids if i in user_level]
+        shared = [i for i in ids if i not in user_level]
         mine = (
             authorizations.c.owner_user_id.is_(None)
-            if owner is None
-            else authorizations.c.owner_user_id == owner
+            if viewer is None
+            else authorizations.c.owner_user_id == viewer
         )
-        # Two queries, each served by an index ((connection_id, owner_user_id) and the partial
-        # one on the primary flag): one with OR reads every row of the connection.
-        of_connection = authorizations.c.connection_id == connection_id
-        found = {r.id: r for r in self._conn.execute(_QUERY.where(of_connection, mine))}
-        primaries = _QUERY.where(of_connection, authorizations.c.is_primary)
-        found.update((r.id, r) for r in self._conn.execute(primaries) if r.id not in found)
-        return [_row(found[i]) for i in sorted(found)]
+        own = _QUERY.where(
+            or_(
+                and_(authorizations.c.connection_id.in_(personal), mine),
+                and_(
+                    authorizations.c.connection_id.in_(shared),
+                    authorizations.c.owner_user_id.is_(None),
+                ),
+            )
+        )
+        primaries = _QUERY.where(
+            authorizations.c.connection_id.in_(ids), authorizations.c.is_primary
+        )
+        for query in (own, primaries):
+            for r in self._conn.execute(query):
+                found[r.connection_id].setdefault(r.id, r)
+        return {i: [_row(rows[k]) for k in sorted(rows)] for i, rows in found.items()}
 
     def count(self, connection_id: str, *, owner: str | None | Owners = Owners.ANY) -> int:
         """How many authorizations :meth:`page` lists for ``owner`` (an index-only count)."""
