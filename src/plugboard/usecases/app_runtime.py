@@ -111,24 +111,30 @@ def panel(
     )
     viewer_role = actor.role
     entries: list[PanelEntry] = []
-    for connection_id in unit.apps.connection_ids_used(app.id):
-        connection = unit.connections.by_id(connection_id)
-        if viewer_role is Role.USER and connection.level is not ConnectionLevel.USER:
-            continue
+    # One read for the connections, two for their authorizations (the viewer's rows and the
+    # primary ones, not every user's), one per service: not four per connection.
+    used = unit.connections.page(ws.id, ids=unit.apps.connection_ids_used(app.id))
+    if viewer_role is Role.USER:
+        used = [c for c in used if c.level is ConnectionLevel.USER]
+    rows_of = unit.authorizations.serving(
+        [c.id for c in used],
+        user_level={c.id for c in used if c.level is ConnectionLevel.USER},
+        viewer=actor.user_id,
+    )
+    service_names: dict[str, str] = {}
+    for connection in used:
         owner = actor.user_id if connection.level is ConnectionLevel.USER else None
-        # The viewer's slots and whether a primary exists: not every user's rows.
-        rows = unit.authorizations.serving(connection.id, owner)
-        summaries = [r.summary for r in rows]
-        try:
-            service_name = resolve_service(
-                unit, ws.id, connection.service_link_name
-            ).definition.name
-        except NotFound:
-            service_name = connection.service_link_name
+        summaries = [r.summary for r in rows_of[connection.id]]
+        link = connection.service_link_name
+        if link not in service_names:
+            try:
+                service_names[link] = resolve_service(unit, ws.id, link).definition.name
+            except NotFound:
+                service_names[link] = link
         entries.append(
             PanelEntry(
                 connection=connection,
-                service_name=service_name,
+                service_name=service_names[link],
                 authorizations=[_slot(connection, summaries, env, owner) for env in shown],
                 may_authorize=_may_authorize(actor, connection, summaries),
                 who_must_act=who_must_act(
