@@ -49,7 +49,7 @@ from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.services import create_custom_service
 
 N = 2000
-BLOCK = 250
+BLOCK = 25  # small blocks: load from other work hits both sides alike
 RUNS = 3
 TASKS = 50
 PER_TASK = 60
