@@ -354,3 +354,13 @@ def test_services_merge_custom_pages_with_the_catalog(
     assert _service_pages(api, limit)[0] == everything
     assert _service_pages(api, limit, custom="true")[0] == customs
     assert _service_pages(api, limit, search="svc zz")[0] == ["zz_last", "zz_other"]
+
+
+def test_the_openapi_schema_documents_the_details_first_page(stack: Stack) -> None:
+    schema = httpx2.get(f"{stack.base_url}/api/v1/openapi.json", timeout=10).json()
+    answer = schema["paths"]["/api/v1/connections/{link_name}"]["get"]["responses"]["200"]
+    ref = answer["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    fields = schema["components"]["schemas"][ref]["properties"]
+    assert "first page" in fields["authorizations"]["description"]
+    assert fields["authorization_count"]["type"] == "integer"
+    assert "/authorizations" in fields["authorizations_next_cursor"]["description"]
