@@ -18,7 +18,7 @@ import pytest
 from pydantic import SecretStr
 
 from plugboard.domain.clock import SystemClock
-from plugboard.domain.models import AuthorizationStatus
+from plugboard.domain.models import AuthorizationStatus, ConnectionLevel
 from plugboard.server.app import create_app
 from plugboard.threaded_server import ThreadedServer
 from plugboard.usecases.runtime import Runtime
@@ -117,3 +117,34 @@ def test_invalid_grant_mails_and_hooks_exactly_once_with_links_that_start_the_co
     credential, found = world.stored("crm")
     assert found.authorization.status is AuthorizationStatus.CONNECTED
     assert credential.refresh_token not in secrets
+
+
+def test_a_user_level_invalid_grant_mails_only_that_user_whose_link_authorizes_their_own(
+    served: tuple[OAuthWorld, str], smtp: SmtpServer
+) -> None:
+    world, base_url = served
+    world.connection("sheet", service="tp2", level=ConnectionLevel.USER)
+    world.authorize("sheet", owner="root@acme.test", expires_in=None)  # the primary, not due
+    world.authorize("sheet", owner="user@acme.test", expires_in=120)
+    world.provider.state.reject_refresh = True
+
+    _wait_for(lambda: len(smtp.inbox.messages) >= 1)
+    time.sleep(2.5)  # more ticks: nothing more is sent
+    assert [rcpts for _, rcpts in smtp.inbox.envelopes] == [["user@acme.test"]]
+    text = smtp.inbox.messages[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    link = re.search(r"Authorize it again: (\S+)", text).group(1)  # type: ignore[union-attr]
+    assert link.startswith(f"{base_url}/console/connections/sheet/authorize?")
+
+    set_password(world.runtime, "user@acme.test")
+    browser, consent = follow_to_consent(
+        base_url, link, "user@acme.test", connection="sheet", environments=[]
+    )
+    assert "for your own account" in consent.authorize_page
+    assert consent.query["client_id"] == [world.client_id] and consent.query["scope"] == ["read"]
+    complete_consent(browser, consent, base_url)
+    browser.close()
+    _, mine = world.stored("sheet", "user@acme.test")
+    assert mine.authorization.status is AuthorizationStatus.CONNECTED
+    _, primary = world.stored("sheet", "root@acme.test")  # the super admin's is untouched
+    assert primary.authorization.status is AuthorizationStatus.CONNECTED
+    assert primary.account.id != mine.account.id
