@@ -78,7 +78,7 @@ PG_SERVER = os.environ.get(
 )
 WORKSPACE = "scale"
 APP = "scaleapp"
-BATCH = 5_000
+BATCH = 20_000
 SERVICE = """
 name: Scale key service
 link_name: skey
@@ -150,6 +150,18 @@ def _email(i: int) -> str:
     return f"u{i:07d}@scale.test"
 
 
+def _copy(conn: Any, table: str, rows: list[dict[str, Any]]) -> None:
+    """Rows written with PostgreSQL's COPY on the unit's own connection (its transaction): the
+    values are the table's stored ones already (the credential sealed by the store's sealing),
+    so nothing is lost skipping SQLAlchemy's statement; about ten times a multi-row INSERT."""
+    columns = list(rows[0])
+    raw = conn.connection.driver_connection
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
+
+
 def fill(runtime: Runtime, size: int) -> None:
     """About ``size`` authorizations (see the module's doc). User 0 is the super admin (and
     the primary of every connection)."""
@@ -193,8 +205,8 @@ def fill(runtime: Runtime, size: int) -> None:
 
     def flush() -> None:
         with runtime.unit() as unit:
-            unit.conn.execute(accounts.insert(), pending[0])
-            unit.conn.execute(authorizations.insert(), pending[1])
+            _copy(unit.conn, accounts.name, pending[0])
+            _copy(unit.conn, authorizations.name, pending[1])
         pending[0].clear()
         pending[1].clear()
 
