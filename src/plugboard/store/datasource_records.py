@@ -154,9 +154,9 @@ class RecordRepository:
     def commit_unflushed(self) -> None:
         """Let this transaction's commit return before it reaches the disk (PostgreSQL's
         ``synchronous_commit`` off, for this transaction only; SQLite's WAL already commits so).
-        For a sync's pages: a database crash may lose the last ones, but then the sync never
-        completed and its next run writes them again, and the commit that completes or fails
-        it is flushed with everything written before it. Saves a disk flush per page."""
+        For a sync's batches of pages: a database crash may lose the last ones, but then the
+        sync never completed and its next run writes them again, and the commit that completes
+        or fails it is flushed with everything written before it. Saves a disk flush a batch."""
         if self._conn.dialect.name == "postgresql":
             self._conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
