@@ -61,34 +61,36 @@ def initialize(
     db = database or Database(settings.resolved_database_url)
     db.upgrade()
     runtime = Runtime.open(settings, clock=clock, database=db)
-    with runtime.unit() as unit:
-        if unit.memberships.count_with_role(Role.SUPER_ADMIN) > 0:
-            if if_new:
-                return InitResult(created_key_file=created_key, login=None)
-            raise Conflict(
-                "Plugboard is already initialized here; create another login with "
-                "`plugboard tokens create --email EMAIL`"
+    try:
+        with runtime.unit() as unit:
+            if unit.memberships.count_with_role(Role.SUPER_ADMIN) > 0:
+                if if_new:
+                    return InitResult(created_key_file=created_key, login=None)
+                raise Conflict(
+                    "Plugboard is already initialized here; create another login with "
+                    "`plugboard tokens create --email EMAIL`"
+                )
+            workspace = unit.workspaces.find(identity.DEFAULT_WORKSPACE)
+            if workspace is None:
+                workspace = identity.create_workspace(
+                    unit, OPERATOR, identity.DEFAULT_WORKSPACE, WorkspaceKind.DEVELOPER
+                )
+            password = secrets.token_urlsafe(18)
+            identity.add_user(
+                unit,
+                OPERATOR,
+                email=admin_email,
+                role=Role.SUPER_ADMIN,
+                workspace=workspace.name,
+                name="Admin",
+                password=password,
             )
-        workspace = unit.workspaces.find(identity.DEFAULT_WORKSPACE)
-        if workspace is None:
-            workspace = identity.create_workspace(
-                unit, OPERATOR, identity.DEFAULT_WORKSPACE, WorkspaceKind.DEVELOPER
+            issued = identity.create_token(
+                unit, OPERATOR, email=admin_email, workspace=workspace.name, name="init"
             )
-        password = secrets.token_urlsafe(18)
-        identity.add_user(
-            unit,
-            OPERATOR,
-            email=admin_email,
-            role=Role.SUPER_ADMIN,
-            workspace=workspace.name,
-            name="Admin",
-            password=password,
-        )
-        issued = identity.create_token(
-            unit, OPERATOR, email=admin_email, workspace=workspace.name, name="init"
-        )
-    if database is None:
-        runtime.close()
+    finally:
+        if database is None:  # also when already initialized: no connection left open
+            runtime.close()
     return InitResult(
         created_key_file=created_key,
         login=Login(workspace.name, admin_email, password, issued.secret),
