@@ -208,3 +208,20 @@ def test_a_deleted_connection_is_not_invoked_any_more(cached_world: World) -> No
     pb.connections.delete(link)
     with pytest.raises(NotFound):
         pb.invoke_url("/x", connection=link)
+
+
+def test_sigv4_invokes_in_a_hot_loop_each_carry_a_valid_signature(cached_world: World) -> None:
+    from plugboard.domain.credentials import AwsCredential
+
+    state = cached_world.state
+    service = cached_world.service("sigv4")
+    link = cached_world.connection(
+        service, link="aws", params={"tenant": "acme", "region": state.aws_region}
+    )
+    cached_world.store(link, AwsCredential(state.aws_access_key, state.aws_secret_key))
+    pb = cached_world.client()
+    url = cached_world.provider.url("/api/sigv4/items/{tenant}")
+    # The plan reuses a signature within its second: the provider checks every one.
+    responses = [pb.invoke_url(url, connection=link) for _ in range(20)]
+    assert [r.status for r in responses] == [200] * 20, responses[-1].text
+    assert all(r.json()["path"] == "/api/sigv4/items/acme" for r in responses)

@@ -304,10 +304,13 @@ class SigV4Auth(httpx2.Auth):
         sig = hmac.digest(self._signing_key(amz_date), sts.encode("utf-8"), "sha256").hex()
         return authorization_header(self._access_key, scope, signed_headers, sig)
 
+    def amz_date(self) -> str:
+        """The X-Amz-Date a request signed now carries (its clock, to the second)."""
+        return self._clock().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
     def sign(self, request: httpx2.Request) -> httpx2.Request:
         """Sign ``request`` in place (its body must have been read unless unsigned_payload)."""
-        now = self._clock().astimezone(UTC)
-        amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+        amz_date = self.amz_date()
         if self.unsigned_payload:
             payload_hash = UNSIGNED_PAYLOAD
         else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -63,10 +63,12 @@ class Plan:
     resolution (the target already filled and checked, the URL parsed, the retry policy), so
     each call only builds its request and sends it.
 
-    The credential goes on the request one of three ways: ``headers`` already carry it (an API
-    key in headers), ``prepare`` applies it to the built request (an API key elsewhere, a SigV4
-    signature: nothing to do after the answer), or ``auth`` is the httpx2 flow to send with
-    (OAuth: refresh before expiry and once on rejection; OAuth 1, Basic)."""
+    The credential goes on the request one of four ways: ``headers`` already carry it (an API
+    key in headers), ``signer`` signs the built request (SigV4; the signed headers are kept
+    and reused while the date, to the second, is the same: what a new signature would say),
+    ``prepare`` applies it to the built request (an API key elsewhere: nothing to do after the
+    answer), or ``auth`` is the httpx2 flow to send with (OAuth: refresh before expiry and once
+    on rejection; OAuth 1, Basic)."""
 
     target: str
     url: httpx2.URL
@@ -74,16 +76,42 @@ class Plan:
     headers: httpx2.Headers
     prepare: Callable[[httpx2.Request], httpx2.Request] | None
     auth: httpx2.Auth | None
+    signer: SigV4Auth | None = None
+    # (method, X-Amz-Date) -> the signed request's headers; one entry, replaced each second.
+    signed: list[tuple[tuple[str, str], httpx2.Headers]] = field(default_factory=list)
 
     def request(
         self, method: str, cookies: httpx2.Cookies, extensions: dict[str, Any]
     ) -> httpx2.Request:
         """The request to send (what ``client.build_request`` makes, without merging again
         what was merged once)."""
+        if self.signer is not None:
+            return self._signed_request(method, cookies, extensions, self.signer)
         request = httpx2.Request(
             method, self.url, headers=self.headers, cookies=cookies, extensions=extensions
         )
         return request if self.prepare is None else self.prepare(request)
+
+    def _signed_request(
+        self,
+        method: str,
+        cookies: httpx2.Cookies,
+        extensions: dict[str, Any],
+        signer: SigV4Auth,
+    ) -> httpx2.Request:
+        # A Cookie header (the client keeps an upstream's cookies) is signed too: only a
+        # request without one is taken from or kept for reuse.
+        last = self.signed[0] if self.signed and not cookies else None
+        if last is not None and last[0] == (method, signer.amz_date()):
+            return httpx2.Request(method, self.url, headers=last[1], extensions=extensions)
+        request = signer.sign(
+            httpx2.Request(
+                method, self.url, headers=self.headers, cookies=cookies, extensions=extensions
+            )
+        )
+        if not cookies and request.url == self.url:  # (not re-encoded by the signer)
+            self.signed[:] = [((method, request.headers["x-amz-date"]), request.headers.copy())]
+        return request
 
 
 def make_plan(
@@ -92,6 +120,7 @@ def make_plan(
     headers = httpx2.Headers(client_headers)
     prepare: Callable[[httpx2.Request], httpx2.Request] | None = None
     send_auth: httpx2.Auth | None = auth
+    signer: SigV4Auth | None = None
     if type(auth) is ApiKeyAuth:
         values = auth.header_values()
         if values is None:
@@ -101,8 +130,8 @@ def make_plan(
                 headers[name] = value
         send_auth = None
     elif type(auth) is SigV4Auth:
-        prepare, send_auth = auth.sign, None
-    return Plan(target, httpx2.URL(target), policy, headers, prepare, send_auth)
+        signer, send_auth = auth, None
+    return Plan(target, httpx2.URL(target), policy, headers, prepare, send_auth, signer)
 
 
 def timeout_extension(cache: dict[float, dict[str, Any]], seconds: float) -> dict[str, Any]:
