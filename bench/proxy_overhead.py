@@ -98,6 +98,24 @@ class Figures:
     p50: float = float("inf")
     p99: float = float("inf")
     rate: float = 0.0
+    requests: int = 0
+    cpu: float | None = None  # the server's CPU seconds per request at c=32 (Linux)
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User+system CPU seconds of a process and its children (the workers), from /proc: a
+    figure a busy machine inflates far less than wall-clock rates."""
+    try:
+        pids = [pid]
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(child) for child in children]
+        total = 0
+        for one in pids:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _free_port() -> int:
@@ -118,11 +136,15 @@ def _tool(name: str, package: str) -> str | None:
     if found or shutil.which("apt-get") is None or os.geteuid() != 0:
         return found
     print(f"{name} not found: apt-get install {package}", flush=True)
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    if subprocess.run(["apt-get", "install", "-y", "-q", package], env=env, **quiet).returncode:
-        subprocess.run(["apt-get", "update", "-q"], env=env, **quiet)
-        subprocess.run(["apt-get", "install", "-y", "-q", package], env=env, **quiet)
+
+    def apt_get(*args: str) -> int:
+        quiet = subprocess.DEVNULL
+        return subprocess.run(["apt-get", *args], env=env, stdout=quiet, stderr=quiet).returncode
+
+    if apt_get("install", "-y", "-q", package):
+        apt_get("update", "-q")
+        apt_get("install", "-y", "-q", package)
     return _which(name)
 
 
@@ -163,7 +185,10 @@ def _wrk(wrk: str, url: str, headers: dict[str, str], connections: int, seconds:
         raise RuntimeError(f"{url}: {m.group(1)} answers were not 2xx\n{out}")
     if m := re.search(r"Socket errors: (.*)", out):
         raise RuntimeError(f"{url}: socket errors: {m.group(1)}\n{out}")
-    found = Figures(rate=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)))  # type: ignore[union-attr]
+    found = Figures(
+        rate=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        requests=int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
+    )
     for pct, value, unit in re.findall(r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", out, re.M):
         setattr(found, f"p{pct}", float(value) * _UNITS[unit])
     return found
@@ -283,6 +308,7 @@ def main() -> int:
         procs.append(ngx)
         upstream = f"http://127.0.0.1:{up_port}"
         _wait(upstream + "/", ngx)
+        servers: dict[str, int] = {}
         paths: dict[str, tuple[str, dict[str, str]]] = {
             "direct": (f"{upstream}/v1/items", {"X-Api-Key": KEY}),
             "nginx": (f"http://127.0.0.1:{nx_port}/v1/items", {}),
@@ -292,19 +318,27 @@ def main() -> int:
         )
         procs.append(proc)
         paths["proxy"] = (url, bearer)
+        servers["proxy"] = proc.pid
         with _postgres_database() as pg_url:
             if pg_url is not None:
                 proc, url, bearer = _plugboard(root, "pg", pg_url, upstream, workers=2)
                 procs.append(proc)
                 paths["proxy 2 workers"] = (url, bearer)
+                servers["proxy 2 workers"] = proc.pid
             figures = {name: Figures() for name in paths}
             for url, headers in paths.values():  # warm up: connections, caches
                 _wrk(wrk, url, headers, CONNECTIONS, 1)
             for _ in range(ROUNDS):
                 for name, (url, headers) in paths.items():
                     lat = _wrk(wrk, url, headers, 1, LATENCY_SECONDS)
+                    pid = servers.get(name)
+                    before = _cpu_seconds(pid) if pid else None
                     rate = _wrk(wrk, url, headers, CONNECTIONS, RATE_SECONDS)
+                    after_cpu = _cpu_seconds(pid) if pid else None
                     best = figures[name]
+                    if before is not None and after_cpu is not None and rate.requests:
+                        used = (after_cpu - before) / rate.requests
+                        best.cpu = used if best.cpu is None else min(best.cpu, used)
                     best.p50, best.p99 = min(best.p50, lat.p50), min(best.p99, lat.p99)
                     best.rate = max(best.rate, rate.rate)
             for proc in procs[2:]:
@@ -320,9 +354,16 @@ def main() -> int:
         f"c=1 {LATENCY_SECONDS} s (--latency), c={CONNECTIONS} {RATE_SECONDS} s"
     )
     for name, f in figures.items():
+        cpu = f" | server CPU {f.cpu * 1e6:5.0f} us/request" if f.cpu is not None else ""
         print(
             f"  {name:16s} c=1 p50 {_ms(f.p50)}  p99 {_ms(f.p99)} | "
-            f"c={CONNECTIONS} {f.rate:9.0f} req/s"
+            f"c={CONNECTIONS} {f.rate:9.0f} req/s{cpu}"
+        )
+    if p.cpu:
+        print(
+            f"proxy, 1 worker: {p.cpu * 1e6:.0f} us of server CPU per request at c={CONNECTIONS}"
+            f" -> at most {1 / p.cpu:.0f} req/s on one free core (a figure the load inflates"
+            " far less than the measured rate)"
         )
     added = p.p50 - d.p50
     print(
