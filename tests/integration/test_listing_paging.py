@@ -7,6 +7,7 @@ the same JSON a page at a time."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from plugboard.domain.models import ConnectionLevel, Role
 from plugboard.domain.principal import OPERATOR
 from plugboard.server.pagination import encode_cursor
 from plugboard.store.authorizations import AuthorizationKey, listing_key
+from plugboard.store.database import Database
 from plugboard.store.tables import authorizations
 from plugboard.usecases import connections as connection_usecases
 from plugboard.usecases import identity
@@ -214,8 +216,6 @@ def test_an_apps_users_are_refused_to_a_user_and_a_foreign_cursor(
 
 
 def _cli_env(home: Path, stack: Stack) -> dict[str, str]:
-    import os
-
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGBOARD_")}
     env.update(
         PLUGBOARD_HOME=str(home / "nothing-here"),
@@ -364,3 +364,24 @@ def test_the_openapi_schema_documents_the_details_first_page(stack: Stack) -> No
     assert "first page" in fields["authorizations"]["description"]
     assert fields["authorization_count"]["type"] == "integer"
     assert "/authorizations" in fields["authorizations_next_cursor"]["description"]
+
+
+def test_connections_list_json_embedded_pages_through_the_store(
+    tmp_path: Path, database: Database
+) -> None:
+    from tests.cli_inprocess import plugboard_in_process
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGBOARD_")}
+    env |= {"PLUGBOARD_HOME": str(tmp_path / "home"), "PLUGBOARD_DATABASE_URL": database.url}
+    assert plugboard_in_process(["init"], env, "").returncode == 0
+    links = [f"c{i:03d}" for i in range(53)]  # two store pages of 50
+    for link in reversed(links):
+        created = plugboard_in_process(
+            ["connections", "create", "--service", "stripe", "--link-name", link], env, ""
+        )
+        assert created.returncode == 0, created.stderr
+    listed = plugboard_in_process(["connections", "list", "--json"], env, "")
+    assert listed.returncode == 0, listed.stderr
+    items = json.loads(listed.stdout)
+    assert [c["link_name"] for c in items] == links
+    assert listed.stdout == json.dumps(items, indent=2, ensure_ascii=False) + "\n"
