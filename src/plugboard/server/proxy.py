@@ -15,9 +15,10 @@ the outbound guard (``PLUGBOARD_OUTBOUND_ALLOWLIST``); a named base is checked b
 connection is even looked up, and plain http is allowed only for ``PLUGBOARD_ALLOW_HTTP_HOSTS``
 (the credential would travel in clear text otherwise).
 
-- ``Authorization: Bearer <Plugboard token>`` authenticates the caller and is never forwarded;
-  neither are cookies, ``X-Plugboard-*`` headers, ``Host`` and the hop-by-hop headers
-  (RFC 9110 §7.6.1, and any the ``Connection`` header lists).
+- ``Authorization: Bearer <Plugboard token>`` (or a console session: its cookie, and its
+  ``X-CSRF-Token`` on writes) authenticates the caller and is never forwarded; neither are
+  cookies, ``X-Plugboard-*`` headers, ``Host`` and the hop-by-hop headers (RFC 9110 §7.6.1, and
+  any the ``Connection`` header lists). A bearer caller's ``X-CSRF-Token`` is the upstream's.
 - ``X-Plugboard-Environment`` picks the environment; ``X-Plugboard-User`` (an e-mail) the user
   whose user-level authorization is used -- only for tokens that act for users (or naming the
   caller itself), else 403. ``X-Plugboard-Timeout`` (seconds, at most 600),
