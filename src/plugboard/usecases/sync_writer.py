@@ -1,14 +1,16 @@
 """The write side of a running sync: pages are written in a thread of their own while the next
-ones are fetched (a bounded pipeline: at most ``QUEUED`` pages wait).
+ones are fetched (a bounded pipeline: at most ``QUEUED`` batches wait).
 
-Pages are written in page order, in batches: a transaction holds the pages that arrived until
-they reach ``BATCH_RECORDS`` records or the first of them waited ``BATCH_SECONDS`` (and what is
-left when the fetching ends, by success or failure), with the sync's progress. The cost of a
-transaction (and on PostgreSQL its round trips) is paid once per batch instead of once per page,
-and a failure of the fetching still leaves exactly the pages before it written. Unchanged
-records are not written; the ids seen are kept (:attr:`PageWriter.seen_ids`) for the removal of
-the records a completed sync did not see. The slot's lease is renewed every ``RENEW_EVERY``
-seconds.
+Pages go to the writer thread in batches, in page order: a batch closes at ``BATCH_RECORDS``
+records, or with the first page that arrives ``BATCH_SECONDS`` after the previous batch was
+handed over (so a slow service's pages are written one by one, as they come), or when the
+fetching ends, by success or failure. Each batch is one transaction with the sync's progress.
+The writer thread is woken, and a transaction paid (on PostgreSQL its round trips), once per
+batch instead of once per page -- on a busy machine each wake-up of the other thread costs a
+scheduling delay -- and a failure of the fetching still leaves exactly the pages before it
+written. Unchanged records are not written; the ids seen are kept
+(:attr:`PageWriter.seen_ids`) for the removal of the records a completed sync did not see. The
+slot's lease is renewed every ``RENEW_EVERY`` seconds.
 """
 
 from __future__ import annotations
@@ -28,12 +30,10 @@ from plugboard.usecases.runtime import Runtime
 
 __all__ = ["Page", "PageWriter"]
 
-_NO_PAGE: Any = object()  # waiting for a page timed out
-
 RENEW_EVERY = 30.0  # seconds; the lease (SLOT_LEASE) is minutes long
 BATCH_RECORDS = 500
 BATCH_SECONDS = 0.25  # a slow service's pages still show as progress at once
-QUEUED = 8
+QUEUED = 2
 
 
 class Page(Sequence[KeptRecord]):
@@ -78,7 +78,10 @@ class PageWriter:
         self._sync = sync
         self._lease = lease
         self._progress = progress
-        self._pages: queue.Queue[Page | None] = queue.Queue(QUEUED)
+        self._batches: queue.Queue[list[Page] | None] = queue.Queue(QUEUED)
+        self._batch: list[Page] = []
+        self._size = 0
+        self._since = time.monotonic()  # when the last batch was handed over
         self._error: BaseException | None = None
         self._renewed = time.monotonic()
         self.pages = self.seen = self.changed = 0
@@ -87,48 +90,40 @@ class PageWriter:
         self._thread.start()
 
     def put(self, page: Page) -> None:
-        """Hand over a page; waits while ``QUEUED`` pages wait to be written."""
+        """Add a page to the batch, and hand the batch over when it is complete (waiting while
+        ``QUEUED`` batches wait to be written)."""
         self._raise()
-        self._pages.put(page)
+        size = len(page)  # may refuse the page: the batch before it is written by close()
+        self._batch.append(page)
+        self._size += size
+        if self._size >= BATCH_RECORDS or time.monotonic() - self._since >= BATCH_SECONDS:
+            self._hand_over()
 
     def close(self) -> None:
         """Wait until every page handed over is written; raise the writer's error, if any (the
         failure of the earliest page that failed)."""
-        self._pages.put(None)
+        self._hand_over()
+        self._batches.put(None)
         self._thread.join()
         self._raise()
+
+    def _hand_over(self) -> None:
+        if self._batch:
+            self._batches.put(self._batch)
+            self._batch, self._size = [], 0
+        self._since = time.monotonic()
 
     def _raise(self) -> None:
         if self._error is not None:
             raise self._error
 
     def _run(self) -> None:
-        batch: list[Page] = []
-        size, since, ending = 0, 0.0, False
-        while not ending:
-            wait = None if not batch else max(0.0, since + BATCH_SECONDS - time.monotonic())
-            try:
-                page = self._pages.get(timeout=wait)
-            except queue.Empty:
-                page = _NO_PAGE
-            if page is None:
-                ending = True
-            elif page is not _NO_PAGE:
-                if not batch:
-                    since = time.monotonic()
-                batch.append(page)
+        while (batch := self._batches.get()) is not None:
+            if self._error is None:
                 try:
-                    size += len(page)
-                except Exception:  # a page to refuse: written up to it at once, then refused
-                    size = BATCH_RECORDS
-            full = size >= BATCH_RECORDS or time.monotonic() - since >= BATCH_SECONDS
-            if batch and (ending or full):
-                if self._error is None:
-                    try:
-                        self._write(batch)
-                    except BaseException as exc:  # handed to the fetching thread
-                        self._error = exc
-                batch, size = [], 0
+                    self._write(batch)
+                except BaseException as exc:  # handed to the fetching thread
+                    self._error = exc
 
     def _write(self, batch: Sequence[Page]) -> None:
         """Write the pages of ``batch`` up to the first one whose records are refused, then
