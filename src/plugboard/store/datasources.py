@@ -231,8 +231,8 @@ class DatasourceRepository:
         )
 
     def record_progress(self, sync_id: str, pages: int, seen: int, changed: int) -> None:
-        """A running sync's counts, written with each page: one statement sent to the driver
-        as it is (no compilation per page)."""
+        """A running sync's counts, written with each batch of pages: one statement sent to
+        the driver as it is (no compilation each time)."""
         m = "?" if self._conn.dialect.paramstyle == "qmark" else "%s"
         self._conn.exec_driver_sql(
             f"UPDATE datasource_syncs SET pages = {m}, records_seen = {m}, records_changed = {m} "

@@ -9,11 +9,11 @@ processes.
 
 Running pulls every page through the connection with the real invoke (its resolution cache,
 refresh and retries), as the datasource's app, for the user who asked (or no user: the primary
-account of a user-level connection). Each page is upserted by record id in its own transaction
-with the sync's progress, in a writer thread while the next page is fetched
-(usecases/sync_writer.py); a failure leaves the sync `failed` with its error (also in the audit
-log) and the records written so far, which the next sync converges on -- never duplicates. It
-never writes to the service.
+account of a user-level connection). Pages are upserted by record id, in batches of pages each
+in one transaction with the sync's progress, in a writer thread while the next pages are
+fetched (usecases/sync_writer.py); only new and changed records are written. A failure leaves
+the sync `failed` with its error (also in the audit log) and the records written so far, which
+the next sync converges on -- never duplicates. It never writes to the service.
 """
 
 from __future__ import annotations
