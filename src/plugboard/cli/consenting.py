@@ -66,7 +66,7 @@ def local_consent(
     from urllib.parse import urlsplit
 
     from plugboard.domain.principal import OPERATOR
-    from plugboard.server.app import create_app
+    from plugboard.server.callback_app import create_callback_app
     from plugboard.threaded_server import ThreadedServer
     from plugboard.usecases.consent import ConsentFlows
     from plugboard.usecases.identity import principal_for
@@ -82,9 +82,10 @@ def local_consent(
                 markup=False,
             )
             return 1
-        # Receive the callback ourselves, on the address the provider will redirect to.
+        # Receive the callback ourselves, on the address the provider will redirect to (the
+        # callback route alone: the whole server app cost a second of start-up).
         listener = ThreadedServer(
-            create_app(runtime.settings, runtime=runtime),
+            create_callback_app(runtime),
             host=parts.hostname or "127.0.0.1",
             port=parts.port or 80,
             lifespan="on",
