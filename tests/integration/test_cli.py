@@ -1,13 +1,20 @@
-"""The `plugboard` command as a person runs it: a real process, real home folder, real output."""
+"""The `plugboard` command as a person runs it: a real process, real home folder, real output.
+
+Each test runs the command it is about as a real process; the commands that only set the scene
+(`init` before a `users` command, …) or check what a command stored run in this process
+(tests/cli_inprocess.py: the same entry point, environment and store, without the second or so
+of start-up a process costs)."""
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +23,7 @@ import pytest
 
 from plugboard.store.database import Database
 from plugboard.testing.server import ProviderServer
+from tests.cli_inprocess import plugboard_in_process
 
 PLUGBOARD = [sys.executable, "-m", "plugboard.cli"]
 
@@ -42,6 +50,13 @@ def plugboard(
     )
 
 
+def here(
+    home: Path, *args: str, database: Database | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """`plugboard(...)` in this process: for commands that set the scene or check the store."""
+    return plugboard_in_process(args, _env(home, database), stdin)
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
@@ -62,30 +77,42 @@ def test_init_prints_a_login_that_authenticates(home: Path, database: Database) 
     token = re.search(r"API token: (pbt_\S+)", result.stdout)
     assert token and re.search(r"password:  \S{20,}", result.stdout)
     assert "Log in to the console at http://127.0.0.1:8000/console" in result.stdout
-    listed = plugboard(
-        home, "tokens", "list", "--email", "admin@plugboard.local", database=database
-    )
+    listed = here(home, "tokens", "list", "--email", "admin@plugboard.local", database=database)
     assert "init" in listed.stdout
     assert token.group(1) not in listed.stdout
 
 
 def test_init_creates_a_key_file_readable_only_by_its_owner(home: Path, database: Database) -> None:
-    assert plugboard(home, "init", database=database).returncode == 0
+    assert here(home, "init", database=database).returncode == 0
     assert (home / "master.keys").stat().st_mode & 0o777 == 0o600
 
 
 def test_init_twice_is_refused_but_if_new_succeeds_quietly(home: Path, database: Database) -> None:
-    assert plugboard(home, "init", database=database).returncode == 0
-    again = plugboard(home, "init", database=database)
+    assert here(home, "init", database=database).returncode == 0
+    again = here(home, "init", database=database)
     assert again.returncode == 1 and "already initialized" in again.stderr
-    quiet = plugboard(home, "init", "--if-new", database=database)
+    quiet = here(home, "init", "--if-new", database=database)
     assert quiet.returncode == 0 and "pbt_" not in quiet.stdout
+
+
+def test_init_on_an_initialized_store_leaves_no_connection_open(
+    home: Path, database: Database
+) -> None:
+    """Refused or done nothing (--if-new), init closes its database connections: embedded (and
+    in-process here) a connection left to the garbage collector stays open until then."""
+    assert here(home, "init", database=database).returncode == 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        assert here(home, "init", database=database).returncode == 1
+        assert here(home, "init", "--if-new", database=database).returncode == 0
+        gc.collect()
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
 
 
 def test_validation_errors_print_one_line_naming_field_and_rule(
     home: Path, database: Database
 ) -> None:
-    plugboard(home, "init", database=database)
+    here(home, "init", database=database)
     result = plugboard(home, "users", "add", "not-an-email", database=database)
     assert result.returncode == 1
     assert result.stderr.strip() == (
@@ -94,11 +121,9 @@ def test_validation_errors_print_one_line_naming_field_and_rule(
 
 
 def test_members_acting_with_as_are_bound_by_their_role(home: Path, database: Database) -> None:
-    plugboard(home, "init", database=database)
-    plugboard(home, "users", "add", "u@example.com", "--role", "user", database=database)
-    result = plugboard(
-        home, "users", "add", "x@example.com", "--as", "u@example.com", database=database
-    )
+    here(home, "init", database=database)
+    here(home, "users", "add", "u@example.com", "--role", "user", database=database)
+    result = here(home, "users", "add", "x@example.com", "--as", "u@example.com", database=database)
     assert result.returncode == 1
     assert "role 'user' may not manage users" in result.stderr
 
@@ -106,7 +131,7 @@ def test_members_acting_with_as_are_bound_by_their_role(home: Path, database: Da
 def test_json_output_is_machine_readable(home: Path, database: Database) -> None:
     import json
 
-    plugboard(home, "init", database=database)
+    here(home, "init", database=database)
     result = plugboard(home, "users", "list", "--json", database=database)
     members = json.loads(result.stdout)
     assert members[0]["email"] == "admin@plugboard.local"
@@ -114,11 +139,11 @@ def test_json_output_is_machine_readable(home: Path, database: Database) -> None
 
 
 def test_keys_rotate_shows_progress_and_reports_the_new_key(home: Path, database: Database) -> None:
-    plugboard(home, "init", database=database)
+    here(home, "init", database=database)
     result = plugboard(home, "keys", "rotate", database=database)
     assert result.returncode == 0, result.stderr
     assert "New key k2 encrypts from now on" in result.stdout
-    status = plugboard(home, "keys", "status", "--json", database=database)
+    status = here(home, "keys", "status", "--json", database=database)
     assert '"current": "k2"' in status.stdout
 
 
@@ -130,7 +155,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(home: Path, database: Database) -> Iterator[str]:
-    plugboard(home, "init", database=database)
+    here(home, "init", database=database)
     port = _free_port()
     process = subprocess.Popen(
         [*PLUGBOARD, "serve", "--port", str(port)],
@@ -165,14 +190,14 @@ def test_serve_answers_health_over_http(server: str) -> None:
 def test_services_list_search_finds_salesforce_on_a_fresh_home(
     home: Path, database: Database
 ) -> None:
-    plugboard(home, "init", database=database)
+    here(home, "init", database=database)
     result = plugboard(home, "services", "list", "--search", "sales", database=database)
     assert result.returncode == 0, result.stderr
     assert "salesforce" in result.stdout and "Services (1)" in result.stdout
 
 
 def test_connections_create_for_salesforce_on_a_fresh_home(home: Path, database: Database) -> None:
-    plugboard(home, "init", database=database)
+    here(home, "init", database=database)
     result = plugboard(
         home,
         "connections",
@@ -185,15 +210,15 @@ def test_connections_create_for_salesforce_on_a_fresh_home(home: Path, database:
     )
     assert result.returncode == 0, result.stderr
     assert "link name salesforce_connection" in result.stdout
-    shown = plugboard(home, "connections", "show", "salesforce_connection", database=database)
+    shown = here(home, "connections", "show", "salesforce_connection", database=database)
     assert "domain=zylker" in shown.stdout
 
 
 def test_a_missing_dynamic_parameter_says_which_flag_to_pass(
     home: Path, database: Database
 ) -> None:
-    plugboard(home, "init", database=database)
-    result = plugboard(home, "connections", "create", "--service", "salesforce", database=database)
+    here(home, "init", database=database)
+    result = here(home, "connections", "create", "--service", "salesforce", database=database)
     assert result.returncode == 1
     assert "pass --param domain=VALUE" in result.stderr
 
@@ -225,9 +250,11 @@ def test_authorize_receives_the_callback_itself_when_no_server_runs(
         "PLUGBOARD_OUTBOUND_ALLOWLIST": "127.0.0.1",
         "PLUGBOARD_AS": "admin@plugboard.local",
     }
-    run = lambda *args: subprocess.run(  # noqa: E731
-        [*PLUGBOARD, *args], env=env, capture_output=True, text=True, timeout=60
-    )
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        """The scene and the check, in this process; `authorize`, the subject, is a process."""
+        return plugboard_in_process(args, env)
+
     assert run("init").returncode == 0
     client = provider.state.register_oauth2_client(
         redirect_uris=[f"http://127.0.0.1:{port}/oauth/callback"]
