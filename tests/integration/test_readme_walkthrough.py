@@ -1,5 +1,10 @@
 """The README's walkthrough, line by line: `make run`'s two commands, then every command of the
-walkthrough block exactly as written (on a free port instead of 8000, through the environment)."""
+walkthrough block exactly as written (on a free port instead of 8000, through the environment).
+
+A person follows it once and goes on from where it leaves them: so do these tests. `make run`
+and the walkthrough run once for the module (`walked`); each test then checks what it printed
+or continues from the state it left -- the SDK snippet, a restart -- and leaves the server
+serving (the restart test ends with it started again)."""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
@@ -84,8 +91,24 @@ class Served:
         self.process = None
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
+@dataclass(frozen=True)
+class Walked:
+    """The served demo after the walkthrough: the environment it exported, each output."""
+
+    served: Served
+    environment: dict[str, str]
+    outputs: list[str]
+
+
+@pytest.fixture(scope="module")
+def walked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Walked]:
+    with _served(tmp_path_factory.mktemp("walkthrough")) as served:
+        environment, outputs = run_walkthrough(served)
+        yield Walked(served, environment, outputs)
+
+
+@contextmanager
+def _served(tmp_path: Path) -> Iterator[Served]:
     port = _free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PLUGBOARD_")}
     environment.update(
@@ -148,30 +171,27 @@ def _invoked_ok(output: str) -> bool:
     return '"ok":true' in compact and '"auth":"oauth2"' in compact
 
 
-def test_the_readme_walkthrough_authorizes_and_invokes(served: Served) -> None:
-    _, outputs = run_walkthrough(served)
-    assert _invoked_ok(outputs[-1])
+def test_the_readme_walkthrough_authorizes_and_invokes(walked: Walked) -> None:
+    assert _invoked_ok(walked.outputs[-1])
 
 
-def test_the_readme_sdk_snippet_runs_as_written_after_the_walkthrough(served: Served) -> None:
-    environment, _ = run_walkthrough(served)
+def test_the_readme_sdk_snippet_runs_as_written_after_the_walkthrough(walked: Walked) -> None:
     # As written, but on this test's port instead of 8000 (as the commands above).
-    code = sdk_snippet().replace("127.0.0.1:8000", f"127.0.0.1:{served.port}")
-    lines = _run(["python", "-c", code], environment).splitlines()
+    code = sdk_snippet().replace("127.0.0.1:8000", f"127.0.0.1:{walked.served.port}")
+    lines = _run(["python", "-c", code], walked.environment).splitlines()
     assert len(lines) == 4 and lines[0].startswith("200 "), lines
     # Each line is a printed dict: the demo API's answer to the request with the credential.
     assert all("'ok': True" in line and "'auth': 'oauth2'" in line for line in lines), lines
 
 
 def test_a_restarted_demo_server_keeps_the_authorized_connection_working(
-    served: Served,
+    walked: Walked,
 ) -> None:
-    environment, outputs = run_walkthrough(served)
-    assert _invoked_ok(outputs[-1])
-    served.stop()
-    served.start()
+    assert _invoked_ok(walked.outputs[-1])
+    walked.served.stop()
+    walked.served.start()
     # The demo provider remembers the tokens it issued: no new consent is needed.
-    assert _invoked_ok(_run(shlex.split("plugboard invoke demo GET /hello"), environment))
+    assert _invoked_ok(_run(shlex.split("plugboard invoke demo GET /hello"), walked.environment))
 
 
 def _authorize_like_a_person(args: list[str], environment: dict[str, str]) -> str:
