@@ -1,18 +1,18 @@
 """The commands that used to run only on the local store work with --server too: connections
 edit and references, authorizations rename, primary and switch, services create, edit, delete
-and set-client. Each
-runs as a real process whose PLUGBOARD_HOME is empty, so nothing can happen locally."""
+and set-client. Each runs with a PLUGBOARD_HOME that is empty (no key, no store), so nothing can
+happen locally -- in this process (tests/cli_inprocess.py: the entry point with that
+environment); test_cli_remote.py runs `--server` commands as real processes."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from plugboard.testing.provider_state import DEMO_API_KEY
+from tests.cli_inprocess import plugboard_in_process
 from tests.integration.remote_support import key_connection, key_service, token
 from tests.stack import Stack
 
@@ -21,10 +21,7 @@ def _cli(stack: Stack, home: Path, *args: str, member: str = "dev", stdin: str =
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGBOARD_")}
     env["PLUGBOARD_HOME"] = str(home / "nothing-here")
     remote = ["--server", stack.base_url, "--token", token(stack, member)]
-    done = subprocess.run(
-        [sys.executable, "-m", "plugboard.cli", *remote, *args, "--json"],
-        env=env, capture_output=True, text=True, timeout=60, input=stdin,
-    )  # fmt: skip
+    done = plugboard_in_process([*remote, *args, "--json"], env, stdin)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
