@@ -69,9 +69,10 @@ def plugboard_in_process(
     (the whole environment, as given to a process) and `stdin`; returns what the process would:
     its exit status, stdout and stderr. An exception the entry point does not turn into an exit
     status (a process would print a traceback) propagates: the test fails on it."""
-    out, err = io.StringIO(), io.StringIO()
+    # Byte streams under text ones, as a process has: `invoke` writes a body to stdout.buffer.
+    out, err = _stream(), _stream()
     argv, stdin_was = sys.argv, sys.stdin
-    sys.argv, sys.stdin = ["plugboard", *args], io.StringIO(stdin)
+    sys.argv, sys.stdin = ["plugboard", *args], _stream(stdin.encode())
     code: int
     try:
         with (
@@ -91,4 +92,16 @@ def plugboard_in_process(
                     code = 1
     finally:
         sys.argv, sys.stdin = argv, stdin_was
-    return subprocess.CompletedProcess(["plugboard", *args], code, out.getvalue(), err.getvalue())
+    return subprocess.CompletedProcess(["plugboard", *args], code, _text(out), _text(err))
+
+
+def _stream(initial: bytes = b"") -> io.TextIOWrapper:
+    return io.TextIOWrapper(io.BytesIO(initial), encoding="utf-8", write_through=True)
+
+
+def _text(stream: io.TextIOWrapper) -> str:
+    """What `subprocess.run(..., text=True)` would read: decoded, universal newlines."""
+    stream.flush()
+    buffer = stream.buffer
+    assert isinstance(buffer, io.BytesIO)
+    return buffer.getvalue().decode().replace("\r\n", "\n").replace("\r", "\n")

@@ -1,5 +1,9 @@
 """`plugboard --server URL --token T …` as a person runs it: a real process against a served
-Plugboard. Its PLUGBOARD_HOME is empty (no key, no store): anything local would fail."""
+Plugboard. Its PLUGBOARD_HOME is empty (no key, no store): anything local would fail.
+
+The checks of what a command does on the server (invoke, its exit status 3, entering a
+credential) run the same entry point in-process (tests/cli_inprocess.py) with that environment;
+the consent, the environment variables and the refusals are real processes."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from plugboard.testing.provider_state import DEMO_API_KEY
+from tests.cli_inprocess import plugboard_in_process
 from tests.integration.remote_support import key_connection, token
 from tests.stack import Stack
 
@@ -23,17 +28,11 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def _cli(
-    stack: Stack, home: Path, *args: str, member: str = "dev", stdin: str | None = None
+    stack: Stack, home: Path, *args: str, member: str = "dev", stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
+    """In this process, with the environment a process would get."""
     remote = ["--server", stack.base_url, "--token", token(stack, member)]
-    return subprocess.run(
-        [sys.executable, "-m", "plugboard.cli", *remote, *args],
-        env=_env(home),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return plugboard_in_process([*remote, *args], _env(home), stdin)
 
 
 def test_invoke_with_server_runs_on_the_server(stack: Stack, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from plugboard.store.database import Database
 from tests.conftest import create_pg_database, drop_pg_database
-from tests.integration.test_cli import PLUGBOARD, _env, _free_port, plugboard
+from tests.integration.test_cli import PLUGBOARD, _env, _free_port, here, plugboard
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def _spawned_children(pid: int) -> list[str]:
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
 def test_two_workers_serve_one_port_on_postgresql(pg_home: tuple[Path, Database]) -> None:
     home, database = pg_home
-    assert plugboard(home, "init", database=database).returncode == 0
+    assert here(home, "init", database=database).returncode == 0  # the scene, in-process
     port = _free_port()
     process = subprocess.Popen(
         [*PLUGBOARD, "serve", "--port", str(port), "--workers", "2"],
@@ -73,7 +73,7 @@ def test_two_workers_serve_one_port_on_postgresql(pg_home: tuple[Path, Database]
 
 def test_more_than_one_worker_is_refused_on_sqlite(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    assert plugboard(home, "init").returncode == 0
+    assert here(home, "init").returncode == 0  # the scene, in-process
     result = plugboard(home, "serve", "--workers", "2")
     assert result.returncode == 1
     line = result.stderr.strip()

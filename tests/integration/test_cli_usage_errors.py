@@ -1,5 +1,9 @@
 """Usage mistakes on the command line end in one short message and exit status 2, as click's own
-programs do; and every command can print JSON for scripts."""
+programs do; and every command can print JSON for scripts.
+
+The catalogue of mistakes runs in-process (tests/cli_inprocess.py: the same entry point, which
+turns click's exceptions into the message and the exit status); the hint and the group help are
+checked on real processes."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import typer
 
 from plugboard.cli.main import app
 from plugboard.store.database import Database
+from tests.cli_inprocess import cli_env, plugboard_in_process
 
 PLUGBOARD = [sys.executable, "-m", "plugboard.cli"]
 
@@ -50,7 +55,7 @@ def test_a_usage_mistake_prints_one_error_line_and_a_hint_and_exits_2(
     mistake: str, tmp_path: Path
 ) -> None:
     args, message = USAGE_MISTAKES[mistake]
-    result = plugboard(tmp_path / "home", *args)
+    result = plugboard_in_process(args, cli_env(tmp_path / "home"))
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
@@ -107,13 +112,14 @@ def test_db_upgrade_and_keys_rotate_json_report_what_they_did(
     tmp_path: Path, database: Database
 ) -> None:
     home = tmp_path / "home"
-    assert plugboard(home, "init", database=database).returncode == 0
+    env = cli_env(home, database.url)
+    assert plugboard_in_process(["init"], env).returncode == 0  # the scene
     upgraded = plugboard(home, "db", "upgrade", "--json", database=database)
     assert upgraded.returncode == 0, upgraded.stderr
     state = json.loads(upgraded.stdout)
     assert state["revision"] == state["head"] and state["backend"] == database.backend
-    rotated = plugboard(home, "keys", "rotate", "--json", database=database)
+    rotated = plugboard_in_process(["keys", "rotate", "--json"], env)
     assert rotated.returncode == 0, rotated.stderr
     assert json.loads(rotated.stdout) == {"new_key_id": "k2", "reencrypted": 0}
-    reencrypted = plugboard(home, "keys", "reencrypt", "--json", database=database)
+    reencrypted = plugboard_in_process(["keys", "reencrypt", "--json"], env)
     assert json.loads(reencrypted.stdout) == {"key_id": "k2", "reencrypted": 0}
