@@ -57,3 +57,19 @@ def test_the_embedded_client_is_still_there_when_asked_for() -> None:
     assert plugboard.LocalClient is LocalClient
     with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
         plugboard.nothing_here  # noqa: B018
+
+
+def test_the_authorize_callback_listener_loads_only_the_callback_route() -> None:
+    """`plugboard authorize` without a server serves the callback route alone: not the REST API,
+    console, docs or proxy of the whole server app (a second of the command's start-up)."""
+    code = (
+        "from plugboard.server.callback_app import create_callback_app\n"
+        "import sys\n"
+        "whole = ('plugboard.server.app', 'plugboard.server.api', 'plugboard.server.console',\n"
+        "         'plugboard.server.proxy', 'plugboard.server.docs_ui')\n"
+        "print('whole:' + ','.join(m for m in whole if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip().splitlines()[-1] == "whole:"
