@@ -1,9 +1,10 @@
 """The records Plugboard keeps for a datasource (SPEC §8), upserted by their id at the service.
 
 Only new and changed records are written; an unchanged one is not touched (its canonical JSON
-is made, and compared). On SQLite the page's stored texts are read by primary key and compared
-in Python, then the new and changed records go in one ``executemany`` upsert. On PostgreSQL the
-page is one ``INSERT … ON CONFLICT DO UPDATE … WHERE`` the digest differs: the database finds
+is made, and compared). A page, or a batch of consecutive pages, is written at once. On SQLite
+their stored texts are read by primary key and compared in Python, then the new and changed
+records go in one ``executemany`` upsert. On PostgreSQL they are one ``INSERT … ON CONFLICT DO
+UPDATE … WHERE`` the digest differs: the database finds
 each record by its primary key through the conflict check, whatever the planner thinks of a
 table never analyzed (an ``IN`` list of ids, planned without statistics, scanned the whole
 datasource for every page). Statements go to the driver as they are (``exec_driver_sql``: no
@@ -108,29 +109,53 @@ class RecordRepository:
     ) -> int:
         """Write one page: new records inserted, changed ones rewritten, unchanged ones left
         as they are; returns how many were new or changed."""
-        latest = {r.record_id: r.data for r in page}  # an id twice in a page: the last one wins
+        return self.upsert_pages(datasource_id, sync_id, [page], now)[0]
+
+    def upsert_pages(
+        self,
+        datasource_id: str,
+        sync_id: str,
+        pages: Sequence[Sequence[KeptRecord]],
+        now: datetime,
+    ) -> list[int]:
+        """Write consecutive pages at once (as :meth:`upsert_page` each, in one statement or
+        two); returns how many records of each page were new or changed. A record id found
+        twice is written once, as the last one has it, and counts for the page of the last."""
+        latest: dict[str, dict[str, Any]] = {}
+        owner: dict[str, int] = {}
+        for number, page in enumerate(pages):
+            for record in page:
+                latest[record.record_id] = record.data
+                owner[record.record_id] = number
+        counts = [0] * len(pages)
         if not latest:
-            return 0
+            return counts
         dialect = self._conn.dialect
         process = records.c.updated_at.type.dialect_impl(dialect).bind_processor(dialect)
         stamp = process(now) if process is not None else now
         encode = canonical_json
         texts = {record_id: encode(data) for record_id, data in latest.items()}
         if dialect.name == "postgresql":
-            return self._write_pg(datasource_id, sync_id, texts, stamp)
-        return self._write_sqlite(datasource_id, sync_id, texts, stamp)
+            written = self._write_pg(datasource_id, sync_id, texts, stamp)
+        else:
+            written = self._write_sqlite(datasource_id, sync_id, texts, stamp)
+        for record_id in written:
+            counts[owner[record_id]] += 1
+        return counts
 
-    def _write_pg(self, datasource_id: str, sync_id: str, texts: dict[str, str], stamp: Any) -> int:
+    def _write_pg(
+        self, datasource_id: str, sync_id: str, texts: dict[str, str], stamp: Any
+    ) -> list[str]:
         quote, sha256 = json.encoder.encode_basestring, hashlib.sha256
         page = ",".join(
             f'[{quote(i)},"{sha256(t.encode()).hexdigest()}",{t}]' for i, t in texts.items()
         )
         params = (datasource_id, sync_id, stamp, stamp, f"[{page}]")
-        return len(self._conn.exec_driver_sql(_UPSERT_PG, params).fetchall())
+        return [rid for (rid,) in self._conn.exec_driver_sql(_UPSERT_PG, params).fetchall()]
 
     def _write_sqlite(
         self, datasource_id: str, sync_id: str, texts: dict[str, str], stamp: Any
-    ) -> int:
+    ) -> list[str]:
         ids = list(texts)
         stored: dict[str, tuple[str, str]] = {}
         for start in range(0, len(ids), CHUNK):
@@ -149,7 +174,7 @@ class RecordRepository:
             rows.append((datasource_id, record_id, text, digest, sync_id, stamp, stamp))
         if rows:
             self._conn.exec_driver_sql(_UPSERT_SQLITE, rows)
-        return len(rows)
+        return [row[1] for row in rows]
 
     def commit_unflushed(self) -> None:
         """Let this transaction's commit return before it reaches the disk (PostgreSQL's

@@ -147,12 +147,11 @@ class PageWriter:
             now = unit.now()
             unit.datasource_records.commit_unflushed()  # the completing commit flushes
             pages, seen, changed = self.pages, self.seen, self.changed
-            for page in batch:
-                kept = page.records
-                changed += unit.datasource_records.upsert_page(
-                    sync.datasource_id, sync.id, kept, now
-                )
-                pages, seen = page.number, seen + len(kept)
+            written = unit.datasource_records.upsert_pages(
+                sync.datasource_id, sync.id, [page.records for page in batch], now
+            )
+            for page, count in zip(batch, written, strict=True):
+                pages, seen, changed = page.number, seen + len(page.records), changed + count
                 counts.append((pages, seen, changed))
             unit.datasources.record_progress(sync.id, pages, seen, changed)
             if time.monotonic() - self._renewed >= RENEW_EVERY:

@@ -198,3 +198,15 @@ def test_records_with_quotes_backslashes_and_unicode_round_trip(ds: DsWorld) -> 
     flipped = [KeptRecord(page[1].record_id, {**page[1].data, "flag": 1})]
     with ds.runtime.unit() as unit:
         assert unit.datasource_records.upsert_page(source.datasource.id, "s", flipped, now) == 1
+
+
+def test_a_batch_of_pages_counts_each_record_once_for_its_last_page(ds: DsWorld) -> None:
+    source = ds.datasource()
+    first = [KeptRecord("a", {"id": "a", "v": 1}), KeptRecord("b", {"id": "b"})]
+    second = [KeptRecord("c", {"id": "c"}), KeptRecord("a", {"id": "a", "v": 2})]
+    with ds.runtime.unit() as unit:
+        now, repo = unit.now(), unit.datasource_records
+        assert repo.upsert_pages(source.datasource.id, "s1", [first, second], now) == [1, 2]
+        assert repo.upsert_pages(source.datasource.id, "s2", [first, second], now) == [0, 0]
+        stored = {r.record_id: r.data for r in repo.page(source.datasource.id)}
+    assert stored == {"a": {"id": "a", "v": 2}, "b": {"id": "b"}, "c": {"id": "c"}}
