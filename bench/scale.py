@@ -4,9 +4,10 @@ For each size N (default 10,000 and 100,000; `--sizes 10000,100000,1000000` for 
 PostgreSQL database is filled with N user-level authorizations: about sqrt(N) users each
 authorized on about sqrt(N) connections, every credential sealed by the store's own sealing
 (bulk inserts), one app granted to every user with a component using ten of the connections,
-and N/10 audit entries. The fill time is printed. Then, through the REST API served in this
-process, each call is timed `--repeat` times and its p50 printed, with its growth factor
-against the first size:
+and N/10 audit entries (COPY for the bulk rows). The fill time is printed. Then, through the REST
+API served in this process, each call is timed `--repeat` times, round-robin over the sizes and
+the calls (a burst of load on the machine falls on every figure alike), and its p50 printed
+with its growth factor against the first size:
 
 - a page of `GET /connections` (50, as the super admin), in process and over HTTP (uvicorn);
 - a user's page of authorizations (`GET /connections/{link}/authorizations`, as that user);
@@ -18,8 +19,9 @@ against the first size:
 - `plugboard connections list --json` against the served REST API (in process, the real CLI):
   the time until its first page is written, and until the whole list is.
 
-`--database NAME` keeps the filled database (and its key, beside it in the temp directory) and
-uses it again on the next run with the same name: fill 1M once, measure many times.
+`--database NAME` keeps each size's filled database as NAME_<size> (and its key, beside it in the
+temp directory) and uses it again on the next run with the same name: fill 1M once, measure many
+times.
 
 Needs PostgreSQL at PLUGBOARD_TEST_POSTGRES_URL (default 127.0.0.1:5432, user postgres); says
 so and exits 0 when none answers. Prints the load average: on a busy machine every figure grows.
@@ -37,7 +39,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import ExitStack, contextmanager, redirect_stdout
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -246,14 +248,17 @@ def fill(runtime: Runtime, size: int) -> None:
         conn.commit()  # statistics are transactional: rolled back with the connection otherwise
 
 
-def _timed(call: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
+def _timed(call: Callable[[], Any]) -> Callable[[], float]:
+    """One timing of ``call`` (a REST answer, which must be 200), in seconds."""
+
+    def once() -> float:
         started = time.perf_counter()
         answer = call()
-        times.append(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
         assert answer.status_code == 200, answer.text
-    return percentile(times, 50) * 1000
+        return elapsed
+
+    return once
 
 
 class _FirstWrite(io.StringIO):
@@ -269,32 +274,31 @@ class _FirstWrite(io.StringIO):
         return super().write(s)
 
 
-def _cli_list(base_url: str, token: str, repeat: int) -> tuple[float, float]:
-    """p50 of (first page written, whole list written) of `plugboard connections list --json`
-    against the served REST API, run in this process. Typer builds its command tree once, as a
-    process does at start-up (about 60 ms for every command of the CLI): not counted."""
+def _cli_list(base_url: str, token: str) -> Callable[[], tuple[float, float]]:
+    """One run of `plugboard connections list --json` against the served REST API, in this
+    process: (first page written, whole list written) in seconds. Typer builds its command tree
+    once, as a process does at start-up (about 60 ms for every command of the CLI): not
+    counted."""
     import typer
 
     from plugboard.cli.main import app as cli
 
     command = typer.main.get_command(cli)
-    firsts, totals = [], []
-    for _ in range(repeat):
+    args = ["--server", base_url, "--token", token, "connections", "list", "--json"]
+
+    def once() -> tuple[float, float]:
         sink = _FirstWrite()
         started = time.perf_counter()
         with redirect_stdout(sink):
             try:
-                command.main(
-                    ["--server", base_url, "--token", token, "connections", "list", "--json"],
-                    standalone_mode=False,
-                )
+                command.main(args, standalone_mode=False)
             except SystemExit as exc:
                 assert not exc.code, exc
         ended = time.perf_counter()
         assert sink.first is not None, sink.getvalue()[:500]
-        firsts.append(sink.first - started)
-        totals.append(ended - started)
-    return percentile(firsts, 50) * 1000, percentile(totals, 50) * 1000
+        return sink.first - started, ended - started
+
+    return once
 
 
 @contextmanager
@@ -318,7 +322,11 @@ def served(runtime: Runtime) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def measure(runtime: Runtime, repeat: int) -> dict[str, float]:
+def prepare(
+    runtime: Runtime, repeat: int, stack: ExitStack
+) -> tuple[dict[str, Callable[[], float]], Callable[[], tuple[float, float]]]:
+    """Each call's single timing on this store, and the CLI's; the clients and the served API
+    stay open on ``stack``."""
     import httpx2
 
     with runtime.unit() as unit:
@@ -340,56 +348,50 @@ def measure(runtime: Runtime, repeat: int) -> dict[str, float]:
                 " AND a.status = 'connected' AND u.email NOT IN (:root, :reader)"
                 " ORDER BY u.email DESC LIMIT :n"
             ),
-            {"link": link, "root": _email(0), "reader": _email(1), "n": repeat},
+            {"link": link, "root": _email(0), "reader": _email(1), "n": repeat + 1},
         ).scalars()
-        revokers = [token(int(email[1:8])) for email in still]
-    client = TestClient(create_app(runtime=runtime), base_url="http://127.0.0.1")
+        revokers = iter([token(int(email[1:8])) for email in still])
+    client = stack.enter_context(
+        TestClient(create_app(runtime=runtime), base_url="http://127.0.0.1")
+    )
 
     def get(path: str, secret: str, **params: Any) -> Any:
         return client.get(f"/api/v1{path}", params=params,
                           headers={"Authorization": f"Bearer {secret}"})  # fmt: skip
 
-    pending = iter(revokers)
-
     def revoke() -> Any:
         return client.post(f"/api/v1/connections/{link}/authorizations/revoke", json={},
-                           headers={"Authorization": f"Bearer {next(pending)}"})  # fmt: skip
+                           headers={"Authorization": f"Bearer {next(revokers)}"})  # fmt: skip
 
-    results: dict[str, float] = {}
-    with client:
-        for warm in (root, reader):
-            get("/connections", warm, limit=50)
-        second = get(f"/connections/{link}/authorizations", root, limit=50).json()["next_cursor"]
-        results.update({
-            "connections page": _timed(lambda: get("/connections", root, limit=50), repeat),
-            "user's authorizations": _timed(
-                lambda: get(f"/connections/{link}/authorizations", reader), repeat
-            ),
-            "admin's authorizations": _timed(
-                lambda: get(f"/connections/{link}/authorizations", root, limit=50), repeat
-            ),
-            "admin's authz page 2": _timed(
-                lambda: get(f"/connections/{link}/authorizations", root, limit=50,
-                            cursor=second), repeat,
-            ),
-            "details (admin)": _timed(lambda: get(f"/connections/{link}", root), repeat),
-            "details (user)": _timed(lambda: get(f"/connections/{link}", reader), repeat),
-            "references": _timed(lambda: get(f"/connections/{link}/references", root), repeat),
-            "services list": _timed(lambda: get("/services", root), repeat),
-            "app users": _timed(lambda: get(f"/apps/{APP}/users", root), repeat),
-            "app panel (user)": _timed(lambda: get(f"/apps/{APP}/panel", reader), repeat),
-            "audit page": _timed(lambda: get("/audit", root), repeat),
-            "revoke": _timed(revoke, len(revokers)),
-        })  # fmt: skip
-    with served(runtime) as base_url, httpx2.Client(base_url=base_url) as http:
-        headers = {"Authorization": f"Bearer {root}"}
-        http.get("/api/v1/connections", headers=headers)
-        results["connections page (HTTP)"] = _timed(
-            lambda: http.get("/api/v1/connections", params={"limit": 50}, headers=headers), repeat
-        )
-        first, whole = _cli_list(base_url, root, max(3, repeat // 5))
-        results["CLI list: first page"], results["CLI list: all"] = first, whole
-    return results
+    for warm in (root, reader):
+        get("/connections", warm, limit=50)
+    second = get(f"/connections/{link}/authorizations", root, limit=50).json()["next_cursor"]
+    base_url = stack.enter_context(served(runtime))
+    http = stack.enter_context(httpx2.Client(base_url=base_url))
+    headers = {"Authorization": f"Bearer {root}"}
+    http.get("/api/v1/connections", headers=headers)
+    calls = {
+        "connections page": _timed(lambda: get("/connections", root, limit=50)),
+        "connections page (HTTP)": _timed(
+            lambda: http.get("/api/v1/connections", params={"limit": 50}, headers=headers)
+        ),
+        "user's authorizations": _timed(lambda: get(f"/connections/{link}/authorizations", reader)),
+        "admin's authorizations": _timed(
+            lambda: get(f"/connections/{link}/authorizations", root, limit=50)
+        ),
+        "admin's authz page 2": _timed(
+            lambda: get(f"/connections/{link}/authorizations", root, limit=50, cursor=second)
+        ),
+        "details (admin)": _timed(lambda: get(f"/connections/{link}", root)),
+        "details (user)": _timed(lambda: get(f"/connections/{link}", reader)),
+        "references": _timed(lambda: get(f"/connections/{link}/references", root)),
+        "services list": _timed(lambda: get("/services", root)),
+        "app users": _timed(lambda: get(f"/apps/{APP}/users", root)),
+        "app panel (user)": _timed(lambda: get(f"/apps/{APP}/panel", reader)),
+        "audit page": _timed(lambda: get("/audit", root)),
+        "revoke": _timed(revoke),
+    }
+    return calls, _cli_list(base_url, root)
 
 
 def _load() -> str:
@@ -400,12 +402,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated sizes")
     parser.add_argument("--repeat", type=int, default=30, help="calls timed per figure")
-    parser.add_argument("--database", help="keep the filled database under this name and "
-                        "reuse it next time (one size only)")  # fmt: skip
+    parser.add_argument("--database", help="keep each size's filled database as NAME_<size> "
+                        "and reuse it next time")  # fmt: skip
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    if args.database and len(sizes) != 1:
-        parser.error("--database needs exactly one size")
     try:
         with create_engine(PG_SERVER, connect_args={"connect_timeout": 3}).connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -413,16 +413,18 @@ def main() -> int:
         print(f"skipped: no PostgreSQL at {PG_SERVER} ({str(exc.orig).strip().splitlines()[0]})")
         return 0
     print(f"load average before: {_load()} ({os.cpu_count()} cores)", flush=True)
-    results: dict[int, dict[str, float]] = {}
-    loads: dict[int, str] = {}
-    for size in sizes:
-        with database(args.database) as (url, filled), tempfile.TemporaryDirectory() as home:
-            key_file = Path(tempfile.gettempdir()) / f"{args.database or 'scale'}.key"
-            if not args.database:
-                key_file = Path(home) / "key"
-            runtime = runtime_for(url, Path(home), key_file)
+    times: dict[int, dict[str, list[float]]] = {s: {c: [] for c in CALLS} for s in sizes}
+    with ExitStack() as stack:
+        prepared = {}
+        for size in sizes:
+            name = f"{args.database}_{size}" if args.database else None
+            url, filled = stack.enter_context(database(name))
+            home = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            key_file = Path(tempfile.gettempdir()) / f"{name}.key" if name else home / "key"
+            runtime = runtime_for(url, home, key_file)
+            stack.callback(runtime.database.dispose)
             if filled:
-                print(f"{size:>9,} authorizations: reusing database {args.database}", flush=True)
+                print(f"{size:>9,} authorizations: reusing database {name}", flush=True)
             else:
                 started = time.perf_counter()
                 fill(runtime, size)
@@ -430,9 +432,21 @@ def main() -> int:
                       f"{size // max(1, math.isqrt(size)):,} users) filled in "
                       f"{time.perf_counter() - started:.1f} s (load {_load()})",
                       flush=True)  # fmt: skip
-            results[size] = measure(runtime, args.repeat)
-            loads[size] = _load()
-            runtime.database.dispose()
+            prepared[size] = prepare(runtime, args.repeat, stack)
+        print(f"measuring, load average: {_load()}", flush=True)
+        # Round-robin over sizes and calls: a burst of load on the machine falls on every
+        # figure alike instead of on one size's or one call's.
+        for i in range(args.repeat):
+            for size in sizes:
+                calls, cli = prepared[size]
+                for call, once in calls.items():
+                    times[size][call].append(once())
+                if i % 5 == 0:  # the CLI lists every page: fewer runs
+                    first_page, whole = cli()
+                    times[size]["CLI list: first page"].append(first_page)
+                    times[size]["CLI list: all"].append(whole)
+        loaded = _load()
+    results = {s: {c: percentile(t, 50) * 1000 for c, t in times[s].items()} for s in sizes}
     first = sizes[0]
     header = "call".ljust(26) + "".join(f"{f'p50 @ {s:,}':>16}" for s in sizes)
     print(header + "".join(f"{f'x @ {s:,}':>12}" for s in sizes[1:]))
@@ -440,7 +454,8 @@ def main() -> int:
         row = call.ljust(26) + "".join(f"{results[s][call]:>13.1f} ms" for s in sizes)
         row += "".join(f"{results[s][call] / results[first][call]:>12.2f}" for s in sizes[1:])
         print(row)
-    print("load average after each size: " + "; ".join(f"{s:,}: {loads[s]}" for s in sizes))
+    print(f"load average after: {loaded} ({args.repeat} rounds over sizes and calls; the CLI "
+          f"every fifth)")  # fmt: skip
     return 0
 
 
