@@ -206,6 +206,8 @@ class Invoker(Resolutions):
 
                 def planned() -> httpx2.Response:
                     request = plan.request(method, client.cookies, extensions)
+                    if plan.oauth2 is not None:
+                        return plan.oauth2.send_with(request, client.send)
                     return client.send(request, auth=plan.auth)
 
                 return send_with_retries(planned, method, plan.policy)
@@ -252,6 +254,8 @@ class Invoker(Resolutions):
 
                 async def planned() -> httpx2.Response:
                     request = plan.request(method, client.cookies, extensions)
+                    if plan.oauth2 is not None:
+                        return await plan.oauth2.asend_with(request, client.send)
                     return await client.send(request, auth=plan.auth)
 
                 return await asend_with_retries(planned, method, plan.policy)

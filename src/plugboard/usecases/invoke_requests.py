@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import httpx2
 
 from plugboard.auth.apikey import ApiKeyAuth
+from plugboard.auth.oauth2 import OAuth2Auth
 from plugboard.auth.retry import RetryPolicy
 from plugboard.auth.sigv4 import SigV4Auth
 from plugboard.domain.service import RetrySettings, ServiceDefinition
@@ -77,6 +78,8 @@ class Plan:
     prepare: Callable[[httpx2.Request], httpx2.Request] | None
     auth: httpx2.Auth | None
     signer: SigV4Auth | None = None
+    # OAuth 2: its steps driven by the invoke, not by httpx2's auth machinery (no body).
+    oauth2: OAuth2Auth | None = None
     # (method, X-Amz-Date) -> the signed request's headers; one entry, replaced each second.
     signed: list[tuple[tuple[str, str], httpx2.Headers]] = field(default_factory=list)
 
@@ -121,6 +124,7 @@ def make_plan(
     prepare: Callable[[httpx2.Request], httpx2.Request] | None = None
     send_auth: httpx2.Auth | None = auth
     signer: SigV4Auth | None = None
+    oauth2: OAuth2Auth | None = None
     if type(auth) is ApiKeyAuth:
         values = auth.header_values()
         if values is None:
@@ -131,7 +135,9 @@ def make_plan(
         send_auth = None
     elif type(auth) is SigV4Auth:
         signer, send_auth = auth, None
-    return Plan(target, httpx2.URL(target), policy, headers, prepare, send_auth, signer)
+    elif isinstance(auth, OAuth2Auth):
+        oauth2, send_auth = auth, None
+    return Plan(target, httpx2.URL(target), policy, headers, prepare, send_auth, signer, oauth2)
 
 
 def timeout_extension(cache: dict[float, dict[str, Any]], seconds: float) -> dict[str, Any]:
