@@ -26,8 +26,7 @@ from plugboard.server.pagination import encode_cursor
 from plugboard.store.authorizations import AuthorizationKey, listing_key
 from plugboard.store.database import Database
 from plugboard.store.tables import authorizations
-from plugboard.usecases import connections as connection_usecases
-from plugboard.usecases import identity
+from plugboard.usecases import connection_details, identity
 from plugboard.usecases.apps import create_app, grant_app, put_component
 from plugboard.usecases.connections import create_connection
 from plugboard.usecases.credentials import store_credential
@@ -143,7 +142,7 @@ def _listed(api: httpx2.Client, cursor: str | None) -> list[str]:
 def test_details_show_the_first_page_a_count_and_where_the_list_goes_on(
     stack: Stack, mixed: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(connection_usecases, "DETAILS_AUTHORIZATIONS", 5)
+    monkeypatch.setattr(connection_details, "DETAILS_AUTHORIZATIONS", 5)
     root = stack.api("root")
     every = root.get(f"/connections/{LINK}/authorizations", params={"limit": 200}).json()
     details = root.get(f"/connections/{LINK}").json()

@@ -17,6 +17,7 @@ from plugboard.records import (
     ConnectionPublic,
     ReferencePublic,
 )
+from plugboard.usecases import connection_details
 from plugboard.usecases import connections as usecases
 from plugboard.usecases.paging import KeysetPage, encode_cursor, fetch_one_more, keyset_page
 from plugboard.usecases.runtime import Runtime
@@ -66,7 +67,7 @@ class Connections:
 
     def get(self, link_name: str) -> ConnectionDetailsPublic:
         with self._runtime.unit(write=False) as unit:
-            details = usecases.show_connection(
+            details = connection_details.show_connection(
                 unit, self._actor, link_name, workspace=self._workspace
             )
         return ConnectionDetailsPublic.of_details(
@@ -86,7 +87,7 @@ class Connections:
         """The authorizations that serve you: on a user-level connection your own, on another
         the shared ones (the details hold only the first page of everyone's)."""
         with self._runtime.unit(write=False) as unit:
-            found = usecases.own_authorizations(
+            found = connection_details.own_authorizations(
                 unit, self._actor, link_name, workspace=self._workspace
             )
         return [AuthorizationPublic.of(a) for a in found]
@@ -142,13 +143,13 @@ class Connections:
         self,
         link_name: str,
         *,
-        after: usecases.ReferenceKey | None = None,
+        after: connection_details.ReferenceKey | None = None,
         limit: int | None = None,
-    ) -> KeysetPage[ReferencePublic, usecases.ReferenceKey]:
+    ) -> KeysetPage[ReferencePublic, connection_details.ReferenceKey]:
         """One page of the components using the connection, paged in SQL by (app, component
         type, name, environment); the key the next page starts after."""
         with self._runtime.unit(write=False) as unit:
-            found = usecases.list_references(
+            found = connection_details.list_references(
                 unit, self._actor, link_name, workspace=self._workspace, after=after,
                 limit=fetch_one_more(limit),
             )  # fmt: skip
