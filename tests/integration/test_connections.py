@@ -9,13 +9,12 @@ from plugboard.catalog.loader import builtin_services
 from plugboard.domain.models import AuthorizationStatus, ConnectionLevel
 from plugboard.errors import AlreadyExists, Conflict, NotFound, PermissionDenied, ValidationError
 from plugboard.store.tables import authorizations
+from plugboard.usecases.connection_details import list_references, show_connection
 from plugboard.usecases.connections import (
     create_connection,
     delete_connection,
     edit_connection,
     list_connections,
-    list_references,
-    show_connection,
 )
 from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.services import create_custom_service
