@@ -384,3 +384,35 @@ def test_connections_list_json_embedded_pages_through_the_store(
     items = json.loads(listed.stdout)
     assert [c["link_name"] for c in items] == links
     assert listed.stdout == json.dumps(items, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_an_apps_versions_are_paged_in_sql(stack: Stack, members: Actor) -> None:
+    from plugboard.usecases.app_publish import publish_to_stage
+
+    dev = members("dev")
+    root = members("root")
+    with stack.runtime.unit() as unit:
+        create_custom_service(unit, dev, OAUTH_SERVICE)
+        create_connection(unit, dev, service="osvc", link_name="ver_c", scopes=["read"])
+        create_app(unit, root, name="Versioned", link_name="versioned")
+    for i in range(5):
+        with stack.runtime.unit() as unit:
+            put_component(unit, root, "versioned", kind="function", name=f"f{i}",
+                          connections=["ver_c"])  # fmt: skip
+            publish_to_stage(unit, root, "versioned")
+    api = stack.api("root")
+    seen: list[int] = []
+    cursor: str | None = None
+    for _ in range(20):  # bounded
+        params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = api.get("/apps/versioned/versions", params=params)
+        assert page.status_code == 200, page.text
+        seen += [v["number"] for v in page.json()["items"]]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [1, 2, 3, 4, 5]
+    for bad in (encode_cursor(["1"]), encode_cursor([True]), encode_cursor([1, 2])):
+        refused = api.get("/apps/versioned/versions", params={"cursor": bad})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["field"] == "cursor"

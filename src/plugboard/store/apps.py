@@ -15,13 +15,13 @@ from sqlalchemy import Connection as DbConnection
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from plugboard.domain.apps import App, AppVersion, Component, ComponentUses
+from plugboard.domain.apps import App, Component, ComponentUses
 from plugboard.domain.ids import new_id
 from plugboard.domain.models import ComponentType, Environment
 from plugboard.errors import AlreadyExists, NotFound
+from plugboard.store.app_versions import AppVersionRepository
 from plugboard.store.tables import (
     app_users,
-    app_versions,
     apps,
     component_references,
     components,
@@ -56,7 +56,7 @@ def _component(row: Any) -> Component:
     )
 
 
-class AppRepository:
+class AppRepository(AppVersionRepository):
     def __init__(self, conn: DbConnection) -> None:
         self._conn = conn
 
@@ -299,53 +299,6 @@ class AppRepository:
             .distinct()
         )
         return [r.app_id for r in rows]
-
-    # -- versions -------------------------------------------------------------------------------
-
-    def add_version(
-        self, app: App, *, snapshot: dict[str, Any], digest: str, actor_id: str | None,
-        now: datetime,
-    ) -> AppVersion:  # fmt: skip
-        number = app.version + 1
-        try:
-            self._conn.execute(
-                app_versions.insert().values(
-                    id=new_id("ver"),
-                    workspace_id=app.workspace_id,
-                    app_id=app.id,
-                    number=number,
-                    snapshot=snapshot,
-                    digest=digest,
-                    created_by=actor_id,
-                    created_at=now,
-                )  # fmt: skip
-            )
-        except IntegrityError:  # a concurrent publish took the number
-            raise AlreadyExists("app version", "number", str(number)) from None
-        self._conn.execute(update(apps).where(apps.c.id == app.id).values(version=number))
-        latest = self.version(app.id, number)
-        assert latest is not None
-        return latest
-
-    def version(self, app_id: str, number: int | None = None) -> AppVersion | None:
-        """Version ``number``, or the newest when None."""
-        query = select(app_versions).where(app_versions.c.app_id == app_id)
-        if number is not None:
-            query = query.where(app_versions.c.number == number)
-        row = self._conn.execute(query.order_by(app_versions.c.number.desc()).limit(1)).first()
-        if row is None:
-            return None
-        return AppVersion(
-            id=row.id, app_id=row.app_id, number=row.number, snapshot=dict(row.snapshot),
-            digest=row.digest, created_by=row.created_by, created_at=row.created_at,
-        )  # fmt: skip
-
-    def versions(self, app_id: str) -> list[AppVersion]:
-        rows = self._conn.execute(
-            select(app_versions.c.number).where(app_versions.c.app_id == app_id)
-        )
-        found = [self.version(app_id, r.number) for r in rows]
-        return sorted((v for v in found if v is not None), key=lambda v: v.number)
 
     # -- app users ------------------------------------------------------------------------------
 

@@ -158,9 +158,17 @@ class Apps:
         return AppVersionPublic.of(app, version)
 
     def versions(self, app: str) -> builtins.list[AppVersionPublic]:
+        return self.versions_page(app).items
+
+    def versions_page(
+        self, app: str, *, after: int | None = None, limit: int | None = None
+    ) -> KeysetPage[AppVersionPublic, int]:
+        """One page of the app's stage versions by number, paged in SQL."""
         with self._runtime.unit(write=False) as unit:
             found = apps.app_for(unit, self._actor, app, self._workspace)
-            return [AppVersionPublic.of(found.link_name, v) for v in unit.apps.versions(found.id)]
+            versions = unit.apps.versions(found.id, after=after, limit=fetch_one_more(limit))
+        listed = [AppVersionPublic.of(found.link_name, v) for v in versions]
+        return keyset_page(listed, limit, lambda v: v.number)
 
     def package(self, app: str, *, version: int | None = None) -> bytes:
         """The package file of a stage version (the newest by default)."""

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from plugboard.domain.models import Environment
+from plugboard.errors import ValidationError
 from plugboard.records import ConnectionPublic
 from plugboard.records.apps import (
     AppDetailsPublic,
@@ -32,6 +33,7 @@ from plugboard.server.pagination import (
     MAX_LIMIT,
     Page,
     cursor_after,
+    decode_cursor,
     encode_cursor,
     paginate,
 )
@@ -237,10 +239,19 @@ def list_versions(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[AppVersionPublic]:
-    items, next_cursor = paginate(
-        Apps(runtime, principal).versions(app), lambda v: (v.number,), cursor, limit
-    )
-    return Page(items=items, next_cursor=next_cursor)
+    found = Apps(runtime, principal).versions_page(app, after=_number(cursor), limit=limit)
+    next_cursor = None if found.next_key is None else encode_cursor([found.next_key])
+    return Page(items=found.items, next_cursor=next_cursor)
+
+
+def _number(cursor: str | None) -> int | None:
+    """The version number a versions cursor names (its format: one integer)."""
+    if not cursor:
+        return None
+    key = decode_cursor(cursor)
+    if len(key) != 1 or not isinstance(key[0], int) or isinstance(key[0], bool):
+        raise ValidationError("cursor", "must be a next_cursor value from a previous page")
+    return key[0]
 
 
 @router.get(
