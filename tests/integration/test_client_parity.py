@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 
 from plugboard.client import local, protocol, remote, remote_apis
+from plugboard.usecases.app_service import Apps
 from plugboard.usecases.authorization_service import Authorizations
 from plugboard.usecases.connection_service import Connections
 from plugboard.usecases.runtime import Runtime
+from plugboard.usecases.service_catalog import Services
 
 SPECS: dict[str, type[Any]] = {
     "client": protocol.PlugboardClient,
@@ -32,8 +34,10 @@ EXTRAS: dict[type[Any], set[str]] = {
     # A raw REST call for endpoints the SDK does not wrap yet.
     remote.RemoteClient: {"request", "base_url"},
     # One page for the REST API's cursor; app code lists them all.
-    Connections: {"page"},
+    Connections: {"page", "references_page", "own_authorizations"},  # the last: console slots
     Authorizations: {"page"},
+    Services: {"page"},
+    Apps: {"users_page", "versions_page"},
     # The server receives the provider's callback; locally `plugboard authorize` runs a
     # listener of its own (cli/consenting.py).
     remote_apis.RemoteAuthorizations: {"start_consent", "consent_status"},
