@@ -46,7 +46,7 @@ def percentile(values: list[float], p: float) -> float:
 
 NGINX = "/usr/sbin/nginx"
 
-_NGINX_CONF = """
+_NGINX_PREAMBLE = """
 worker_processes 1;
 daemon off;
 pid {dir}/nginx.pid;
@@ -61,13 +61,22 @@ http {{
     fastcgi_temp_path {dir}/fastcgi;
     uwsgi_temp_path {dir}/uwsgi;
     scgi_temp_path {dir}/scgi;
+"""
+
+RETURN_200_SERVER = """
     server {{
         listen 127.0.0.1:{port};
         default_type application/json;
         location / {{ return 200 '{{"ok": true}}'; }}
     }}
-}}
 """
+
+
+def nginx_conf(directory: Path, servers: str) -> str:
+    """An nginx configuration that keeps its files in ``directory`` and serves ``servers`` (the
+    ``http`` block's contents, already formatted)."""
+    return _NGINX_PREAMBLE.format(dir=directory) + servers + "}\n"
+
 
 # The fallback when nginx is missing: one keep-alive HTTP/1.1 answer per request, no parsing
 # beyond finding the end of the headers (the benchmark's requests carry no body but SigV4's
@@ -111,7 +120,8 @@ def start_fast_upstream(directory: Path) -> tuple[Any, str, str]:
 
     port = free_port()
     if os.path.exists(NGINX):
-        (directory / "nginx.conf").write_text(_NGINX_CONF.format(dir=directory, port=port))
+        servers = RETURN_200_SERVER.format(port=port)
+        (directory / "nginx.conf").write_text(nginx_conf(directory, servers))
         command = [NGINX, "-c", str(directory / "nginx.conf"), "-p", str(directory)]
         kind = "nginx return 200 (1 worker)"
     else:

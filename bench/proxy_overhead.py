@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
-from _common import REPO
+from _common import REPO, RETURN_200_SERVER, free_port, nginx_conf
 
 from plugboard.settings import Settings
 from plugboard.usecases.setup import initialize
@@ -59,27 +59,8 @@ PG_SERVER = os.environ.get(
     "PLUGBOARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 
-NGINX_CONF = """
-worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    keepalive_requests 1000000;
-    keepalive_timeout 120s;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
+NGINX_PROXY_SERVERS = """
     upstream fast {{ server 127.0.0.1:{upstream}; keepalive 64; }}
-    server {{
-        listen 127.0.0.1:{upstream};
-        default_type application/json;
-        location / {{ return 200 '{{"ok": true}}'; }}
-    }}
     server {{
         listen 127.0.0.1:{proxy};
         location / {{
@@ -89,7 +70,6 @@ http {{
             proxy_set_header X-Api-Key "{key}";
         }}
     }}
-}}
 """
 
 
@@ -116,14 +96,6 @@ def _cpu_seconds(pid: int) -> float | None:
         return total / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return None
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _which(name: str) -> str | None:
@@ -230,7 +202,7 @@ def _plugboard(
 ) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
     """Initialize a store, serve it, make the API-key connection: (process, /proxy URL, the
     caller's headers)."""
-    home, port = root / name, _free_port()
+    home, port = root / name, free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGBOARD_")}
     env.update(
         PLUGBOARD_HOME=str(home),
@@ -296,12 +268,13 @@ def main() -> int:
     root = Path(work.name)
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        up_port, nx_port = _free_port(), _free_port()
+        up_port, nx_port = free_port(), free_port()
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (root / sub).mkdir()
-        (root / "nginx.conf").write_text(
-            NGINX_CONF.format(dir=root, upstream=up_port, proxy=nx_port, key=KEY)
+        servers = RETURN_200_SERVER.format(port=up_port) + NGINX_PROXY_SERVERS.format(
+            upstream=up_port, proxy=nx_port, key=KEY
         )
+        (root / "nginx.conf").write_text(nginx_conf(root, servers))
         ngx = subprocess.Popen(
             [nginx, "-c", str(root / "nginx.conf"), "-p", str(root)], stderr=subprocess.DEVNULL
         )
