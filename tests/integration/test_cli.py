@@ -77,7 +77,9 @@ def test_init_prints_a_login_that_authenticates(home: Path, database: Database) 
     token = re.search(r"API token: (pbt_\S+)", result.stdout)
     assert token and re.search(r"password:  \S{20,}", result.stdout)
     assert "Log in to the console at http://127.0.0.1:8000/console" in result.stdout
-    listed = here(home, "tokens", "list", "--email", "admin@plugboard.local", database=database)
+    listed = plugboard(
+        home, "tokens", "list", "--email", "admin@plugboard.local", database=database
+    )
     assert "init" in listed.stdout
     assert token.group(1) not in listed.stdout
 

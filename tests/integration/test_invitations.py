@@ -24,6 +24,7 @@ from plugboard.store.tables import audit_events
 from plugboard.usecases import identity
 from plugboard.usecases.runtime import Runtime
 from tests.cli_inprocess import cli_env, plugboard_in_process
+from tests.integration.test_cli import plugboard
 from tests.stack import Actor
 from tests.support import snapshot
 
@@ -171,7 +172,10 @@ def test_the_cli_invites_an_existing_account_and_its_owner_accepts(
 
     run("init")
     run("workspaces", "create", "acme")
-    run("workspaces", "create", "globex", "--kind", "client")
+    # One as a real process: the `workspaces` commands have no other.
+    created = plugboard(tmp_path / "home", "workspaces", "create", "globex", "--kind", "client",
+                        database=database)  # fmt: skip
+    assert created.returncode == 0, created.stderr
     run("users", "add", "root@acme.test", "--role", "super_admin", "-w", "acme")
     run("users", "add", CAROL, "--name", CAROL_NAME, "-w", "globex")
 
