@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 
-from plugboard.cli import output
+from plugboard.cli import common, output
 from plugboard.cli.main import run
 
 
@@ -92,6 +92,7 @@ def plugboard_in_process(
                     code = 1
     finally:
         sys.argv, sys.stdin = argv, stdin_was
+        common.set_remote(None)  # a process forgets its --server when it exits; so do we
     return subprocess.CompletedProcess(["plugboard", *args], code, _text(out), _text(err))
 
 
