@@ -76,6 +76,16 @@ def test_a_401_refreshes_once_and_retries_the_request(world: World) -> None:
     assert world.state.token_calls == 1
 
 
+def test_the_invoke_after_a_refresh_sends_the_new_token(world: World) -> None:
+    link = _setup(world, expires_in=None)
+    client = world.client()
+    assert client.invoke_url("/me", connection=link).status == 200  # the plan keeps the token
+    world.state.access_tokens.clear()  # the provider forgot it: 401, refreshed, sent again
+    assert client.invoke_url("/me", connection=link).status == 200
+    assert client.invoke_url("/me", connection=link).status == 200  # the new one, not the kept
+    assert world.state.token_calls == 1
+
+
 def test_a_second_rejection_after_the_refresh_is_returned_as_it_is(world: World) -> None:
     link = _setup(world, expires_in=None)
     world.state.reject_all_bearer = True

@@ -121,3 +121,47 @@ def test_a_custom_header_name_and_prefix_are_used(send: Any) -> None:
 
 def test_the_repr_shows_no_token() -> None:
     assert "secret-token" not in repr(OAuth2Auth(Tokens("secret-token")))
+
+
+# send_with(applied=...): a prepared request that already carries the token (invoke's plan).
+
+
+def _prepared(token: str) -> httpx2.Request:
+    return httpx2.Request(
+        "GET", "https://api.example.net/x", headers={"Authorization": f"Bearer {token}"}
+    )
+
+
+def _send_with(auth: OAuth2Auth, upstream: Upstream, request: httpx2.Request, applied: str) -> Any:
+    with httpx2.Client(transport=httpx2.MockTransport(upstream)) as client:
+        return auth.send_with(request, client.send, applied=applied)
+
+
+def test_a_prepared_request_with_the_fresh_token_goes_as_it_is() -> None:
+    tokens, upstream = Tokens("old"), Upstream({"old"})
+    assert _send_with(OAuth2Auth(tokens), upstream, _prepared("old"), "old").status_code == 200
+    assert tokens.refreshes == [] and upstream.seen == ["old"]
+
+
+def test_a_prepared_request_rejected_is_refreshed_once_and_sent_again() -> None:
+    tokens, upstream = Tokens("old"), Upstream({"fresh1"})
+    assert _send_with(OAuth2Auth(tokens), upstream, _prepared("old"), "old").status_code == 200
+    assert tokens.refreshes == ["rejected"] and upstream.seen == ["old", "fresh1"]
+
+
+def test_a_prepared_request_with_a_stale_token_is_refreshed_before_sending() -> None:
+    tokens, upstream = Tokens("old", stale=True), Upstream({"fresh1"})
+    assert _send_with(OAuth2Auth(tokens), upstream, _prepared("old"), "old").status_code == 200
+    assert tokens.refreshes == ["expiring"] and upstream.seen == ["fresh1"]
+
+
+def test_a_prepared_request_with_a_superseded_token_carries_the_current_one() -> None:
+    tokens, upstream = Tokens("new"), Upstream({"new"})
+    assert _send_with(OAuth2Auth(tokens), upstream, _prepared("old"), "old").status_code == 200
+    assert tokens.refreshes == [] and upstream.seen == ["new"]
+
+
+def test_a_prepared_request_that_fails_twice_returns_the_second_answer() -> None:
+    tokens, upstream = Tokens("old"), Upstream(set())
+    assert _send_with(OAuth2Auth(tokens), upstream, _prepared("old"), "old").status_code == 401
+    assert tokens.refreshes == ["rejected"] and upstream.seen == ["old", "fresh1"]

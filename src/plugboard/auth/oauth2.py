@@ -191,11 +191,34 @@ class OAuth2Auth(BearerAuth):
     # The same steps driven by the caller, for a request whose body is already in memory and
     # an answer that is read (a hot loop's invoke): no httpx2 auth generator around ours.
 
+    def carries_fresh(self, applied: str | None) -> AccessToken | None:
+        """The current token, when ``applied`` (the token a prepared request already carries)
+        is it and needs no refresh yet: the request can go as it is."""
+        if applied is None:
+            return None
+        token = self._tokens.current()
+        if token.value != applied or self._tokens.needs_refresh(token):
+            return None
+        return token
+
     def send_with(
-        self, request: httpx2.Request, send: Callable[[httpx2.Request], httpx2.Response]
+        self,
+        request: httpx2.Request,
+        send: Callable[[httpx2.Request], httpx2.Response],
+        *,
+        applied: str | None = None,
     ) -> httpx2.Response:
         """Send ``request`` through ``send`` (which must read the answer) as
-        :meth:`sync_auth_flow` would: refreshed before expiry, once more after a rejection."""
+        :meth:`sync_auth_flow` would: refreshed before expiry, once more after a rejection.
+        ``applied``: the token the request already carries (see :meth:`carries_fresh`)."""
+        token = self.carries_fresh(applied)
+        if token is not None:
+            answer = send(request)
+            if not self._replay or not self.rejected(answer):
+                return answer
+            answer.close()  # rejected: sent once more with a refreshed token
+            fresh = self._tokens.refresh(token, "rejected")
+            return send(self.apply(request, fresh.value))
         flow = self._flow(request)
         step = next(flow)
         response: httpx2.Response | None = None
@@ -218,8 +241,18 @@ class OAuth2Auth(BearerAuth):
         self,
         request: httpx2.Request,
         send: Callable[[httpx2.Request], Awaitable[httpx2.Response]],
+        *,
+        applied: str | None = None,
     ) -> httpx2.Response:
         """:meth:`send_with` for async clients (:meth:`async_auth_flow`'s steps)."""
+        token = self.carries_fresh(applied)
+        if token is not None:
+            answer = await send(request)
+            if not self._replay or not self.rejected(answer):
+                return answer
+            await answer.aclose()
+            fresh = await self._tokens.arefresh(token, "rejected")
+            return await send(self.apply(request, fresh.value))
         flow = self._flow(request)
         step = next(flow)
         response: httpx2.Response | None = None

@@ -205,10 +205,12 @@ class Invoker(Resolutions):
                 method = call.method
 
                 def planned() -> httpx2.Response:
-                    request = plan.request(method, client.cookies, extensions)
                     if plan.oauth2 is not None:
-                        return plan.oauth2.send_with(request, client.send)
-                    return client.send(request, auth=plan.auth)
+                        request, token = plan.oauth2_request(method, client.cookies, extensions)
+                        return plan.oauth2.send_with(request, client.send, applied=token)
+                    return client.send(
+                        plan.request(method, client.cookies, extensions), auth=plan.auth
+                    )
 
                 return send_with_retries(planned, method, plan.policy)
             send = self._prepare(
@@ -253,10 +255,12 @@ class Invoker(Resolutions):
                 method = call.method
 
                 async def planned() -> httpx2.Response:
-                    request = plan.request(method, client.cookies, extensions)
                     if plan.oauth2 is not None:
-                        return await plan.oauth2.asend_with(request, client.send)
-                    return await client.send(request, auth=plan.auth)
+                        request, token = plan.oauth2_request(method, client.cookies, extensions)
+                        return await plan.oauth2.asend_with(request, client.send, applied=token)
+                    return await client.send(
+                        plan.request(method, client.cookies, extensions), auth=plan.auth
+                    )
 
                 return await asend_with_retries(planned, method, plan.policy)
             send = self._prepare(

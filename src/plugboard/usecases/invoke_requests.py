@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx2
 
-from plugboard.auth.apikey import ApiKeyAuth
+from plugboard.auth.apikey import ApiKeyAuth, Placement
 from plugboard.auth.oauth2 import OAuth2Auth
 from plugboard.auth.retry import RetryPolicy
 from plugboard.auth.sigv4 import SigV4Auth
@@ -82,6 +82,29 @@ class Plan:
     oauth2: OAuth2Auth | None = None
     # (method, X-Amz-Date) -> the signed request's headers; one entry, replaced each second.
     signed: list[tuple[tuple[str, str], httpx2.Headers]] = field(default_factory=list)
+    # OAuth 2 in a header: (token, the headers carrying it); one entry, replaced on refresh.
+    bearer: list[tuple[str, httpx2.Headers]] = field(default_factory=list)
+
+    def oauth2_request(
+        self, method: str, cookies: httpx2.Cookies, extensions: dict[str, Any]
+    ) -> tuple[httpx2.Request, str | None]:
+        """The request for an OAuth 2 plan and the token it already carries (``None``: not in
+        a header, the auth puts it on), for :meth:`OAuth2Auth.send_with`'s ``applied``."""
+        auth = self.oauth2
+        assert auth is not None
+        if auth.placement is not Placement.HEADER:
+            return self.request(method, cookies, extensions), None
+        token = auth.current_token()
+        kept = self.bearer[0] if self.bearer else None
+        if kept is None or kept[0] != token:
+            headers = self.headers.copy()
+            headers[auth.param_name] = f"{auth.token_prefix}{token}"
+            kept = (token, headers)
+            self.bearer[:] = [kept]
+        request = httpx2.Request(
+            method, self.url, headers=kept[1], cookies=cookies, extensions=extensions
+        )
+        return request, token
 
     def request(
         self, method: str, cookies: httpx2.Cookies, extensions: dict[str, Any]

@@ -49,6 +49,8 @@ class ConnectionTokens:
         return self._token
 
     def needs_refresh(self, token: AccessToken) -> bool:
+        if token.expires_at is None:  # used until the provider rejects it (no clock read)
+            return False
         settings = self._invoker.runtime.settings
         return is_stale(
             token.expires_at, self._invoker.runtime.clock.now(), settings.refresh_skew_seconds
