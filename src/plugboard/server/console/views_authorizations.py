@@ -27,6 +27,7 @@ from plugboard.server.console.web import (
     render,
     runtime_of,
 )
+from plugboard.server.pagination import cursor_texts, encode_cursor
 from plugboard.usecases.authorization_service import Authorizations
 from plugboard.usecases.connection_service import Connections
 from plugboard.usecases.service_catalog import Services
@@ -256,6 +257,10 @@ def rename(request: Request, viewer: ViewerDep, form: FormDep, link_name: str) -
     )
 
 
+# A page of "all authorizations" (keyset-paged in the store, like the REST list).
+PAGE_SIZE = 50
+
+
 @router.get("/connections/{link_name}/authorizations")
 def all_authorizations(
     request: Request,
@@ -264,16 +269,21 @@ def all_authorizations(
     search: str = "",
     user_type: str = "",
     environment: str = "",
+    cursor: str = "",
 ) -> HTMLResponse:
     details = Connections(runtime_of(request), viewer.principal).get(link_name)
-    items = _authorizations(request, viewer).list(
+    after = cursor_texts(cursor, 3)
+    found = _authorizations(request, viewer).page(
         link_name, search=search.strip() or None, user_type=user_type or None,
         environment=environment or None,
+        after=None if after is None else (after[0], after[1], after[2]), limit=PAGE_SIZE,
     )  # fmt: skip
     context = {
         "title": f"All authorizations of {details.name}",
         "c": details,
-        "items": items,
+        "items": found.items,
+        "cursor": cursor,
+        "next_cursor": "" if found.next_key is None else encode_cursor(found.next_key),
         "filters": {"search": search, "user_type": user_type, "environment": environment},
         "roles": [r.value for r in Role],
         "environments": [e.value for e in environments_of(viewer.session.workspace.kind)],
