@@ -16,7 +16,7 @@ from plugboard.usecases.services import (
     create_custom_service,
     delete_custom_service,
     edit_custom_service,
-    list_services,
+    page_services,
     show_service,
 )
 from tests.stack import Actor
@@ -92,7 +92,7 @@ def test_a_custom_service_can_be_created_for_each_auth_type(
         service = create_custom_service(unit, members("dev"), text(kind))
     assert service.definition.auth_type.value == kind
     with runtime.unit(write=False) as unit:
-        listed = list_services(unit, members("user"), custom_only=True)
+        listed = page_services(unit, members("user"), custom_only=True)
     assert [e.link_name for e in listed] == [service.link_name]
 
 
@@ -299,7 +299,7 @@ def test_catalog_search_finds_services_by_name_and_category(
     runtime: Runtime, members: Actor
 ) -> None:
     with runtime.unit(write=False) as unit:
-        sales = list_services(unit, members("user"), search="sales")
-        crm = list_services(unit, members("user"), category="crm")
+        sales = page_services(unit, members("user"), search="sales")
+        crm = page_services(unit, members("user"), category="crm")
     assert "salesforce" in [e.link_name for e in sales]
     assert all(e.definition.category == "CRM" for e in crm) and len(crm) >= 3

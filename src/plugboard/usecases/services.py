@@ -41,30 +41,6 @@ def resolve_service(unit: Unit, workspace_id: str, link_name: str) -> ServiceEnt
     return ServiceEntry(builtin, builtin=True)
 
 
-def list_services(
-    unit: Unit,
-    actor: Principal,
-    *,
-    workspace: str | None = None,
-    category: str | None = None,
-    search: str | None = None,
-    custom_only: bool = False,
-) -> list[ServiceEntry]:
-    ws = workspace_for(unit, actor, workspace)
-    require(actor, Action.VIEW_SERVICES)
-    entries = [
-        ServiceEntry(c.definition, builtin=False, custom=c)
-        for c in unit.custom_services.of_workspace(ws.id)
-    ]
-    if not custom_only:
-        entries += [ServiceEntry(d, builtin=True) for d in catalog.builtin_services().values()]
-
-    def keep(entry: ServiceEntry) -> bool:
-        return catalog.matches(entry.definition, category, search)
-
-    return sorted(filter(keep, entries), key=lambda e: (e.definition.name.lower(), e.builtin))
-
-
 def page_services(
     unit: Unit,
     actor: Principal,
