@@ -4,6 +4,11 @@ where procrastinate's job errors are kept on PostgreSQL (procrastinate stores no
 The in-process queue is a claim with a lease: :meth:`JobRunRepository.claim` takes a queued run,
 or a running one whose lease expired (its worker died: ``kill -9``), in one write transaction,
 so two runners never hold the same run. A periodic run is unique per (task, period).
+
+:meth:`JobRunRepository.wake` asks for a task to run now (a requested sync), in the transaction
+of the request: on SQLite a queued run; on PostgreSQL a job in procrastinate's queue, through
+its versioned SQL function, which the workers hear about (LISTEN/NOTIFY) when the request
+commits -- instead of at the next tick of the periodic schedule.
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, or_, select, update
+from sqlalchemy import Connection, and_, delete, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from plugboard.domain.ids import new_sortable_id
 from plugboard.store.tables import job_runs
@@ -22,6 +28,13 @@ from plugboard.store.tables import job_runs
 __all__ = ["JobRun", "JobRunRepository"]
 
 ERROR_MAX = 2000
+
+# procrastinate's own defer (its tasks are registered by name, with lock and queueing lock the
+# task's name: jobs/pg.py); the task takes no arguments but the periodic timestamp's default.
+_DEFER_NOW = text(
+    "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW('default', CAST(:task AS text), 0, "
+    "CAST(:task AS text), CAST(:task AS text), '{}'::jsonb, NULL)::procrastinate_job_to_defer_v1])"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +59,20 @@ def _run(row: Any) -> JobRun:
 class JobRunRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+
+    def wake(self, task: str, now: datetime) -> None:
+        """Have ``task`` run now (see the module's note). On PostgreSQL, a run of the task
+        already waiting keeps its place (procrastinate's queueing lock: that run sees what this
+        transaction wrote), and without procrastinate's schema (no worker has started yet) the
+        periodic schedule runs it once one does: neither undoes the caller's transaction."""
+        if self._conn.dialect.name != "postgresql":
+            self.enqueue(task, now)
+            return
+        try:
+            with self._conn.begin_nested():
+                self._conn.execute(_DEFER_NOW, {"task": task})
+        except DBAPIError:
+            pass  # already waiting, or no procrastinate schema: the savepoint is rolled back
 
     def _insert(self) -> Any:
         dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite

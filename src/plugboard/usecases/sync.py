@@ -118,8 +118,7 @@ def request_sync(
         found.app,
         {"datasource": datasource.name, "sync": sync.id},
     )
-    if unit.conn.dialect.name == "sqlite":  # the in-process runner picks it up at once
-        unit.job_runs.enqueue(SYNC_TASK, now)
+    unit.job_runs.wake(SYNC_TASK, now)  # run now, not at the next tick of the schedule
     return SyncRequest(sync, True, datasource.last_completed_at)
 
 
