@@ -228,6 +228,14 @@ class ConnectionRepository:
             update(connections).where(connections.c.id == connection_id).values(**values)
         )
 
+    def lock_row(self, connection_id: str) -> None:
+        """Hold the connection's row until the transaction ends (PostgreSQL: FOR UPDATE;
+        SQLite's write transaction holds the whole database already)."""
+        if self._conn.dialect.name == "postgresql":
+            self._conn.execute(
+                select(connections.c.id).where(connections.c.id == connection_id).with_for_update()
+            )
+
     def lock_access(self, connection_ids: Sequence[str]) -> None:
         """Published with their app: they stay enabled for it even once unreferenced."""
         if connection_ids:

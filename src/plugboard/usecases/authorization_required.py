@@ -56,6 +56,9 @@ def record_required_event(
     about it is not this one already; returns whether it recorded one."""
     ws = workspace_for(unit, actor, workspace)
     connection = unit.connections.get(ws.id, link_name)
+    # Calls failing at the same instant in several processes decide one at a time: the second
+    # reads the first's event once it is committed.
+    unit.connections.lock_row(connection.id)
     user_id = app_calling_user(unit, actor, ws, as_user)[0] if actor.is_app else actor.user_id
     user_level = connection.level is ConnectionLevel.USER
     owner = user_id if user_level else None

@@ -5,6 +5,7 @@ with an app token (the app's components at run time), on both databases."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +15,9 @@ import pytest
 from plugboard.domain.clock import ManualClock
 from plugboard.domain.models import ConnectionLevel
 from plugboard.domain.principal import OPERATOR
+from plugboard.usecases import app_tokens
 from plugboard.usecases.app_service import Apps
+from plugboard.usecases.authorization_required import record_required_event
 from plugboard.usecases.notifications import Notifications, dispatch_events
 from plugboard.usecases.refresh import RefreshCoordinator
 from plugboard.usecases.token_upkeep import refresh_due_tokens
@@ -134,3 +137,31 @@ def test_members_invoking_and_expired_authorizations_add_no_such_event(
     _invoke(app_token, "crm")
     after = snapshot(stack.runtime.database)
     assert after["events"] == before["events"]  # no authorization.required: it exists
+
+
+def test_two_calls_failing_at_the_same_instant_record_one_event(
+    oauth: OAuthWorld, stack: Stack, app_token: httpx2.Client
+) -> None:
+    secret = str(app_token.headers["Authorization"]).removeprefix("Bearer ")
+    with stack.runtime.unit(write=False) as unit:
+        app = app_tokens.authenticate(unit, secret)
+    later: list[bool] = []
+
+    def second_call() -> None:
+        with stack.runtime.unit() as unit:
+            later.append(record_required_event(unit, app, "crm", "development", None, None))
+
+    with stack.runtime.unit() as unit:
+        assert record_required_event(unit, app, "crm", "development", None, None)
+        other = threading.Thread(target=second_call)
+        other.start()
+        other.join(0.5)
+        assert other.is_alive()  # it waits for this transaction to end
+    other.join(10)
+
+    assert later == [False]
+    with stack.runtime.unit(write=False) as unit:
+        ws = unit.workspaces.get("acme")
+        connection = unit.connections.get(ws.id, "crm")
+        events = unit.events.list(ws.id, connection_id=connection.id, limit=50)
+    assert [e.type for e in events].count("authorization.required") == 1
