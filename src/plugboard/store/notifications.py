@@ -219,6 +219,8 @@ class NotificationRepository:
         return self._conn.execute(query).first() is not None
 
     def mute(self, user_id: str, connection_id: str, workspace_id: str, now: datetime) -> bool:
+        """Mute the connection for the person, and drop the e-mail of its notices not sent yet
+        (waiting or between retries): muting means no more e-mail about it."""
         if self.is_muted(user_id, connection_id):
             return False
         self._conn.execute(
@@ -227,6 +229,15 @@ class NotificationRepository:
                 created_at=now,
             )
         )  # fmt: skip
+        self._conn.execute(
+            update(notifications)
+            .where(
+                notifications.c.user_id == user_id,
+                notifications.c.connection_id == connection_id,
+                notifications.c.email_status == "pending",
+            )
+            .values(email_status="none", email_claimed_until=None)
+        )
         return True
 
     def unmute(self, user_id: str, connection_id: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from plugboard.domain.models import ConnectionLevel
@@ -12,10 +13,11 @@ from plugboard.domain.principal import OPERATOR
 from plugboard.server.app import create_app
 from plugboard.usecases import identity
 from plugboard.usecases.authorizations import revoke
+from plugboard.usecases.notification_mail import send_due_emails
 from plugboard.usecases.notifications import Notifications, dispatch_events
 from plugboard.usecases.refresh import RefreshCoordinator
 from plugboard.usecases.token_upkeep import refresh_due_tokens
-from tests.integration.jobs.support import OAuthWorld
+from tests.integration.jobs.support import OAuthWorld, SmtpServer
 from tests.stack import Actor
 
 
@@ -145,3 +147,22 @@ def test_one_notification_per_event_and_person_even_if_processed_twice(
         again = unit.notifications.add(**fields, now=unit.now())  # type: ignore[arg-type]
     assert (first, again) == (True, False)
     assert dispatch_events(oauth.runtime) == 2  # dev has one already: root and dev2 get theirs
+
+
+def test_muting_a_connection_drops_its_email_not_sent_yet(
+    oauth: OAuthWorld, members: Actor, smtp: SmtpServer
+) -> None:
+    oauth.runtime.settings = oauth.runtime.settings.model_copy(
+        update={"smtp_url": SecretStr(smtp.url)}
+    )
+    oauth.connection("crm")
+    oauth.authorize("crm", expires_in=600)
+    _expire_all(oauth)
+    assert dispatch_events(oauth.runtime) == 3  # root, dev and dev2: e-mail waiting for each
+    Notifications(oauth.runtime, members("dev")).mute("crm")
+
+    assert send_due_emails(oauth.runtime) == 2
+    recipients = {rcpt for _, rcpts in smtp.inbox.envelopes for rcpt in rcpts}
+    assert recipients == {"root@acme.test", "dev2@acme.test"}
+    [notice] = Notifications(oauth.runtime, members("dev")).list().items
+    assert notice.email_status == "none"  # still in the console's list, never mailed
