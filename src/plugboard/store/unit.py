@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -69,6 +69,18 @@ class Unit:
         self.job_runs = JobRunRepository(conn)
         self.token_upkeep = TokenUpkeepRepository(conn)
         self.webhooks = WebhookRepository(conn, sealer)
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once this unit's transaction has committed (not if it rolls back);
+        the same action asked for twice runs once."""
+        if action not in self._after_commit:
+            self._after_commit.append(action)
+
+    def run_after_commit(self) -> None:
+        """What :meth:`after_commit` asked for (the runtime calls it after the commit)."""
+        for action in self._after_commit:
+            action()
 
     def now(self) -> datetime:
         return self.clock.now()

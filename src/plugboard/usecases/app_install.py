@@ -147,7 +147,7 @@ def _arrive(
     )
     # The app's connections and the services they use may have changed: invokes of this
     # process read them again at once.
-    invalidate_resolutions()
+    invalidate_resolutions(unit)
     return report
 
 

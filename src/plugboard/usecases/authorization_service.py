@@ -13,7 +13,6 @@ from plugboard.store.authorizations import AuthorizationKey
 from plugboard.usecases import authorizations as authorization_usecases
 from plugboard.usecases import credentials_entry
 from plugboard.usecases.consent import ConsentFlows
-from plugboard.usecases.invoke_invalidation import invalidate_resolutions
 from plugboard.usecases.paging import KeysetPage, fetch_one_more, keyset_page
 from plugboard.usecases.runtime import Runtime
 
@@ -95,7 +94,6 @@ class Authorizations:
             environments=environments, owner=owner, account_name=account_name, test=test,
             workspace=self._workspace,
         )  # fmt: skip
-        invalidate_resolutions()  # again after the commit (see invoke_invalidation)
         return [AuthorizationListItem.listed(s, None, None, None) for s in summaries]
 
     def revoke(
@@ -110,7 +108,6 @@ class Authorizations:
         finally:
             if flows is not self._flows:
                 flows.close()
-        invalidate_resolutions()  # again after the commit (see invoke_invalidation)
         return RevokeResult(
             status=outcome.authorization_status,
             primary_warning=outcome.primary_warning,
@@ -142,7 +139,6 @@ class Authorizations:
                 unit, self._actor, connection=link_name, environment=environment,
                 account=account, owner=owner, workspace=self._workspace,
             )  # fmt: skip
-        invalidate_resolutions()  # again after the commit (see invoke_invalidation)
         return AuthorizationPublic.of(summary)
 
     def set_primary(
@@ -154,5 +150,4 @@ class Authorizations:
                 unit, self._actor, connection=link_name, owner=owner, environment=environment,
                 workspace=self._workspace,
             )  # fmt: skip
-        invalidate_resolutions()  # again after the commit (see invoke_invalidation)
         return AuthorizationPublic.of(summary)

@@ -144,7 +144,7 @@ def link_credential(
     for old in previous.values():
         if old is not None and old != first.account_id:
             unit.authorizations.delete_account_if_unused(old)
-    invalidate_resolutions()  # invokes of this process use the new credential at once
+    invalidate_resolutions(unit)  # invokes of this process use the new credential at once
     return results
 
 
@@ -202,7 +202,7 @@ def reuse_account(
     summary = _point_at(unit, actor, conn, environment, owner_id, matches[0])
     if old is not None and old != matches[0]:
         unit.authorizations.delete_account_if_unused(old)
-    invalidate_resolutions()
+    invalidate_resolutions(unit)
     return summary
 
 
@@ -252,7 +252,7 @@ def revoke(
     record_authorization_event(unit, EventType.AUTHORIZATION_REVOKED, actor, summary)
     # Invokes of this process stop at once (the callers that own the transaction call it
     # again after the commit; see invoke_invalidation).
-    invalidate_resolutions()
+    invalidate_resolutions(unit)
     return Revocation(after.summary, warning, provider_call)
 
 
@@ -336,7 +336,7 @@ def mark_primary(
             f"only a connected authorization can be primary; this one is {row.summary.status.value}"
         )
     unit.authorizations.move_primary(conn.id, row.summary.environment, row.summary.id, unit.now())
-    invalidate_resolutions()  # a no-user invoke now runs with the new primary account
+    invalidate_resolutions(unit)  # a no-user invoke now runs with the new primary account
     unit.record(
         actor=actor, action="authorization.primary", object_type="connection",
         object_id=conn.id, workspace_id=conn.workspace_id,

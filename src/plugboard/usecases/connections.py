@@ -294,7 +294,7 @@ def edit_connection(
             "needs_reauth": reauth,
         },
     )
-    invalidate_resolutions()  # invokes of this process read the edited connection at once
+    invalidate_resolutions(unit)  # invokes of this process read the edited connection at once
     return updated, reauth
 
 
@@ -345,7 +345,7 @@ def delete_connection(
     unit.connections.delete(connection)
     _audit(unit, actor, "connection.delete", connection, {})
     record_connection_event(unit, EventType.CONNECTION_DELETED, actor, connection)
-    invalidate_resolutions()  # invokes of this process stop at once
+    invalidate_resolutions(unit)  # invokes of this process stop at once
     return connection
 
 

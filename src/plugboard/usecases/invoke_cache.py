@@ -34,9 +34,10 @@ MAX_ENTRIES = 10_000
 @dataclass(frozen=True, slots=True)
 class Entry:
     resolved: Resolved
-    auth: httpx2.Auth
-    # Per URL template: what an invoke of it prepares once (see Invoker._plan).
-    plans: dict[Any, Any] = field(default_factory=dict)
+    auth: httpx2.Auth = field(repr=False)
+    # Per URL template: what an invoke of it prepares once (see Invoker._plan); they carry
+    # the credential, so they stay out of the repr.
+    plans: dict[Any, Any] = field(default_factory=dict, repr=False)
 
 
 class _Flight:
@@ -62,7 +63,9 @@ def _clone(error: PlugboardError) -> PlugboardError:
 class ResolutionCache:
     def __init__(self) -> None:
         self._entries: dict[CacheKey, tuple[float, int, Entry]] = {}
-        self._flights: dict[CacheKey, _Flight] = {}
+        # A flight per (key, generation): a caller that comes after a change does not share a
+        # read begun before it.
+        self._flights: dict[tuple[CacheKey, int], _Flight] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -93,7 +96,7 @@ class ResolutionCache:
 
     def put(self, key: CacheKey, entry: Entry, ttl: float, generation: int) -> None:
         """Keep ``entry`` for ``ttl`` seconds unless the generation moved since ``generation``
-        was read (a change committed while the store was being read)."""
+        was read (a change made while the store was being read)."""
         if ttl > 0 and generation == resolution_generation():
             with self._lock:
                 if len(self._entries) >= MAX_ENTRIES:
@@ -104,11 +107,12 @@ class ResolutionCache:
         """``load()``'s entry, with at most one ``load`` per key running at a time: a caller
         that finds one running waits for it and shares its result; its PlugboardError is
         raised to every waiter (a copy each)."""
+        flight_key = (key, resolution_generation())
         with self._lock:
-            flight = self._flights.get(key)
+            flight = self._flights.get(flight_key)
             leader = flight is None
             if flight is None:
-                flight = self._flights[key] = _Flight()
+                flight = self._flights[flight_key] = _Flight()
         if not leader:
             flight.done.wait()
             if flight.entry is not None:
@@ -124,7 +128,7 @@ class ResolutionCache:
             raise
         finally:
             with self._lock:
-                del self._flights[key]
+                del self._flights[flight_key]
             flight.done.set()
 
     def forget_account(self, account_id: str) -> None:

@@ -15,6 +15,10 @@ so a read that overlaps a change is never kept past it.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from plugboard.store.unit import Unit
 
 __all__ = ["invalidate_resolutions", "resolution_generation"]
 
@@ -27,10 +31,15 @@ def resolution_generation() -> int:
     return _generation
 
 
-def invalidate_resolutions() -> None:
-    """Make every cached invoke resolution of this process stale at once. Called inside the
-    changing transaction and, where the caller owns it, again after its commit: a concurrent
-    invoke that read the store between the first call and the commit is not kept either."""
+def invalidate_resolutions(unit: Unit) -> None:
+    """Make every cached invoke resolution of this process stale at once, from inside the
+    changing transaction, and again once ``unit`` commits: a concurrent invoke that read the
+    store between the two (before the change was visible) is not kept either."""
+    _bump()
+    unit.after_commit(_bump)
+
+
+def _bump() -> None:
     global _generation
     with _lock:
         _generation += 1

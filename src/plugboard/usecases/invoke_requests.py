@@ -71,19 +71,22 @@ class Plan:
     answer), or ``auth`` is the httpx2 flow to send with (OAuth: refresh before expiry and once
     on rejection; OAuth 1, Basic)."""
 
+    # Everything but the target and policy may hold the credential: kept out of the repr.
     target: str
-    url: httpx2.URL
+    url: httpx2.URL = field(repr=False)
     policy: RetryPolicy
-    headers: httpx2.Headers
-    prepare: Callable[[httpx2.Request], httpx2.Request] | None
-    auth: httpx2.Auth | None
-    signer: SigV4Auth | None = None
+    headers: httpx2.Headers = field(repr=False)
+    prepare: Callable[[httpx2.Request], httpx2.Request] | None = field(repr=False)
+    auth: httpx2.Auth | None = field(repr=False)
+    signer: SigV4Auth | None = field(default=None, repr=False)
     # OAuth 2: its steps driven by the invoke, not by httpx2's auth machinery (no body).
-    oauth2: OAuth2Auth | None = None
+    oauth2: OAuth2Auth | None = field(default=None, repr=False)
     # (method, X-Amz-Date) -> the signed request's headers; one entry, replaced each second.
-    signed: list[tuple[tuple[str, str], httpx2.Headers]] = field(default_factory=list)
+    signed: list[tuple[tuple[str, str], httpx2.Headers]] = field(
+        default_factory=list, repr=False
+    )
     # OAuth 2 in a header: (token, the headers carrying it); one entry, replaced on refresh.
-    bearer: list[tuple[str, httpx2.Headers]] = field(default_factory=list)
+    bearer: list[tuple[str, httpx2.Headers]] = field(default_factory=list, repr=False)
 
     def oauth2_request(
         self, method: str, cookies: httpx2.Cookies, extensions: dict[str, Any]

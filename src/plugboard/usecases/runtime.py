@@ -71,7 +71,9 @@ class Runtime:
     @contextmanager
     def unit(self, *, write: bool = True) -> Iterator[Unit]:
         with self.database.transaction(write=write) as conn:
-            yield Unit(conn, self.sealer, self.clock)
+            unit = Unit(conn, self.sealer, self.clock)
+            yield unit
+        unit.run_after_commit()
 
     def close(self) -> None:
         self.database.dispose()
