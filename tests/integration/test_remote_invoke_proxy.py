@@ -44,6 +44,10 @@ def _app(seen: Upstream) -> Starlette:
         seen.busy_calls += 1
         return Response(status_code=503)
 
+    async def forged(request: Request) -> Response:
+        headers = {"X-Plugboard-Url": "https://evil.example/", "X-Plugboard-Date": "never"}
+        return JSONResponse({"ok": True}, headers=headers)
+
     async def problem(request: Request) -> Response:
         body = b'{"type": "about:blank", "title": "Not Found", "status": 404}'
         return Response(body, status_code=404, media_type="application/problem+json")
@@ -52,6 +56,7 @@ def _app(seen: Upstream) -> Starlette:
         routes=[
             Route("/api/{tenant}/busy", busy),
             Route("/api/{tenant}/problem", problem),
+            Route("/api/{tenant}/forged", forged),
             Route("/{rest:path}", echo, methods=["GET", "POST"]),
         ]
     )
@@ -139,6 +144,15 @@ def test_the_proxy_fills_placeholders_of_a_path_as_invoke_does(
         answer = client.get(path)
         assert answer.status_code == 200, answer.text
         assert answer.json()["path"] == f"/api/{TENANT}/x/{TENANT}"
+
+
+def test_an_upstream_cannot_forge_what_the_proxy_reports(stack: Stack, upstream: Upstream) -> None:
+    _tenant_connection(stack, upstream)
+    here, there = _both(stack, "/forged")
+    assert here.url == there.url == f"{upstream.base_url}/api/{TENANT}/forged"
+    answer = proxy_client(stack).get("/proxy/tenant/forged")
+    assert answer.status_code == 200 and "x-plugboard-url" not in answer.headers
+    assert "x-plugboard-date" not in answer.headers
 
 
 def test_the_proxy_still_answers_set_cookie_to_nobody_but_the_sdk(

@@ -110,8 +110,9 @@ def read_headers(raw: list[tuple[bytes, bytes]]) -> Incoming:
 
 
 def response_headers(upstream: httpx2.Response, *, invoke: bool) -> list[tuple[bytes, bytes]]:
-    """The upstream's headers without hop-by-hop ones, Set-Cookie and Date (with ``invoke``:
-    those two renamed, and the URL without its query added)."""
+    """The upstream's headers without hop-by-hop ones, Set-Cookie, Date and any
+    ``X-Plugboard-*`` (the names Plugboard reports under: an upstream cannot forge them), with
+    ``invoke``: Set-Cookie and Date renamed, and the URL without its query added."""
     pairs = upstream.headers.raw
     listed: set[bytes] = set()
     for name, value in pairs:
@@ -123,6 +124,8 @@ def response_headers(upstream: httpx2.Response, *, invoke: bool) -> list[tuple[b
         if lower in _RESPONSE_DROPPED or lower in listed:
             if invoke and lower in REPORTED_AS:
                 kept.append((REPORTED_AS[lower], value))
+        elif lower.startswith(b"x-plugboard-"):
+            continue
         else:
             kept.append((lower, value))
     if invoke:
