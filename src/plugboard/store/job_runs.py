@@ -13,6 +13,7 @@ commits -- instead of at the next tick of the periodic schedule.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +29,10 @@ from plugboard.store.tables import job_runs
 __all__ = ["JobRun", "JobRunRepository"]
 
 ERROR_MAX = 2000
+log = logging.getLogger("plugboard.jobs")
+# A run already waiting (the queueing lock's unique index); no procrastinate schema yet (its
+# function or type is unknown).
+_EXPECTED = frozenset({"23505", "42883", "42704"})
 
 # procrastinate's own defer (its tasks are registered by name, with lock and queueing lock the
 # task's name: jobs/pg.py); the task takes no arguments but the periodic timestamp's default.
@@ -71,8 +76,10 @@ class JobRunRepository:
         try:
             with self._conn.begin_nested():
                 self._conn.execute(_DEFER_NOW, {"task": task})
-        except DBAPIError:
-            pass  # already waiting, or no procrastinate schema: the savepoint is rolled back
+        except DBAPIError as exc:  # the savepoint is rolled back; the caller's work stands
+            if getattr(exc.orig, "sqlstate", None) not in _EXPECTED:
+                log.warning("could not queue %s to run now (%s): the schedule runs it", task,
+                            type(exc.orig).__name__)  # fmt: skip
 
     def _insert(self) -> Any:
         dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite

@@ -82,7 +82,7 @@ def test_a_requested_sync_is_queued_to_run_now_and_one_waiting_run_serves_two(
 
 
 def test_without_procrastinates_schema_the_request_still_commits(
-    tmp_path: Path, keyring: Keyring
+    tmp_path: Path, keyring: Keyring, caplog: pytest.LogCaptureFixture
 ) -> None:
     url = create_pg_database("plugboard_wake")
     database = Database(url)
@@ -95,6 +95,7 @@ def test_without_procrastinates_schema_the_request_still_commits(
             unit.job_runs.enqueue("after_the_wake", unit.now())  # the transaction goes on
         with runtime.unit(write=False) as unit:
             assert [r.task for r in unit.job_runs.list(statuses=["queued"])] == ["after_the_wake"]
+        assert not [r for r in caplog.records if r.name == "plugboard.jobs"]  # expected: quiet
     finally:
         database.dispose()
         drop_pg_database(url)
