@@ -331,16 +331,6 @@ class AppRepository(AppVersionRepository):
         ).first()
         return row is not None
 
-    def grants(self, app_id: str) -> list[tuple[str, datetime]]:
-        rows = self._conn.execute(
-            select(app_users.c.user_id, app_users.c.created_at).where(app_users.c.app_id == app_id)
-        )
-        return [(r.user_id, r.created_at) for r in rows]
-
-    def granted_users(self, app_id: str) -> list[str]:
-        rows = self._conn.execute(select(app_users.c.user_id).where(app_users.c.app_id == app_id))
-        return [r.user_id for r in rows]
-
     def granted_app_ids(self, workspace_id: str, user_id: str) -> set[str]:
         rows = self._conn.execute(
             select(app_users.c.app_id).where(

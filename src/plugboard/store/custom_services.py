@@ -116,14 +116,6 @@ class CustomServiceRepository:
         rows = self._conn.execute(query.order_by(custom_services.c.link_name).limit(limit))
         return [self._service(r) for r in rows]
 
-    def of_workspace(self, workspace_id: str) -> list[CustomService]:
-        rows = self._conn.execute(
-            select(custom_services)
-            .where(custom_services.c.workspace_id == workspace_id)
-            .order_by(custom_services.c.name)
-        )
-        return [self._service(r) for r in rows]
-
     def _seal(self, row_id: str, secrets: dict[str, str]) -> str | None:
         if not secrets:
             return None

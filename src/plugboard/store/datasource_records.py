@@ -68,10 +68,6 @@ canonical_json = _reused_encoder()
 """The one text of a record: what is stored and what its digest is taken of."""
 
 
-def digest_of(data: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
-
-
 _UPSERT = (
     "INSERT INTO datasource_records (datasource_id, record_id, data, digest, seen_sync_id, "
     "created_at, updated_at) {rows} ON CONFLICT (datasource_id, record_id) DO UPDATE SET "
