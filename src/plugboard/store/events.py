@@ -9,7 +9,7 @@ processing of the same event fail instead of acting twice.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -108,6 +108,30 @@ class EventRepository:
                 insert(event_consumptions),
                 [{"event_id": e, "consumer": consumer, "processed_at": now} for e in event_ids],
             )
+
+    def latest_about(
+        self,
+        connection_id: str,
+        environment: str,
+        user_id: str | None,
+        types: Collection[str],
+    ) -> StoredEvent | None:
+        """The newest event of ``types`` about one authorization (connection, environment and
+        owner, ``None`` for a shared one)."""
+        owner = events.c.user_id.is_(None) if user_id is None else events.c.user_id == user_id
+        query = (
+            select(events)
+            .where(
+                events.c.connection_id == connection_id,
+                events.c.environment == environment,
+                owner,
+                events.c.type.in_(list(types)),
+            )
+            .order_by(events.c.id.desc())
+            .limit(1)
+        )
+        row = self._conn.execute(query).first()
+        return None if row is None else _event(row)
 
     def list(
         self,

@@ -41,7 +41,6 @@ _STATE_EVENTS = frozenset(
         EventType.AUTHORIZATION_NEEDS_REAUTH.value,
     }
 )
-_LOOK_BACK = 200  # events of the connection read to find the newest about this authorization
 
 
 def record_required_event(
@@ -70,11 +69,9 @@ def record_required_event(
         row = None
     if row is not None and row.summary.status is not AuthorizationStatus.NOT_CONNECTED:
         return False
-    for event in unit.events.list(ws.id, connection_id=connection.id, limit=_LOOK_BACK):
-        if event.environment == key and event.user_id == owner and event.type in _STATE_EVENTS:
-            if event.type == EventType.AUTHORIZATION_REQUIRED.value:
-                return False  # told already; nothing changed since
-            break
+    latest = unit.events.latest_about(connection.id, key, owner, _STATE_EVENTS)
+    if latest is not None and latest.type == EventType.AUTHORIZATION_REQUIRED.value:
+        return False  # told already; nothing changed since
     payload: dict[str, Any] = {
         "connection": connection.link_name,
         "connection_name": connection.name,
@@ -103,7 +100,7 @@ def tell_required(
     """After an app's invoke failed with ``error``: record the event when it says an
     authorization is missing (own transaction; a failure is logged, never raised over the
     invoke's own error)."""
-    if not actor.is_app or not isinstance(error, AuthorizationRequired):
+    if not isinstance(error, AuthorizationRequired):
         return
     try:
         with runtime.unit() as unit:
@@ -112,3 +109,8 @@ def tell_required(
             )
     except PlugboardError as exc:
         log.warning("could not record that %r needs authorizing: %s", error.connection, exc.code)
+    except Exception as exc:  # a database error (a lock wait): the invoke's own error stands
+        log.warning(
+            "could not record that %r needs authorizing: %s", error.connection,
+            type(exc).__name__,
+        )  # fmt: skip

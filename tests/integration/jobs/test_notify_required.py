@@ -13,11 +13,13 @@ import httpx2
 import pytest
 
 from plugboard.domain.clock import ManualClock
+from plugboard.domain.events import EventType
 from plugboard.domain.models import ConnectionLevel
 from plugboard.domain.principal import OPERATOR
 from plugboard.usecases import app_tokens
 from plugboard.usecases.app_service import Apps
 from plugboard.usecases.authorization_required import record_required_event
+from plugboard.usecases.events import record_event
 from plugboard.usecases.notifications import Notifications, dispatch_events
 from plugboard.usecases.refresh import RefreshCoordinator
 from plugboard.usecases.token_upkeep import refresh_due_tokens
@@ -165,3 +167,22 @@ def test_two_calls_failing_at_the_same_instant_record_one_event(
         connection = unit.connections.get(ws.id, "crm")
         events = unit.events.list(ws.id, connection_id=connection.id, limit=50)
     assert [e.type for e in events].count("authorization.required") == 1
+
+
+def test_told_already_holds_however_many_events_the_connection_had_since(
+    oauth: OAuthWorld, stack: Stack, app_token: httpx2.Client
+) -> None:
+    secret = str(app_token.headers["Authorization"]).removeprefix("Bearer ")
+    with stack.runtime.unit() as unit:
+        app = app_tokens.authenticate(unit, secret)
+        assert record_required_event(unit, app, "crm", "development", None, None)
+        ws = unit.workspaces.get("acme")
+        crm = unit.connections.get(ws.id, "crm")
+        for _ in range(250):  # events about the connection's other authorizations
+            record_event(
+                unit, EventType.AUTHORIZATION_EXPIRED, workspace_id=ws.id, actor="test",
+                connection_id=crm.id, environment="production",
+            )  # fmt: skip
+
+    with stack.runtime.unit() as unit:
+        assert not record_required_event(unit, app, "crm", "development", None, None)

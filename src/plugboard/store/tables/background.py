@@ -36,6 +36,8 @@ events = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 Index("ix_events_created_at", events.c.created_at)
+# The newest event about one connection's authorization ("told already?").
+Index("ix_events_connection_id", events.c.connection_id, events.c.id)
 
 # Which consumer (notifications, webhooks …) processed which event: written in the transaction
 # that processes it, so a consumer that dies mid-way finds the event again.
