@@ -14,6 +14,7 @@ from plugboard.client import local, protocol, remote, remote_apis
 from plugboard.usecases.app_service import Apps
 from plugboard.usecases.authorization_service import Authorizations
 from plugboard.usecases.connection_service import Connections
+from plugboard.usecases.notifications import Notifications
 from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.service_catalog import Services
 
@@ -38,6 +39,7 @@ EXTRAS: dict[type[Any], set[str]] = {
     Authorizations: {"page"},
     Services: {"page"},
     Apps: {"users_page", "versions_page"},
+    Notifications: {"unread_count"},  # the console's badge (the list's page carries it too)
     # The server receives the provider's callback; locally `plugboard authorize` runs a
     # listener of its own (cli/consenting.py).
     remote_apis.RemoteAuthorizations: {"start_consent", "consent_status"},

@@ -159,6 +159,12 @@ class Notifications:
             )  # fmt: skip
         return self._actor.user_id, self._actor.workspace_id
 
+    def unread_count(self) -> int:
+        """How many of the person's notices are unread (the console's badge)."""
+        user_id, workspace_id = self._person()
+        with self._runtime.unit(write=False) as unit:
+            return unit.notifications.unread_count(user_id, workspace_id)
+
     def list(
         self, *, unread_only: bool = False, limit: int = 50, cursor: str | None = None
     ) -> NotificationPage:

@@ -85,7 +85,7 @@ def notifications_page(
 @router.get("/notifications/count")
 def unread_count(request: Request, viewer: ViewerDep) -> HTMLResponse:
     """The badge beside the navigation entry (loaded by htmx): empty when nothing is unread."""
-    count = _service(request, viewer).list(unread_only=True, limit=1).unread
+    count = _service(request, viewer).unread_count()
     body = Markup("")
     if count:
         body = Markup(
