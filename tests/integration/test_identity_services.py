@@ -164,3 +164,11 @@ def test_audit_outcome_and_actor_filters_are_paged_by_the_store(
 def test_an_unknown_audit_outcome_is_refused_naming_the_field(root_api: TestClient) -> None:
     answer = root_api.get("/api/v1/audit", params={"outcome": "maybe"})
     assert answer.status_code == 422 and "outcome" in answer.text
+
+
+def test_a_search_matches_a_name_with_a_letter_casefold_would_rewrite(
+    runtime: Runtime, members: Actor, root_api: TestClient
+) -> None:
+    Members(runtime, OPERATOR, "acme").add("street@acme.test", name="Hauptstraße Team")
+    found = root_api.get("/api/v1/users", params={"search": "straße"}).json()["items"]
+    assert [m["email"] for m in found] == ["street@acme.test"]

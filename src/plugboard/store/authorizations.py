@@ -102,7 +102,7 @@ def _filters(
     if environment is not None:
         found.append(authorizations.c.environment.in_([environment, ALL_ENVIRONMENTS]))
     if search:
-        needle = search.casefold()
+        needle = search.lower()  # as SQL lower() folds (casefold would turn ß into ss)
         found.append(
             func.lower(users.c.email).contains(needle, autoescape=True)
             | func.lower(users.c.name).contains(needle, autoescape=True)

@@ -174,7 +174,7 @@ class ConnectionRepository:
         if service is not None:
             query = query.where(connections.c.service_link_name == service)
         if search:
-            needle = search.casefold()
+            needle = search.lower()  # as SQL lower() folds (casefold would turn ß into ss)
             query = query.where(
                 func.lower(connections.c.name).contains(needle, autoescape=True)
                 | connections.c.link_name.contains(needle, autoescape=True)

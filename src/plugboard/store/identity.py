@@ -203,7 +203,7 @@ class MembershipRepository:
         if role is not None:
             query = query.where(memberships.c.role == role)
         if search:
-            needle = search.casefold()
+            needle = search.lower()  # as SQL lower() folds (casefold would turn ß into ss)
             query = query.where(
                 users.c.email.contains(needle, autoescape=True)
                 | func.lower(users.c.name).contains(needle, autoescape=True)
