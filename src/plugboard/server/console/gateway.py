@@ -17,16 +17,11 @@ from plugboard.domain.principal import Principal
 from plugboard.errors import NotFound
 from plugboard.settings import Settings
 from plugboard.usecases import identity, sessions
-from plugboard.usecases.app_service import Apps
-from plugboard.usecases.audit_service import AuditLog, AuditPage
 from plugboard.usecases.consent import ConsentFlows
 from plugboard.usecases.runtime import Runtime
 
 __all__ = [
-    "AuditPage",
     "SessionView",
-    "app_user_emails",
-    "audit_page",
     "consent_state",
     "create_token",
     "list_tokens",
@@ -103,22 +98,6 @@ def switch_workspace(
         return sessions.switch(unit, secret, csrf_token=csrf_token, workspace=workspace_name)
 
 
-def audit_page(
-    runtime: Runtime,
-    actor: Principal,
-    *,
-    action: str | None,
-    outcome: str | None,
-    actor_text: str | None,
-    before: tuple[datetime, str] | None,
-    limit: int,
-) -> AuditPage:
-    """Newest first, every filter applied by the store's keyset page."""
-    return AuditLog(runtime, actor).page(
-        action=action, outcome=outcome, actor_contains=actor_text, before=before, limit=limit
-    )
-
-
 def list_tokens(runtime: Runtime, actor: Principal) -> list[ApiToken]:
     """The viewer's own API tokens, oldest first."""
     with runtime.unit(write=False) as unit:
@@ -158,8 +137,3 @@ def people(runtime: Runtime, actor: Principal) -> dict[str, str]:
     with runtime.unit(write=False) as unit:
         members = identity.list_members(unit, actor)
     return known | {m.user.id: m.user.email for m in members}
-
-
-def app_user_emails(runtime: Runtime, actor: Principal, app: str) -> set[str]:
-    """The e-mails of an app's users (the members granted it), for those who may grant it."""
-    return {user.email for user in Apps(runtime, actor).users(app)}

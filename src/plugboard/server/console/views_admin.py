@@ -3,10 +3,6 @@ list; revoke)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -27,6 +23,8 @@ from plugboard.server.console.web import (
     render,
     runtime_of,
 )
+from plugboard.server.pagination import cursor_time_id, time_id_cursor
+from plugboard.usecases.audit_service import AuditLog
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
 ViewerDep = Annotated[Viewer, Depends(current_viewer)]
@@ -44,23 +42,6 @@ AUDIT_ACTIONS = (
 )  # fmt: skip
 
 
-def _cursor(before: tuple[datetime, str] | None) -> str:
-    if before is None:
-        return ""
-    raw = json.dumps([before[0].isoformat(), before[1]]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _before(cursor: str) -> tuple[datetime, str] | None:
-    if not cursor:
-        return None
-    try:
-        at, event_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(at), str(event_id)
-    except (binascii.Error, ValueError, TypeError):
-        raise ValidationError("cursor", "must be a link from a previous page") from None
-
-
 @router.get("/audit")
 def audit_log(
     request: Request,
@@ -71,15 +52,15 @@ def audit_log(
     cursor: str = "",
 ) -> HTMLResponse:
     require(viewer.principal, Action.VIEW_AUDIT)
-    page = gateway.audit_page(
-        runtime_of(request), viewer.principal, action=action or None, outcome=outcome or None,
-        actor_text=actor.strip() or None, before=_before(cursor), limit=PAGE_SIZE,
+    page = AuditLog(runtime_of(request), viewer.principal).page(
+        action=action or None, outcome=outcome or None, actor_contains=actor.strip() or None,
+        before=cursor_time_id(cursor), limit=PAGE_SIZE,
     )  # fmt: skip
     filters = {"action": action, "outcome": outcome, "actor": actor}
     context = {
         "title": "Audit log",
         "events": page.items,
-        "next_cursor": _cursor(page.next_key),
+        "next_cursor": time_id_cursor(page.next_key) or "",
         "cursor": cursor,
         "filters": filters,
         "filtered": any(filters.values()),

@@ -10,7 +10,6 @@ from plugboard.domain.models import Role
 from plugboard.domain.permissions import Action, require
 from plugboard.errors import NotFound, ValidationError
 from plugboard.records.apps import AppTokenIssued
-from plugboard.server.console import gateway
 from plugboard.server.console.apps_shared import FormDep, ViewerDep, apps_of
 from plugboard.server.console.web import (
     PREFIX,
@@ -41,7 +40,7 @@ def _users_page(
 ) -> HTMLResponse:
     require(viewer.principal, Action.GRANT_APPS)
     details = apps_of(request, viewer).get(app)
-    granted = gateway.app_user_emails(runtime_of(request), viewer.principal, app)
+    granted = {user.email for user in apps_of(request, viewer).users(app)}
     members = Members(runtime_of(request), viewer.principal).list()
     context = {
         "title": f"Users of {details.name}",
