@@ -18,7 +18,13 @@ from plugboard.usecases import identity
 from plugboard.usecases.notifications import dispatch_events
 from plugboard.usecases.refresh import RefreshCoordinator
 from plugboard.usecases.token_upkeep import refresh_due_tokens
-from tests.integration.jobs.notice_links import PASSWORD, form_to, post_form, set_password
+from tests.integration.jobs.notice_links import (
+    PASSWORD,
+    form_to,
+    parse,
+    post_form,
+    set_password,
+)
 from tests.integration.jobs.support import OAuthWorld
 from tests.stack import Stack
 from tests.support import snapshot
@@ -147,6 +153,15 @@ def test_writes_without_the_csrf_token_change_nothing(
     assert "1 unread" in browser.get("/console/notifications").text
 
 
+def _switch_form(page: str) -> list[tuple[str, str]]:
+    """The step's form (the navigation's workspace switcher posts to the same place)."""
+    [fields] = [
+        f.fields for f in parse(page).forms
+        if f.action == "/console/workspace" and any(n == "next" for n, _ in f.fields)
+    ]  # fmt: skip
+    return fields
+
+
 def test_a_link_about_another_workspace_switches_first(
     oauth: OAuthWorld, stack: Stack, logged_in: object
 ) -> None:
@@ -162,8 +177,7 @@ def test_a_link_about_another_workspace_switches_first(
     assert step.headers["location"].startswith("/console/notifications/workspace?")
     page = browser.get(step.headers["location"])
     assert page.status_code == 200 and "Switch to acme and continue" in page.text
-    switched = post_form(browser, "/console/notifications/workspace",
-                         form_to(page.text, "/console/notifications/workspace"))  # fmt: skip
+    switched = post_form(browser, "/console/workspace", _switch_form(page.text))
     assert switched.status_code == 303 and switched.headers["location"] == link
     landed = browser.get(link)
     assert landed.status_code == 200 and "Authorize Test Provider Connection" in landed.text
@@ -175,3 +189,8 @@ def test_a_link_about_another_workspace_switches_first(
     # Only a console path is followed.
     outside = browser.get("/console/notifications/workspace?workspace=acme&next=//evil.test/x")
     assert outside.status_code == 303 and outside.headers["location"] == "/console/notifications"
+    # The switch itself follows only a console path too.
+    back = browser.get("/console/notifications/workspace?workspace=beta&next=/console/services")
+    fields = [(n, v) for n, v in _switch_form(back.text) if n != "next"]
+    away = post_form(browser, "/console/workspace", [*fields, ("next", "//evil.test/x")])
+    assert away.status_code == 303 and away.headers["location"] == "/console/connections"

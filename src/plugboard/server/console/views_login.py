@@ -32,12 +32,12 @@ ViewerDep = Annotated[Viewer, Depends(current_viewer)]
 FormDep = Annotated[Form, Depends(read_form)]
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None, default: str = f"{PREFIX}/connections") -> str:
     """Only a console path of this server: never another site (no open redirect)."""
     if target and target.startswith(PREFIX) and not target.startswith("//"):
         if "\\" not in target and not urlsplit(target).netloc:
             return target
-    return f"{PREFIX}/connections"
+    return default
 
 
 def _with_session(response: Response, request: Request, new: NewSession) -> Response:
@@ -62,7 +62,7 @@ def home() -> RedirectResponse:
 
 @router.get("/login")
 def login_page(request: Request, next: str | None = None) -> HTMLResponse:
-    target = _safe_next(next)
+    target = safe_next(next)
     # A notice's link names its workspace: the form offers it, so the person lands in it.
     workspace = parse_qs(urlsplit(target).query).get("workspace", [""])[0][:100]
     return render(
@@ -74,7 +74,7 @@ def login_page(request: Request, next: str | None = None) -> HTMLResponse:
 @router.post("/login")
 async def login(request: Request, form: FormDep) -> Response:
     email, workspace = form.get("email").strip(), form.get("workspace").strip()
-    target = _safe_next(form.get("next"))
+    target = safe_next(form.get("next"))
     origin = request.headers.get("origin")
     if origin and urlsplit(origin).netloc != request.url.netloc:
         error, status = "This login form was sent from another site.", 403
@@ -114,6 +114,6 @@ def switch_workspace(request: Request, viewer: ViewerDep, form: FormDep) -> Resp
     name = form.get("workspace")
     token = form.get(CSRF_FIELD) or viewer.csrf_token  # the one current_viewer checked
     new = gateway.switch_workspace(runtime_of(request), viewer.cookie, token, name)
-    return _with_session(
-        redirect(f"{PREFIX}/connections", f"You are now in workspace {name}."), request, new
-    )
+    # `next`: where a notice's link was going (see views_notifications.workspace_step).
+    target = safe_next(form.get("next") or None)
+    return _with_session(redirect(target, f"You are now in workspace {name}."), request, new)

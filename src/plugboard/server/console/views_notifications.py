@@ -11,11 +11,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from plugboard.server.console import gateway
 from plugboard.server.console.nav import NavPage, register
-from plugboard.server.console.views_login import _with_session
+from plugboard.server.console.views_login import safe_next
 from plugboard.server.console.web import (
-    CSRF_FIELD,
     PREFIX,
     SECURITY_HEADERS,
     ConsoleRoute,
@@ -119,20 +117,13 @@ def unmute(request: Request, viewer: ViewerDep, form: FormDep, connection: str) 
     return redirect(_back(form), f"You are told about {connection} again.")
 
 
-def _safe_target(target: str) -> str:
-    parts = urlsplit(target)
-    if target.startswith(f"{PREFIX}/") and not parts.netloc and "\\" not in target:
-        return target
-    return HOME
-
-
 @router.get("/notifications/workspace")
 def workspace_step(
     request: Request, viewer: ViewerDep, workspace: str = "", next: str = HOME
 ) -> Response:
     """A notice's link names the workspace it is about; a viewer in another one is asked to
     switch first (a write, so it carries the CSRF token), then sent on to the link."""
-    target = _safe_target(next)
+    target = safe_next(next, HOME)
     if workspace == viewer.session.workspace.name:
         return redirect(target)
     member = any(m.workspace.name == workspace for m in viewer.session.memberships)
@@ -142,13 +133,3 @@ def workspace_step(
         request, "console/notifications_workspace.html", context, viewer=viewer,
         status=200 if member else 404,
     )  # fmt: skip
-
-
-@router.post("/notifications/workspace")
-def switch_and_follow(request: Request, viewer: ViewerDep, form: FormDep) -> Response:
-    name = form.get("workspace")
-    token = form.get(CSRF_FIELD) or viewer.csrf_token
-    new = gateway.switch_workspace(runtime_of(request), viewer.cookie, token, name)
-    return _with_session(
-        redirect(_safe_target(form.get("next")), f"You are now in workspace {name}."), request, new
-    )
