@@ -192,6 +192,17 @@ class ConnectionRepository:
         )
         return [r.name for r in rows]
 
+    def link_names_of(self, connection_ids: Collection[str]) -> dict[str, str]:
+        """Connection id -> link name, for these ids (one query)."""
+        if not connection_ids:
+            return {}
+        rows = self._conn.execute(
+            select(connections.c.id, connections.c.link_name).where(
+                connections.c.id.in_(list(connection_ids))
+            )
+        )
+        return {r.id: r.link_name for r in rows}
+
     def link_names_in(self, workspace_id: str) -> set[str]:
         rows = self._conn.execute(
             select(connections.c.link_name).where(connections.c.workspace_id == workspace_id)

@@ -35,6 +35,7 @@ from plugboard.store.events import StoredEvent
 from plugboard.store.notifications import StoredNotification
 from plugboard.store.unit import Unit
 from plugboard.usecases.connections import get_connection
+from plugboard.usecases.paging import keyset_page
 from plugboard.usecases.runtime import Runtime
 
 __all__ = ["CONSUMER", "Notifications", "authorize_link", "dispatch_events"]
@@ -178,18 +179,22 @@ class Notifications:
                 before = None
             if before is None or not _ID.fullmatch(last):
                 raise ValidationError("cursor", "is not a cursor this list gave")
+        size = max(1, min(limit, 200))
         with self._runtime.unit(write=False) as unit:
-            rows = unit.notifications.of_user(
-                user_id, workspace_id, unread_only=unread_only, before=before,
-                limit=max(1, min(limit, 200)),
+            found = keyset_page(
+                unit.notifications.of_user(
+                    user_id, workspace_id, unread_only=unread_only, before=before,
+                    limit=size + 1,  # one past the page: another follows
+                ),
+                size,
+                lambda r: f"{r.created_at.isoformat()}|{r.id}",
             )  # fmt: skip
-            names = {c.id: c.link_name for c in unit.connections.of_workspace(workspace_id)}
+            names = unit.connections.link_names_of(
+                {r.connection_id for r in found.items if r.connection_id}
+            )
             unread = unit.notifications.unread_count(user_id, workspace_id)
-        items = [_info(r, names.get(r.connection_id or "")) for r in rows]
-        following = None
-        if len(rows) == max(1, min(limit, 200)):
-            following = f"{rows[-1].created_at.isoformat()}|{rows[-1].id}"
-        return NotificationPage(items=items, unread=unread, next_cursor=following)
+        items = [_info(r, names.get(r.connection_id or "")) for r in found.items]
+        return NotificationPage(items=items, unread=unread, next_cursor=found.next_key)
 
     def mark_read(self, ids: Sequence[str] | None = None) -> int:
         """Mark these notifications read (all of the person's when ``ids`` is None)."""
