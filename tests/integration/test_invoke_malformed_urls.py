@@ -25,6 +25,8 @@ MALFORMED = {
     "newline": ({"url": f"/orders\r\nX-Injected: {CALLER_SECRET}"}, "control_characters"),
     "huge url": ({"url": f"/orders?token={CALLER_SECRET}&q={HUGE}"}, "max_length"),
     "huge param": ({"url": "/orders", "params": {"q": HUGE, "token": CALLER_SECRET}}, "max_length"),
+    "broken host": ({"url": f"https://[::1/orders?token={CALLER_SECRET}"}, "invalid"),
+    "broken port": ({"url": f"https://api.example.net:99999/orders?t={CALLER_SECRET}"}, "invalid"),
 }
 
 

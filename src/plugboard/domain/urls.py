@@ -59,8 +59,8 @@ _QUERY_SAFE = "-._~"
 
 def check_request_url(url: str, field: str = "url") -> str:
     """``url`` when it can be sent as the target of a request; otherwise InvalidURL naming
-    ``field`` and the rule (``control_characters``, ``max_length``) -- never the URL, whose
-    query may hold a secret."""
+    ``field`` and the rule (``control_characters``, ``max_length``, ``invalid``) -- never the
+    URL, whose query may hold a secret."""
     if _CONTROL.search(url):
         raise InvalidURL(
             field,
@@ -70,6 +70,12 @@ def check_request_url(url: str, field: str = "url") -> str:
         )
     if len(url) > MAX_URL_LENGTH:
         raise url_too_long(field)
+    try:
+        urlsplit(url).port  # noqa: B018 -- reading it checks the host's brackets and the port
+    except ValueError:
+        raise InvalidURL(
+            field, "invalid", f"{field}: is not a valid URL (its host or port cannot be read)"
+        ) from None
     return url
 
 
