@@ -82,9 +82,7 @@ class Plan:
     # OAuth 2: its steps driven by the invoke, not by httpx2's auth machinery (no body).
     oauth2: OAuth2Auth | None = field(default=None, repr=False)
     # (method, X-Amz-Date) -> the signed request's headers; one entry, replaced each second.
-    signed: list[tuple[tuple[str, str], httpx2.Headers]] = field(
-        default_factory=list, repr=False
-    )
+    signed: list[tuple[tuple[str, str], httpx2.Headers]] = field(default_factory=list, repr=False)
     # OAuth 2 in a header: (token, the headers carrying it); one entry, replaced on refresh.
     bearer: list[tuple[str, httpx2.Headers]] = field(default_factory=list, repr=False)
 
