@@ -8,8 +8,10 @@ cookie: the FastAPI dependency (server/deps.py) and the proxy's plain ASGI path
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+from collections.abc import Awaitable, Callable
 
 from starlette.concurrency import run_in_threadpool
 
@@ -30,6 +32,8 @@ class PrincipalCache:
         self._max = max_entries
         self._entries: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
+        # Checks in flight, per event loop (a future belongs to one loop).
+        self._flights: dict[tuple[int, str], asyncio.Future[Principal]] = {}
 
     def get(self, token_hash: str) -> Principal | None:
         if self._ttl <= 0:
@@ -51,6 +55,41 @@ class PrincipalCache:
             if len(self._entries) >= self._max:
                 self._entries.clear()
             self._entries[token_hash] = (time.monotonic() + self._ttl, principal)
+
+    async def check_once(
+        self, token_hash: str, check: Callable[[], Awaitable[Principal]]
+    ) -> Principal:
+        """Check a token not in the cache -- once, however many of its requests arrive while
+        it is checked (every entry of a busy client lapses at the same instant: without this,
+        each of its concurrent requests read the token in a worker thread of its own). The
+        others share the outcome, a refusal included; a refusal is not cached."""
+        loop = asyncio.get_running_loop()
+        flight_key = (id(loop), token_hash)
+        while (flight := self._flights.get(flight_key)) is not None:
+            try:
+                return await asyncio.shield(flight)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not flight.cancelled() or (task is not None and task.cancelling()):
+                    raise
+                # The request that was checking went away: this one checks instead.
+        flight = loop.create_future()
+        self._flights[flight_key] = flight
+        try:
+            principal = await check()
+        except BaseException as exc:
+            if isinstance(exc, Exception):
+                flight.set_exception(exc)
+                flight.exception()  # retrieved: no "never retrieved" warning when none waits
+            else:
+                flight.cancel()
+            raise
+        else:
+            self.put(token_hash, principal)
+            flight.set_result(principal)
+            return principal
+        finally:
+            del self._flights[flight_key]
 
     def forget_token(self, token_id: str) -> None:
         with self._lock:
@@ -84,9 +123,7 @@ async def authenticate_request(
         cached = cache.get(key)
         if cached is not None:
             return cached
-        principal = await run_in_threadpool(_check_token, runtime, token)
-        cache.put(key, principal)
-        return principal
+        return await cache.check_once(key, lambda: run_in_threadpool(_check_token, runtime, token))
     if session_cookie:
         needs_csrf = method not in SAFE_METHODS
         return await run_in_threadpool(
