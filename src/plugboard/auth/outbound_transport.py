@@ -36,6 +36,7 @@ import httpx2
 
 from plugboard.auth.log_redaction import install_secret_log_filters
 from plugboard.auth.outbound_policy import OutboundPolicy
+from plugboard.auth.outbound_wire import AsyncWireTransport, wire_options_supported
 from plugboard.errors import ConfigurationError, OutboundBlocked
 
 __all__ = [
@@ -77,6 +78,11 @@ class AsyncGuardedTransport(httpx2.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+    @property
+    def wire(self) -> AsyncWireTransport | None:
+        """The wire transport behind the guard, when it is one."""
+        return self._inner if isinstance(self._inner, AsyncWireTransport) else None
 
 
 # --- connect-time check: the network backend inside httpx2's connection pool -----------------
@@ -173,9 +179,12 @@ def guarded_http_transport(policy: OutboundPolicy, **options: Any) -> GuardedTra
 
 
 def async_guarded_http_transport(policy: OutboundPolicy, **options: Any) -> AsyncGuardedTransport:
-    """The async :func:`guarded_http_transport`."""
+    """The async :func:`guarded_http_transport`: on :class:`AsyncWireTransport` (asyncio and
+    llhttp, checked at connect time the same way) unless an option needs httpx2's own."""
     if options.get("proxy") is not None or options.get("uds") is not None:
         raise ConfigurationError("a guarded transport cannot use a proxy or a unix socket")
+    if wire_options_supported(options):
+        return AsyncGuardedTransport(AsyncWireTransport(policy, **options), policy)
     inner = httpx2.AsyncHTTPTransport(**options)
     pool = inner._pool
     if not isinstance(pool, httpcore2.AsyncConnectionPool):  # pragma: no cover - httpx2 changed
@@ -218,3 +227,10 @@ def async_guarded_client(
         trust_env=False,
         transport=async_guarded_http_transport(policy, **transport_options),
     )
+
+
+def wire_transport(client: httpx2.AsyncClient) -> AsyncWireTransport | None:
+    """The wire transport of a client made by :func:`async_guarded_client` (None for any other
+    client). Reads httpx2's private ``_transport``: a test fails if that stops working."""
+    transport = getattr(client, "_transport", None)
+    return transport.wire if isinstance(transport, AsyncGuardedTransport) else None
