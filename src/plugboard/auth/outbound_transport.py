@@ -29,6 +29,7 @@ so :func:`guarded_client` never follows redirects: a 3xx is returned to the call
 from __future__ import annotations
 
 from collections.abc import Iterable
+from http.cookiejar import Cookie, CookieJar
 from typing import Any
 
 import httpcore2
@@ -193,6 +194,19 @@ def async_guarded_http_transport(policy: OutboundPolicy, **options: Any) -> Asyn
     return AsyncGuardedTransport(inner, policy)
 
 
+class _NoCookieJar(CookieJar):
+    """Keeps no cookie. The outbound clients are shared by every caller of a process (the
+    proxy's and invoke's clients serve all workspaces): a cookie kept from one caller's answer
+    would go with the next caller's request to that host -- someone else's upstream session.
+    Invoke reports an answer's cookies to its caller; the caller decides what to send."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def set_cookie(self, cookie: Cookie) -> None:
+        return None
+
+
 def guarded_client(
     policy: OutboundPolicy,
     *,
@@ -200,11 +214,13 @@ def guarded_client(
     timeout: float = 30.0,
     **transport_options: Any,
 ) -> httpx2.Client:
-    """A client that only reaches allowed addresses and never follows redirects by itself."""
+    """A client that only reaches allowed addresses, never follows redirects by itself and
+    keeps no cookies (see :class:`_NoCookieJar`)."""
     install_secret_log_filters()
     return httpx2.Client(
         auth=auth,
         timeout=timeout,
+        cookies=_NoCookieJar(),
         follow_redirects=False,
         trust_env=False,
         transport=guarded_http_transport(policy, **transport_options),
@@ -223,6 +239,7 @@ def async_guarded_client(
     return httpx2.AsyncClient(
         auth=auth,
         timeout=timeout,
+        cookies=_NoCookieJar(),
         follow_redirects=False,
         trust_env=False,
         transport=async_guarded_http_transport(policy, **transport_options),
