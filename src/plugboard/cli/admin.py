@@ -115,7 +115,7 @@ def serve(
     import uvicorn
 
     from plugboard.crypto.keyring import load_keyring
-    from plugboard.server.app import AppExtension, create_app
+    from plugboard.server.app import AppExtension, create_app, served_app
     from plugboard.server.serving import server_config
     from plugboard.settings import Settings
     from plugboard.store.database import Database
@@ -170,9 +170,8 @@ def serve(
         os.environ["PLUGBOARD_BASE_URL"] = settings.base_url
         serve_workers(settings, bind_host, bind_port, workers)
         return
-    uvicorn.Server(
-        server_config(create_app(settings, extensions=extensions), settings, bind_host, bind_port)
-    ).run()
+    app = served_app(create_app(settings, extensions=extensions))
+    uvicorn.Server(server_config(app, settings, bind_host, bind_port)).run()
 
 
 def _check_workers(settings: Settings, demo: bool) -> None:

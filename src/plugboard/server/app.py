@@ -81,7 +81,8 @@ def create_app(
     app.state.invoker = invoker
     app.state.jobs = runner
     app.state.principal_cache = PrincipalCache(rt.settings.auth_cache_seconds)
-    _mount_proxy(app, ProxyApp(rt, invoker, app.state.principal_cache))
+    app.state.proxy = ProxyApp(rt, invoker, app.state.principal_cache)
+    _mount_proxy(app, app.state.proxy)
 
     install_problem_handlers(app)
     app.include_router(api_router)
@@ -111,6 +112,13 @@ def create_app(
         return JSONResponse(body, status_code=200 if state.up_to_date else 503)
 
     return app
+
+
+def served_app(app: FastAPI) -> ASGIApp:
+    """What the server runs: ``/proxy/…`` dispatched before the app is even called, so a
+    pass-through pays none of FastAPI's per-request work (its telemetry check reads the
+    environment on every call); everything else, lifespan included, goes to the app."""
+    return ProxyDispatch(app.state.proxy, app)
 
 
 def _mount_proxy(app: FastAPI, proxy: ProxyApp) -> None:

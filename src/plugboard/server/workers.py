@@ -4,17 +4,17 @@ setting a worker needs in the environment."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
-from plugboard.server.app import create_app
+from plugboard.server.app import create_app, served_app
 from plugboard.server.serving import ClientLimits, set_worker_limits
 from plugboard.settings import Settings
 
 __all__ = ["worker_app"]
 
 
-def worker_app() -> FastAPI:
+def worker_app() -> ASGIApp:
     settings = Settings()
     # Set before the worker accepts a connection: the factory runs while uvicorn loads the app.
     set_worker_limits(ClientLimits.from_settings(settings))
-    return create_app(settings)
+    return served_app(create_app(settings))
