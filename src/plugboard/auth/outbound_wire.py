@@ -101,7 +101,7 @@ def check_head(head: bytes, line_ends: int, method: bytes, target: bytes) -> byt
     return head
 
 
-def _head(request: httpx2.Request) -> bytes:
+def head_of(request: httpx2.Request) -> bytes:
     """The request line and headers (see :func:`check_head`)."""
     method = request.method.encode("ascii")
     target = request.url.raw_path
@@ -154,7 +154,7 @@ class AsyncWireTransport(httpx2.AsyncBaseTransport):
             content: bytes | None = request.content
         except httpx2.RequestNotRead:
             content = None
-        return await self.send_head(key, _head(request), content, _timeouts(request), request)
+        return await self.send_head(key, head_of(request), content, _timeouts(request), request)
 
     async def send_head(
         self,

@@ -54,6 +54,7 @@ from plugboard.auth.log_redaction import install_secret_log_filters
 from plugboard.auth.oauth2 import OAuth2Auth
 from plugboard.auth.outbound import Resolver
 from plugboard.auth.outbound_stack import Outbound
+from plugboard.auth.outbound_transport import wire_transport
 from plugboard.auth.retry import RetryPolicy, asend_with_retries, send_with_retries
 from plugboard.domain.principal import Principal
 from plugboard.domain.urls import check_request_url
@@ -61,6 +62,7 @@ from plugboard.usecases.connection_auth import ConnectionAuth
 from plugboard.usecases.invoke_audit import InvokeCall, aaudited, audited
 from plugboard.usecases.invoke_cache import Entry, ResolutionCache
 from plugboard.usecases.invoke_entries import Resolutions
+from plugboard.usecases.invoke_lane import Lanes, lane_credential
 from plugboard.usecases.invoke_requests import (
     REPLAY_LIMIT,
     build_request,
@@ -131,6 +133,7 @@ class Invoker(Resolutions):
         self._timeout = settings.invoke_timeout_seconds
         self._client = self.outbound.client(timeout=self._timeout)
         self._async_clients: dict[asyncio.AbstractEventLoop, httpx2.AsyncClient] = {}
+        self._lanes: dict[httpx2.AsyncClient, Lanes] = {}  # per async client on the wire
         self.refresher = RefreshCoordinator(
             runtime, self.outbound, on_refreshed=self.forget_account
         )
@@ -152,11 +155,13 @@ class Invoker(Resolutions):
             if not loop.is_closed() and not loop.is_running():
                 loop.run_until_complete(client.aclose())
         self._async_clients.clear()
+        self._lanes.clear()
 
     async def aclose(self) -> None:
         loop = asyncio.get_running_loop()
         client = self._async_clients.pop(loop, None)
         if client is not None:
+            self._lanes.pop(client, None)
             await client.aclose()
 
     def _async_client(self) -> httpx2.AsyncClient:
@@ -168,6 +173,9 @@ class Invoker(Resolutions):
             # reconnects the rest.
             client = self.outbound.async_client(timeout=self._timeout, limits=_POOL)
             self._async_clients[loop] = client
+            wire = wire_transport(client)
+            if wire is not None:
+                self._lanes[client] = Lanes(wire, client.headers)
         return client
 
     # -- invoke -------------------------------------------------------------------------------
@@ -317,12 +325,28 @@ class Invoker(Resolutions):
                 if isinstance(auth, OAuth2Auth):
                     auth = auth.without_replay()
             check_headers(headers)
-            options = {"headers": headers, "content": content, "timeout": timeout or self._timeout}
             client = self._async_client()
+            lanes = self._lanes.get(client)
+            credential = lane_credential(auth, content) if lanes is not None else None
+            if lanes is not None and credential is not None:
+                # The pass-through lane (usecases/invoke_lane.py): no httpx2 client machinery.
+                lane = lanes.target(call.target)
+                body = content if isinstance(content, bytes) else None
+                head = lanes.head(call.method, lane, headers, credential, body)
+                named = lanes.request(call.method, call.target, lane)
+                timeouts = self._timeout_extension(timeout)["timeout"]
 
-            async def attempt() -> httpx2.Response:
-                request = build_request(client, call.method, call.target, options)
-                return await client.send(request, auth=auth, stream=True)
+                async def attempt() -> httpx2.Response:
+                    await self.policy.acheck_url(lane.url)
+                    return await lanes.wire.send_head(lane.key, head, body, timeouts, named)
+
+            else:
+                options = {"headers": headers, "content": content,
+                           "timeout": timeout or self._timeout}  # fmt: skip
+
+                async def attempt() -> httpx2.Response:
+                    request = build_request(client, call.method, call.target, options)
+                    return await client.send(request, auth=auth, stream=True)
 
             response = await asend_with_retries(attempt, call.method, policy)
         try:
