@@ -210,10 +210,7 @@ def _follow(data: Any, steps: tuple[str, ...]) -> Any:
     return current
 
 
-def kept_records(module: ServiceModule, body: Any, page: int) -> list[KeptRecord]:
-    """The records of one answer, each reduced to the module's fields (nested as in the
-    answer). Raises ValidationError when the answer is not the declared shape."""
-    ex = _extractor(module.records, module.id_field, tuple(module.fields))
+def _records_of(ex: _Extractor, module: ServiceModule, body: Any, page: int) -> list[Any]:
     found = body if ex.records is None else _follow(body, ex.records)
     if found is None and ex.records is not None and isinstance(body, Mapping):
         found = []  # an empty page may leave the list out (HubSpot, Zoho CRM's 204)
@@ -221,26 +218,105 @@ def kept_records(module: ServiceModule, body: Any, page: int) -> list[KeptRecord
         raise ValidationError(
             f"page {page}", f"the answer has no list of records at {module.records or '(root)'}"
         )
+    return found
+
+
+def _id_of(item: Any, ex: _Extractor, module: ServiceModule, page: int, i: int) -> str:
+    if item is None:
+        record_id = None
+    elif len(ex.id_steps) == 1:
+        record_id = item.get(ex.id_steps[0])
+    else:
+        record_id = _follow(item, ex.id_steps)
+    if not isinstance(record_id, str | int) or isinstance(record_id, bool) or record_id == "":
+        raise ValidationError(f"page {page}", f"record {i} has no {module.id_field}")
+    return str(record_id)
+
+
+def kept_records(module: ServiceModule, body: Any, page: int) -> list[KeptRecord]:
+    """The records of one answer, each reduced to the module's fields (nested as in the
+    answer). Raises ValidationError when the answer is not the declared shape."""
+    ex = _extractor(module.records, module.id_field, tuple(module.fields))
     kept: list[KeptRecord] = []
-    single_id = ex.id_steps[0] if len(ex.id_steps) == 1 else None
     flat, nested = ex.flat, ex.nested
-    for i, item in enumerate(found):
+    for i, item in enumerate(_records_of(ex, module, body, page)):
         if type(item) is not dict:
             item = dict(item) if isinstance(item, Mapping) else None
-        if item is None:
-            record_id = None
-        else:
-            record_id = item.get(single_id) if single_id else _follow(item, ex.id_steps)
-        if not isinstance(record_id, str | int) or isinstance(record_id, bool) or record_id == "":
-            raise ValidationError(f"page {page}", f"record {i} has no {module.id_field}")
+        record_id = _id_of(item, ex, module, page, i)
         assert item is not None
         data = {f: v for f in flat if (v := item.get(f)) is not None}
         for path, steps in nested:
             value = _follow(item, steps)
             if value is not None:
                 _put(data, path, value)
-        kept.append(KeptRecord(str(record_id), data))
+        kept.append(KeptRecord(record_id, data))
     return kept
+
+
+def record_ids(module: ServiceModule, body: Any, page: int) -> list[str]:
+    """The ids :func:`kept_records` gives the records of one answer, in order, refusing the
+    same answers with the same errors -- without reducing the records."""
+    ex = _extractor(module.records, module.id_field, tuple(module.fields))
+    found = _records_of(ex, module, body, page)
+    if len(ex.id_steps) == 1:  # the usual case, in one pass: a dict with a str or int id
+        key, ids = ex.id_steps[0], []
+        for item in found:
+            record_id = item.get(key) if type(item) is dict else None
+            kind = type(record_id)
+            if kind is str and record_id:
+                ids.append(record_id)
+            elif kind is int:
+                ids.append(str(record_id))
+            else:
+                break  # anything else: the general rules below, refusal included
+        else:
+            return ids
+    ids = []
+    for i, item in enumerate(found):
+        if type(item) is not dict:
+            item = dict(item) if isinstance(item, Mapping) else None
+        ids.append(_id_of(item, ex, module, page, i))
+    return ids
+
+
+# A step the store may write into SQL as it is (a JSON path label, a JSON key): no quote, dot,
+# bracket, space or dollar; all digits is a list index at_path would follow, which SQL would not.
+_SQL_STEP = re.compile(r"[A-Za-z0-9_-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordShape:
+    """A module's records as the database can reduce them itself (store/datasource_records.py):
+    the path to the list, the id's path and every kept field's path, as steps. Fields are in
+    the order canonical JSON writes keys (sorted)."""
+
+    records: tuple[str, ...] | None
+    id_steps: tuple[str, ...]
+    fields: tuple[tuple[str, ...], ...]
+
+
+@lru_cache(maxsize=256)
+def _shape(records: str | None, id_field: str, fields: tuple[str, ...]) -> RecordShape | None:
+    paths = [*([records] if records is not None else []), id_field, *fields]
+    steps = [p.split(".") for p in paths]
+    if not all(_SQL_STEP.fullmatch(s) and not s.isdigit() for path in steps for s in path):
+        return None
+    kept = sorted(tuple(f.split(".")) for f in fields)
+    for a, b in zip(kept, kept[1:], strict=False):
+        if b[: len(a)] == a:  # "a" and "a.b" both kept: _put merges them, SQL would not
+            return None
+    return RecordShape(
+        records=tuple(records.split(".")) if records is not None else None,
+        id_steps=tuple(id_field.split(".")),
+        fields=tuple(kept),
+    )
+
+
+def record_shape(module: ServiceModule) -> RecordShape | None:
+    """The module's :class:`RecordShape`, or None when its paths are beyond what the database
+    reduces exactly as :func:`kept_records` does (a list index, a key SQL would need quoted, a
+    field inside another kept field): those records are reduced in Python."""
+    return _shape(module.records, module.id_field, tuple(module.fields))
 
 
 _LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")

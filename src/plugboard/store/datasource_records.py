@@ -1,14 +1,30 @@
 """The records Plugboard keeps for a datasource (SPEC §8), upserted by their id at the service.
 
-Only new and changed records are written; an unchanged one is not touched (its canonical JSON
-is made, and compared). A page, or a batch of consecutive pages, is written at once. On SQLite
-their stored texts are read by primary key and compared in Python, then the new and changed
-records go in one ``executemany`` upsert. On PostgreSQL they are one ``INSERT … ON CONFLICT DO
-UPDATE … WHERE`` the digest differs: the database finds
-each record by its primary key through the conflict check, whatever the planner thinks of a
-table never analyzed (an ``IN`` list of ids, planned without statistics, scanned the whole
-datasource for every page). Statements go to the driver as they are (``exec_driver_sql``: no
-per-row compilation or type processing); each record's JSON is serialized once.
+Only new and changed records are written; an unchanged one is not touched. A record is
+unchanged when its stored text is the text the sync makes of it now; the database compares them
+in the ``ON CONFLICT DO UPDATE ... WHERE`` of one upsert per batch of pages, which finds each
+record by its primary key through the conflict check whatever the planner thinks of a table
+never analyzed, and returns the ids it wrote (for the counts).
+
+A batch is written one of two ways, with the same rows as the outcome:
+
+* :meth:`RecordRepository.upsert_raw_pages`, for a module whose paths SQL can follow
+  (:func:`plugboard.domain.datasources.record_shape`): the pages' answers, as the service sent
+  them, go to the database as ONE parameter, and SQL splits them (SQLite ``json_each``,
+  PostgreSQL ``json_array_elements``), reads each record's id and kept fields and writes the
+  record's text -- the fields in canonical (sorted) order, missing and null ones left out, each
+  value as the service spelled it. No record is built, encoded or compared in Python, and on
+  SQLite the work runs in C without the GIL, beside the thread fetching the next pages.
+* :meth:`RecordRepository.upsert_pages`, for records reduced in Python
+  (:func:`~plugboard.domain.datasources.kept_records`): each record's canonical JSON is made
+  once; on SQLite the stored texts are read by primary key and compared in Python, then the
+  new and changed ones go in one ``executemany``; on PostgreSQL one statement as above.
+
+The two spell some values differently (``1.50`` as sent, or ``1.5``; ``\\u00e9`` or ``é``; a
+nested object's keys as sent, or sorted); read back, the values and their types are the same. A
+record stored in the other spelling counts as changed once, then is stored in the new one.
+Statements go to the driver as they are (``exec_driver_sql``: no per-row compilation or type
+processing).
 
 Since the key is (datasource, record id), a sync that fails half-way and runs again converges
 on one row per record; when a sync completes, the records it did not see (gone at the service)
@@ -17,7 +33,6 @@ are removed (:meth:`RecordRepository.remove_unseen`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -27,8 +42,9 @@ from typing import Any
 
 from sqlalchemy import Connection as DbConnection
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
-from plugboard.domain.datasources import KeptRecord
+from plugboard.domain.datasources import KeptRecord, RecordShape
 from plugboard.store.tables import datasource_records as records
 
 CHUNK = 500  # ids per SELECT on SQLite, far below its limit of parameters
@@ -40,6 +56,12 @@ class StoredRecord:
     data: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+
+
+class RawPagesRefused(Exception):
+    """The database could not split the pages as sent (JSON it reads otherwise than Python, a
+    record id that is not what Python read): the batch is to be written from records reduced
+    in Python instead. On PostgreSQL the transaction is aborted: write it in a new one."""
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -65,40 +87,184 @@ def _reused_encoder() -> Callable[[dict[str, Any]], str]:
 
 
 canonical_json = _reused_encoder()
-"""The one text of a record: what is stored and what its digest is taken of."""
+"""The one text of a record reduced in Python: what is stored and compared."""
 
 
 _UPSERT = (
-    "INSERT INTO datasource_records (datasource_id, record_id, data, digest, seen_sync_id, "
-    "created_at, updated_at) {rows} ON CONFLICT (datasource_id, record_id) DO UPDATE SET "
-    "data = excluded.data, digest = excluded.digest, seen_sync_id = excluded.seen_sync_id, "
+    "INSERT INTO datasource_records (datasource_id, record_id, data, seen_sync_id, created_at, "
+    "updated_at) {rows} ON CONFLICT (datasource_id, record_id) DO UPDATE SET "
+    "data = excluded.data, seen_sync_id = excluded.seen_sync_id, "
     "updated_at = excluded.updated_at"
 )
-# PostgreSQL: the page as one JSON array of [id, digest, record] built by joining the texts
-# already made (psycopg would escape an array of JSON texts element by element in Python); the
+# PostgreSQL's json type has no equality: its texts are compared.
+_CHANGED_PG = " WHERE CAST(datasource_records.data AS TEXT) <> CAST(excluded.data AS TEXT)"
+_CHANGED_SQLITE = " WHERE datasource_records.data <> excluded.data"
+# PostgreSQL: the page as one JSON array of [id, record] built by joining the texts already
+# made (psycopg would escape an array of JSON texts element by element in Python); the
 # statement's text is the same for every page (psycopg converts and prepares a statement once
 # per text, but only texts of at most 4 KiB).
 _UPSERT_PG = (
     _UPSERT.format(
-        rows="SELECT %s, e->>0, e->2, e->>1, %s, %s, %s FROM json_array_elements(CAST(%s AS "
-        "JSON)) AS e"
+        rows="SELECT %s, e->>0, e->1, %s, %s, %s FROM json_array_elements(CAST(%s AS JSON)) AS e"
     )
-    + " WHERE datasource_records.digest <> excluded.digest RETURNING record_id"
+    + _CHANGED_PG
+    + " RETURNING record_id"
 )
-_UPSERT_SQLITE = _UPSERT.format(rows="VALUES (?, ?, ?, ?, ?, ?, ?)")
+_UPSERT_SQLITE = _UPSERT.format(rows="VALUES (?, ?, ?, ?, ?, ?)")
 
 
 @lru_cache(maxsize=16)
 def _stored_sqlite(ids: int) -> str:
     return (
-        "SELECT record_id, data, digest FROM datasource_records WHERE datasource_id = ? AND "
+        "SELECT record_id, data FROM datasource_records WHERE datasource_id = ? AND "
         f"record_id IN ({', '.join(['?'] * ids)})"
     )
+
+
+# -- records reduced by the database -----------------------------------------------------------
+# Every step of a RecordShape matches [A-Za-z0-9_-]+ (domain/datasources.py): it goes into the
+# SQL text as it is, inside quotes, and is its own JSON spelling as a key.
+
+
+def _key(step: str) -> str:
+    return f"'\"{step}\":'"  # the SQL literal of the JSON text "step":
+
+
+def _object(tree: dict[str, Any], leaf: Callable[[tuple[str, ...]], str], top: bool) -> str:
+    """The SQL expression of the JSON text of ``tree`` ({key: subtree or steps}): keys sorted,
+    each member whose value is NULL left out -- and, below the top, NULL when none is left
+    (kept_records creates a nested object only for a value found in it)."""
+    members = []
+    for key in sorted(tree):
+        value = tree[key]
+        inner = _object(value, leaf, False) if isinstance(value, dict) else leaf(value)
+        members.append(f"coalesce(',' || {_key(key)} || {inner}, '')")
+    text = f"'{{' || substr({' || '.join(members)}, 2) || '}}'"
+    return text if top else f"nullif({text}, '{{}}')"
+
+
+def _tree(fields: tuple[tuple[str, ...], ...]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for steps in fields:
+        node = tree
+        for step in steps[:-1]:
+            node = node.setdefault(step, {})
+        node[steps[-1]] = steps
+    return tree
+
+
+@lru_cache(maxsize=64)
+def _raw_upsert(dialect: str, shape: RecordShape) -> str:
+    """The upsert of a batch of pages sent as one JSON array of the services' answers; its
+    parameters: the datasource, the sync, the time twice, the pages (and on PostgreSQL the
+    datasource again)."""
+    return _raw_upsert_pg(shape) if dialect == "postgresql" else _raw_upsert_sqlite(shape)
+
+
+def _raw_upsert_pg(shape: RecordShape) -> str:
+    # Each record's top-level members split once (json_to_recordset: a column of type json
+    # per member read, its text as sent; the last of a key twice, as Python); a step of
+    # ``->`` per level below. An ``->`` per field would parse the record's text each time.
+    top = sorted({steps[0] for steps in (shape.id_steps, *shape.fields)})
+
+    def at(steps: tuple[str, ...]) -> str:
+        return f'x."{steps[0]}"' + "".join(f" -> '{s}'" for s in steps[1:])
+
+    def leaf(steps: tuple[str, ...]) -> str:
+        return f"nullif(CAST({at(steps)} AS TEXT), 'null')"
+
+    ident = at(shape.id_steps)
+    record_id = (
+        f"CASE json_typeof({ident}) WHEN 'string' THEN {ident} #>> '{{}}' "
+        f"WHEN 'number' THEN CAST({ident} AS TEXT) END"
+    )
+    found = "p.page" + "".join(f" -> '{s}'" for s in shape.records or ())
+    columns = ", ".join(f'"{step}" json' for step in top)
+    source = (
+        "json_array_elements(CAST(%s AS JSON)) AS p(page), "
+        f"json_to_recordset({found}) AS x({columns})"
+    )
+    text = _object(_tree(shape.fields), leaf, True)
+    # An unchanged record is skipped before the INSERT: one index lookup of its stored
+    # text (LATERAL ... LIMIT 1, whatever the planner thinks of a table never analyzed)
+    # instead of a speculative insertion, a conflict and a row lock -- a third of the
+    # server's time for a batch of unchanged records.
+    rows = (
+        "SELECT %s, s.rid, CAST(s.data AS JSON), %s, %s, %s FROM (SELECT CASE t.rid WHEN "
+        "'-0' THEN '0' ELSE t.rid END AS rid, t.data FROM (SELECT "
+        f"{record_id} AS rid, {text} AS data FROM {source}) AS t) AS s LEFT JOIN LATERAL "
+        "(SELECT d.data FROM datasource_records AS d WHERE d.datasource_id = %s AND "
+        "d.record_id = s.rid LIMIT 1) AS old ON true "
+        "WHERE old.data IS NULL OR CAST(old.data AS TEXT) <> s.data"
+    )
+    return _UPSERT.format(rows=rows) + _CHANGED_PG + " RETURNING record_id"
+
+
+def _raw_upsert_sqlite(shape: RecordShape) -> str:
+    def path(steps: tuple[str, ...]) -> str:
+        return "$" + "".join(f'."{s}"' for s in steps)
+
+    def leaf_sqlite(steps: tuple[str, ...]) -> str:
+        return f"nullif(r.value -> '{path(steps)}', 'null')"
+
+    ident = path(shape.id_steps)
+    record_id = (
+        f"CASE json_type(r.value, '{ident}') WHEN 'text' THEN r.value ->> '{ident}' "
+        f"WHEN 'integer' THEN r.value -> '{ident}' END"
+    )
+    source = f"json_each(?) AS p, json_each(p.value, '{path(shape.records or ())}') AS r"
+    text = _object(_tree(shape.fields), leaf_sqlite, True)
+    # A JSON integer's text is str(int(text)), but for -0 (kept_records: str(0)). "WHERE true":
+    # SQLite would read ON CONFLICT as the join's constraint.
+    rows = (
+        "SELECT ?, CASE rid WHEN '-0' THEN '0' ELSE rid END, data, ?, ?, ? FROM (SELECT "
+        f"{record_id} AS rid, {text} AS data FROM {source}) WHERE true"
+    )
+    return _UPSERT.format(rows=rows) + _CHANGED_SQLITE + " RETURNING record_id"
 
 
 class RecordRepository:
     def __init__(self, conn: DbConnection) -> None:
         self._conn = conn
+
+    def _stamp(self, now: datetime) -> Any:
+        dialect = self._conn.dialect
+        process = records.c.updated_at.type.dialect_impl(dialect).bind_processor(dialect)
+        return process(now) if process is not None else now
+
+    def upsert_raw_pages(
+        self,
+        datasource_id: str,
+        sync_id: str,
+        shape: RecordShape,
+        pages: Sequence[tuple[str, Sequence[str]]],
+        now: datetime,
+    ) -> list[int]:
+        """Write consecutive pages given as (the service's answer as sent, the ids of its
+        records as kept_records reads them), the database reducing the records to ``shape``;
+        returns how many records of each page were new or changed. No id may be found twice
+        in the batch (the caller writes such a batch with :meth:`upsert_pages`). Raises
+        :class:`RawPagesRefused` when the database reads the pages otherwise."""
+        owner = {rid: number for number, (_, ids) in enumerate(pages) for rid in ids}
+        counts = [0] * len(pages)
+        texts = [text for text, ids in pages if ids]
+        if not texts:
+            return counts
+        stamp = self._stamp(now)
+        statement = _raw_upsert(self._conn.dialect.name, shape)
+        params: tuple[Any, ...] = (datasource_id, sync_id, stamp, stamp, f"[{','.join(texts)}]")
+        if self._conn.dialect.name == "postgresql":
+            params += (datasource_id,)
+        try:
+            written = self._conn.exec_driver_sql(statement, params).fetchall()
+        except DBAPIError as exc:
+            raise RawPagesRefused(str(exc.orig)) from exc
+        for (record_id,) in written:
+            number = owner.get(record_id)
+            if number is None:  # e.g. a key twice in an object: SQLite reads the first
+                raise RawPagesRefused(f"record id {record_id!r} is not one the page has")
+            counts[number] += 1
+        return counts
 
     def upsert_page(
         self, datasource_id: str, sync_id: str, page: Sequence[KeptRecord], now: datetime
@@ -126,12 +292,10 @@ class RecordRepository:
         counts = [0] * len(pages)
         if not latest:
             return counts
-        dialect = self._conn.dialect
-        process = records.c.updated_at.type.dialect_impl(dialect).bind_processor(dialect)
-        stamp = process(now) if process is not None else now
+        stamp = self._stamp(now)
         encode = canonical_json
         texts = {record_id: encode(data) for record_id, data in latest.items()}
-        if dialect.name == "postgresql":
+        if self._conn.dialect.name == "postgresql":
             written = self._write_pg(datasource_id, sync_id, texts, stamp)
         else:
             written = self._write_sqlite(datasource_id, sync_id, texts, stamp)
@@ -142,10 +306,8 @@ class RecordRepository:
     def _write_pg(
         self, datasource_id: str, sync_id: str, texts: dict[str, str], stamp: Any
     ) -> list[str]:
-        quote, sha256 = json.encoder.encode_basestring, hashlib.sha256
-        page = ",".join(
-            f'[{quote(i)},"{sha256(t.encode()).hexdigest()}",{t}]' for i, t in texts.items()
-        )
+        quote = json.encoder.encode_basestring
+        page = ",".join(f"[{quote(i)},{t}]" for i, t in texts.items())
         params = (datasource_id, sync_id, stamp, stamp, f"[{page}]")
         return [rid for (rid,) in self._conn.exec_driver_sql(_UPSERT_PG, params).fetchall()]
 
@@ -153,21 +315,16 @@ class RecordRepository:
         self, datasource_id: str, sync_id: str, texts: dict[str, str], stamp: Any
     ) -> list[str]:
         ids = list(texts)
-        stored: dict[str, tuple[str, str]] = {}
+        stored: dict[str, str] = {}
         for start in range(0, len(ids), CHUNK):
             part = ids[start : start + CHUNK]
             found = self._conn.exec_driver_sql(_stored_sqlite(len(part)), (datasource_id, *part))
-            stored.update((rid, (data, digest)) for rid, data, digest in found.fetchall())
-        sha256 = hashlib.sha256
-        rows = []
-        for record_id, text in texts.items():
-            before = stored.get(record_id)
-            if before is not None and before[0] == text:
-                continue  # the same text: no digest needed
-            digest = sha256(text.encode()).hexdigest()
-            if before is not None and before[1] == digest:
-                continue  # the same record stored in another spelling (by an older version)
-            rows.append((datasource_id, record_id, text, digest, sync_id, stamp, stamp))
+            stored.update(found.fetchall())
+        rows = [
+            (datasource_id, record_id, text, sync_id, stamp, stamp)
+            for record_id, text in texts.items()
+            if stored.get(record_id) != text
+        ]
         if rows:
             self._conn.exec_driver_sql(_UPSERT_SQLITE, rows)
         return [row[1] for row in rows]

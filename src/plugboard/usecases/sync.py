@@ -204,7 +204,8 @@ def _pull(runtime: Runtime, invoker: Invoker, sync: Sync, progress: Progress | N
                 params=request.params or None, environment=datasource.environment.value,
                 as_user=as_user, workspace=ws.name,
             )  # fmt: skip
-            page = Page(module, _json(response, request.number), request.number)
+            body = _json(response, request.number)
+            page = Page(module, body, request.number, response.content)
             following = next_page(module, request, page.body, response.headers.get("link"), page)
             writer.put(page)  # reduced and written while the next page is fetched
             request = following

@@ -11,6 +11,12 @@ scheduling delay -- and a failure of the fetching still leaves exactly the pages
 written. Unchanged records are not written; the ids seen are kept
 (:attr:`PageWriter.seen_ids`) for the removal of the records a completed sync did not see. The
 slot's lease is renewed every ``RENEW_EVERY`` seconds.
+
+The records of a module whose paths SQL can follow are reduced by the database from the pages'
+answers as the service sent them (one parameter per batch: store/datasource_records.py), off
+the GIL on SQLite; this thread only checks each record's id (the same refusals as
+:func:`~plugboard.domain.datasources.kept_records`). Other modules' records, a batch with an id
+found twice, and pages the database reads otherwise than Python are reduced here, in Python.
 """
 
 from __future__ import annotations
@@ -19,13 +25,29 @@ import dataclasses
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import cached_property
 from typing import Any, overload
 
-from plugboard.domain.datasources import KeptRecord, Sync, SyncStatus, at_path, kept_records
+from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
+
+from plugboard.domain.datasources import (
+    KeptRecord,
+    RecordShape,
+    Sync,
+    SyncStatus,
+    at_path,
+    kept_records,
+    record_ids,
+    record_shape,
+)
 from plugboard.domain.service.modules import ServiceModule
+from plugboard.errors import StoreUnavailable
+from plugboard.store.datasource_records import RawPagesRefused
+from plugboard.store.unit import Unit
 from plugboard.usecases.runtime import Runtime
 
 __all__ = ["Page", "PageWriter"]
@@ -40,16 +62,48 @@ class Page(Sequence[KeptRecord]):
     """One page's answer, its records reduced to the module's fields only when first asked
     for: by the writer thread, off the path from one page's answer to the next page's request
     -- unless the pagination needs them sooner (a cursor taken from the last record's id).
-    Its length is the answer's list's: the records keep every item (or refuse the page)."""
+    Its length is the answer's list's: the records keep every item (or refuse the page).
+    ``raw`` is the answer's body as sent, for the database to reduce the records itself."""
 
-    def __init__(self, module: ServiceModule, body: Any, number: int) -> None:
+    def __init__(
+        self, module: ServiceModule, body: Any, number: int, raw: bytes | None = None
+    ) -> None:
         self.module = module
         self.body = body
         self.number = number
+        self.raw = raw
 
     @cached_property
     def records(self) -> list[KeptRecord]:
         return kept_records(self.module, self.body, self.number)
+
+    @cached_property
+    def ids(self) -> list[str]:
+        """The records' ids, checked as :attr:`records` checks them, without reducing them."""
+        if "records" in self.__dict__:  # reduced already (the cursor is the last id)
+            return [record.record_id for record in self.records]
+        return record_ids(self.module, self.body, self.number)
+
+    @cached_property
+    def text(self) -> str | None:
+        """The body as the text the database splits, or None: the records are reduced in
+        Python (the module's paths are beyond SQL, or the body is not plain UTF-8 -- which
+        the JSON parser decoded otherwise, or not at all)."""
+        if self.raw is None or record_shape(self.module) is None:
+            return None
+        try:
+            text = self.raw.decode()
+        except UnicodeDecodeError:
+            return None
+        return None if text.startswith("\ufeff") else text
+
+    def check(self) -> None:
+        """Refuse the page as :attr:`records` would (ValidationError), reducing it only when
+        the records are reduced in Python."""
+        if self.text is not None:
+            self.ids  # noqa: B018
+        else:
+            self.records  # noqa: B018
 
     def __len__(self) -> int:
         path = self.module.records
@@ -84,6 +138,7 @@ class PageWriter:
         self._since = time.monotonic()  # when the last batch was handed over
         self._error: BaseException | None = None
         self._renewed = time.monotonic()
+        self._conn: Connection | None = None  # the writer thread's, for the whole sync
         self.pages = self.seen = self.changed = 0
         self.seen_ids: set[str] = set()  # every record id written or found unchanged
         self._thread = threading.Thread(target=self._run, name="plugboard-sync-writer")
@@ -118,12 +173,35 @@ class PageWriter:
             raise self._error
 
     def _run(self) -> None:
-        while (batch := self._batches.get()) is not None:
-            if self._error is None:
-                try:
-                    self._write(batch)
-                except BaseException as exc:  # handed to the fetching thread
-                    self._error = exc
+        try:
+            while (batch := self._batches.get()) is not None:
+                if self._error is None:
+                    try:
+                        self._write(batch)
+                    except BaseException as exc:  # handed to the fetching thread
+                        self._error = exc
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+
+    @contextmanager
+    def _unit(self) -> Iterator[Unit]:
+        """A transaction, as :meth:`Runtime.unit` opens one, on the connection this thread
+        holds for the whole sync: a checkout per batch would cost Python work and, on
+        PostgreSQL, a round trip for the pool's ping."""
+        runtime = self._runtime
+        if self._conn is None:
+            try:
+                self._conn = runtime.database.engine.connect()
+            except OperationalError as exc:
+                raise StoreUnavailable(f"cannot reach the database: {exc.orig}") from None
+        conn = self._conn
+        if conn.dialect.name == "sqlite":
+            conn.info["sqlite_begin"] = "IMMEDIATE"  # the write lock from the start
+        with conn.begin():
+            unit = Unit(conn, runtime.sealer, runtime.clock)
+            yield unit
+        unit.run_after_commit()
 
     def _write(self, batch: Sequence[Page]) -> None:
         """Write the pages of ``batch`` up to the first one whose records are refused, then
@@ -131,7 +209,7 @@ class PageWriter:
         refused: Exception | None = None
         for i, page in enumerate(batch):
             try:
-                page.records  # noqa: B018 (reduced here, outside the transaction)
+                page.check()  # here, outside the transaction
             except Exception as exc:
                 batch, refused = batch[:i], exc
                 break
@@ -141,33 +219,56 @@ class PageWriter:
             raise refused
 
     def _commit(self, batch: Sequence[Page]) -> None:
-        sync = self._sync
-        counts = []
-        with self._runtime.unit() as unit:
-            now = unit.now()
-            unit.datasource_records.commit_unflushed()  # the completing commit flushes
-            pages, seen, changed = self.pages, self.seen, self.changed
-            written = unit.datasource_records.upsert_pages(
-                sync.datasource_id, sync.id, [page.records for page in batch], now
-            )
-            for page, count in zip(batch, written, strict=True):
-                pages, seen, changed = page.number, seen + len(page.records), changed + count
-                counts.append((pages, seen, changed))
-            unit.datasources.record_progress(sync.id, pages, seen, changed)
-            if time.monotonic() - self._renewed >= RENEW_EVERY:
-                unit.datasources.renew_slot(sync.id, now + self._lease)
-                self._renewed = time.monotonic()
-        self.pages, self.seen, self.changed = pages, seen, changed  # once committed
+        ids: set[str] = set()
         for page in batch:
-            self.seen_ids.update([r.record_id for r in page.records])
+            ids.update(page.ids)
+        shape = record_shape(batch[0].module)
+        raw = (
+            shape is not None
+            and all(page.text is not None for page in batch)
+            and len(ids) == sum(len(page.ids) for page in batch)  # no id twice
+        )
+        try:
+            counts = self._transaction(batch, shape if raw else None)
+        except RawPagesRefused:
+            counts = self._transaction(batch, None)  # written from records reduced here
+        self.seen_ids |= ids
         if self._progress is not None:
             for pages, seen, changed in counts:
                 self._progress(
                     dataclasses.replace(
-                        sync,
+                        self._sync,
                         status=SyncStatus.ONGOING,
                         pages=pages,
                         records_seen=seen,
                         records_changed=changed,
                     )  # fmt: skip
                 )
+
+    def _transaction(
+        self, batch: Sequence[Page], shape: RecordShape | None
+    ) -> list[tuple[int, int, int]]:
+        """Write ``batch`` and the sync's progress in one transaction, the records reduced by
+        the database to ``shape`` (None: reduced in Python); the progress after each page."""
+        sync = self._sync
+        counts = []
+        with self._unit() as unit:
+            now = unit.now()
+            unit.datasource_records.commit_unflushed()  # the completing commit flushes
+            pages, seen, changed = self.pages, self.seen, self.changed
+            repo = unit.datasource_records
+            if shape is not None:
+                raw = [(page.text or "", page.ids) for page in batch]
+                written = repo.upsert_raw_pages(sync.datasource_id, sync.id, shape, raw, now)
+            else:
+                reduced = [page.records for page in batch]
+                written = repo.upsert_pages(sync.datasource_id, sync.id, reduced, now)
+            for page, count in zip(batch, written, strict=True):
+                pages, seen, changed = page.number, seen + len(page.ids), changed + count
+                counts.append((pages, seen, changed))
+            unit.datasources.record_progress(sync.id, pages, seen, changed)
+            if time.monotonic() - self._renewed >= RENEW_EVERY:
+                unit.datasources.renew_slot(sync.id, now + self._lease)
+                self._renewed = time.monotonic()
+        self.pages, self.seen, self.changed = pages, seen, changed  # once committed
+        return counts

@@ -110,7 +110,6 @@ datasource_records = Table(
     ),
     Column("record_id", String(200), primary_key=True),
     Column("data", JSON, nullable=False),
-    Column("digest", String(64), nullable=False),
     Column("seen_sync_id", ID, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
