@@ -40,6 +40,7 @@ except ImportError:  # httptools not installed: h11 it is
     HTTPTOOLS = False
 
 from plugboard.server.access_log import access_log_config
+from plugboard.server.write_coalescing import CoalescingTransport
 from plugboard.settings import Settings
 
 __all__ = [
@@ -198,7 +199,9 @@ class GuardedHttpToolsProtocol(_Guard, HttpToolsProtocol):
     _unanswered = 0  # requests read whose response has not completed
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        # An answer's head and body, written by two ASGI messages, leave in one send.
+        coalescing = CoalescingTransport(transport, asyncio.get_running_loop())
+        super().connection_made(coalescing)  # type: ignore[arg-type]
         self._arm(self.limits.header_timeout, self._headers_too_slow)
 
     def connection_lost(self, exc: Exception | None) -> None:
