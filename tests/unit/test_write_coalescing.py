@@ -31,7 +31,7 @@ async def _pair() -> tuple[CoalescingTransport, asyncio.Transport, socket.socket
     writes: list[bytes] = []
     real_write = transport.write
 
-    def recording(data: bytes) -> None:  # type: ignore[override]
+    def recording(data: bytes | bytearray | memoryview) -> None:
         writes.append(bytes(data))
         real_write(data)
 
