@@ -314,13 +314,12 @@ class Invoker(Resolutions):
         async with aaudited(self.runtime, call):
             check_request_url(url)
             found = await self._aentry(call)
-            call.target = stream_target(
-                found.resolved, url, base_url, self.runtime.settings.allow_http_host_entries
+            call.target, policy = self._stream_plan(
+                found, url, base_url, max_attempts, max_retry_seconds
             )
             auth = found.auth
-            if content is None or isinstance(content, bytes):
-                policy = retry_policy(found.resolved.service, max_attempts, max_retry_seconds)
-            else:  # a stream is sent once (see the module docstring)
+            if not (content is None or isinstance(content, bytes)):
+                # a stream is sent once (see the module docstring)
                 policy = RetryPolicy(max_attempts=1)
                 if isinstance(auth, OAuth2Auth):
                     auth = auth.without_replay()
@@ -335,10 +334,11 @@ class Invoker(Resolutions):
                 head = lanes.head(call.method, lane, headers, credential, body)
                 named = lanes.request(call.method, call.target, lane)
                 timeouts = self._timeout_extension(timeout)["timeout"]
+                sent = body or b""  # in memory: sent with the head, and sent again on a retry
 
                 async def attempt() -> httpx2.Response:
                     await self.policy.acheck_url(lane.url)
-                    return await lanes.wire.send_head(lane.key, head, body, timeouts, named)
+                    return await lanes.wire.send_head(lane.key, head, sent, timeouts, named)
 
             else:
                 options = {"headers": headers, "content": content,
@@ -353,6 +353,28 @@ class Invoker(Resolutions):
             yield response
         finally:
             await response.aclose()
+
+    def _stream_plan(
+        self,
+        found: Entry,
+        url: str,
+        base_url: str | None,
+        max_attempts: int | None,
+        max_retry_seconds: float | None,
+    ) -> tuple[str, RetryPolicy]:
+        """The checked target and the retry policy of a streamed request, worked out once per
+        (URL, base URL, retry options) for the entry (what a refusal raises is not kept)."""
+        key = ("stream", url, base_url, max_attempts, max_retry_seconds)
+        kept: tuple[str, RetryPolicy] | None = found.plans.get(key)
+        if kept is None:
+            allow_http = self.runtime.settings.allow_http_host_entries
+            kept = (
+                stream_target(found.resolved, url, base_url, allow_http),
+                retry_policy(found.resolved.service, max_attempts, max_retry_seconds),
+            )
+            if len(found.plans) < 256:
+                found.plans[key] = kept
+        return kept
 
     # -- what the three share: resolution, preparation, failures ----------------------------
 
