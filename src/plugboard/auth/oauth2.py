@@ -96,6 +96,9 @@ class OAuth2Auth(BearerAuth):
         self.requires_request_body = True
         # Only a body pattern needs the body to recognise an expired token.
         self.requires_response_body = self._signals.body_pattern is not None
+        # The statuses that may say "expired" (a 401 always): any other answer is returned
+        # without a look at its body.
+        self._suspect_statuses = frozenset({401, *self._signals.statuses})
         self._replay = True
 
     def __repr__(self) -> str:
@@ -210,15 +213,22 @@ class OAuth2Auth(BearerAuth):
     ) -> httpx2.Response:
         """Send ``request`` through ``send`` (which must read the answer) as
         :meth:`sync_auth_flow` would: refreshed before expiry, once more after a rejection.
-        ``applied``: the token the request already carries (see :meth:`carries_fresh`)."""
-        token = self.carries_fresh(applied)
-        if token is not None:
-            answer = send(request)
-            if not self._replay or not self.rejected(answer):
-                return answer
-            answer.close()  # rejected: sent once more with a refreshed token
-            fresh = self._tokens.refresh(token, "rejected")
-            return send(self.apply(request, fresh.value))
+        ``applied``: the token the request already carries (see :meth:`carries_fresh`).
+
+        A request that carries the current, fresh token costs what an API key's does: the
+        token check (two calls, no clock read but the source's own) and a status lookup."""
+        if applied is not None:
+            tokens = self._tokens
+            token = tokens.current()
+            if token.value == applied and not tokens.needs_refresh(token):
+                answer = send(request)
+                if answer.status_code not in self._suspect_statuses or not self._replay:
+                    return answer
+                if not self.rejected(answer):
+                    return answer
+                answer.close()  # rejected: sent once more with a refreshed token
+                fresh = tokens.refresh(token, "rejected")
+                return send(self.apply(request, fresh.value))
         flow = self._flow(request)
         step = next(flow)
         response: httpx2.Response | None = None
@@ -248,7 +258,9 @@ class OAuth2Auth(BearerAuth):
         token = self.carries_fresh(applied)
         if token is not None:
             answer = await send(request)
-            if not self._replay or not self.rejected(answer):
+            if answer.status_code not in self._suspect_statuses or not self._replay:
+                return answer
+            if not self.rejected(answer):
                 return answer
             await answer.aclose()
             fresh = await self._tokens.arefresh(token, "rejected")

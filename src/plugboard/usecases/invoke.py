@@ -73,7 +73,7 @@ from plugboard.usecases.invoke_requests import (
     timeout_extension,
 )
 from plugboard.usecases.invoke_resolution import Resolved, resolve
-from plugboard.usecases.invoke_targets import stream_target
+from plugboard.usecases.invoke_targets import checked_request_url, stream_target
 from plugboard.usecases.refresh import RefreshCoordinator
 from plugboard.usecases.runtime import Runtime
 
@@ -201,7 +201,7 @@ class Invoker(Resolutions):
         """SPEC §7. Returns the upstream response (any status); raises PlugboardError."""
         call = InvokeCall(actor, connection, environment, as_user, workspace, method.upper(), url)
         with audited(self.runtime, call):
-            check_request_url(url)
+            checked_request_url(url)
             found = self.entry(
                 actor, connection, environment=environment, as_user=as_user, workspace=workspace
             )
@@ -213,12 +213,10 @@ class Invoker(Resolutions):
                 method = call.method
 
                 def planned() -> httpx2.Response:
-                    if plan.oauth2 is not None:
-                        request, token = plan.oauth2_request(method, client.cookies, extensions)
-                        return plan.oauth2.send_with(request, client.send, applied=token)
-                    return client.send(
-                        plan.request(method, client.cookies, extensions), auth=plan.auth
-                    )
+                    request = plan.request(method, client.cookies, extensions)
+                    if plan.oauth2 is not None:  # the token checked, a 401 refreshed once
+                        return plan.oauth2.send_with(request, client.send, applied=plan.applied)
+                    return client.send(request, auth=plan.auth)
 
                 return send_with_retries(planned, method, plan.policy)
             send = self._prepare(

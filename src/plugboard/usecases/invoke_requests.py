@@ -83,29 +83,15 @@ class Plan:
     oauth2: OAuth2Auth | None = field(default=None, repr=False)
     # (method, X-Amz-Date) -> the signed request's headers; one entry, replaced each second.
     signed: list[tuple[tuple[str, str], httpx2.Headers]] = field(default_factory=list, repr=False)
-    # OAuth 2 in a header: (token, the headers carrying it); one entry, replaced on refresh.
-    bearer: list[tuple[str, httpx2.Headers]] = field(default_factory=list, repr=False)
+    # OAuth 2 in a header: the token ``headers`` already carry (None: the auth puts it on).
+    applied: str | None = field(default=None, repr=False)
 
     def oauth2_request(
         self, method: str, cookies: httpx2.Cookies, extensions: dict[str, Any]
     ) -> tuple[httpx2.Request, str | None]:
         """The request for an OAuth 2 plan and the token it already carries (``None``: not in
         a header, the auth puts it on), for :meth:`OAuth2Auth.send_with`'s ``applied``."""
-        auth = self.oauth2
-        assert auth is not None
-        if auth.placement is not Placement.HEADER:
-            return self.request(method, cookies, extensions), None
-        token = auth.current_token()
-        kept = self.bearer[0] if self.bearer else None
-        if kept is None or kept[0] != token:
-            headers = self.headers.copy()
-            headers[auth.param_name] = f"{auth.token_prefix}{token}"
-            kept = (token, headers)
-            self.bearer[:] = [kept]
-        request = httpx2.Request(
-            method, self.url, headers=kept[1], cookies=cookies, extensions=extensions
-        )
-        return request, token
+        return self.request(method, cookies, extensions), self.applied
 
     def request(
         self, method: str, cookies: httpx2.Cookies, extensions: dict[str, Any]
@@ -149,6 +135,7 @@ def make_plan(
     send_auth: httpx2.Auth | None = auth
     signer: SigV4Auth | None = None
     oauth2: OAuth2Auth | None = None
+    applied: str | None = None
     if type(auth) is ApiKeyAuth:
         values = auth.header_values()
         if values is None:
@@ -161,7 +148,23 @@ def make_plan(
         signer, send_auth = auth, None
     elif isinstance(auth, OAuth2Auth):
         oauth2, send_auth = auth, None
-    return Plan(target, httpx2.URL(target), policy, headers, prepare, send_auth, signer, oauth2)
+        if auth.placement is Placement.HEADER:
+            # Merged once, like an API key's: the resolution's token stays the same for the
+            # entry's life (a refresh drops the entry); a token source that moves on is caught
+            # by send_with (``applied`` is no longer current) and the current one put on.
+            applied = auth.current_token()
+            headers[auth.param_name] = f"{auth.token_prefix}{applied}"
+    return Plan(
+        target,
+        httpx2.URL(target),
+        policy,
+        headers,
+        prepare,
+        send_auth,
+        signer,
+        oauth2,
+        applied=applied,
+    )
 
 
 def timeout_extension(cache: dict[float, dict[str, Any]], seconds: float) -> dict[str, Any]:

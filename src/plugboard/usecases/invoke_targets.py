@@ -21,9 +21,32 @@ from plugboard.domain.urls import check_request_url, substitute
 from plugboard.errors import ValidationError
 from plugboard.usecases.invoke_resolution import Resolved
 
-__all__ = ["check_target", "fill_placeholders", "stream_target", "target_url"]
+__all__ = [
+    "check_target",
+    "checked_request_url",
+    "fill_placeholders",
+    "stream_target",
+    "target_url",
+]
 
 _ENCODED_PLACEHOLDER = re.compile(r"%7B([A-Za-z_][A-Za-z0-9_]*)%7D", re.IGNORECASE)
+
+
+# URLs that passed check_request_url (a function of the string alone): a hot loop invokes the
+# same few, and the check parses the authority each time. Bounded; cleared when full.
+_CHECKED: dict[str, None] = {}
+_CHECKED_MAX = 1024
+
+
+def checked_request_url(url: str) -> str:
+    """:func:`~plugboard.domain.urls.check_request_url` (InvalidURL naming ``url``), remembered
+    for the URLs it let through."""
+    if url not in _CHECKED:
+        check_request_url(url)
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[url] = None
+    return url
 
 
 def fill_placeholders(url: str, values: Mapping[str, str]) -> str:

@@ -3,6 +3,9 @@ the process's RefreshCoordinator; a refused refresh becomes AuthorizationRequire
 
 from __future__ import annotations
 
+import math
+from datetime import datetime, timedelta
+from time import monotonic
 from typing import TYPE_CHECKING
 
 import httpx2
@@ -11,11 +14,13 @@ from plugboard.auth.factory import static_auth
 from plugboard.auth.oauth1 import OAuth1Auth
 from plugboard.auth.oauth2 import AccessToken, OAuth2Auth, RefreshReason
 from plugboard.domain.authorizations import is_stale
+from plugboard.domain.clock import SystemClock
 from plugboard.domain.credentials import OAuth1Credential, OAuth2Credential
 from plugboard.domain.urls import substitute
 from plugboard.errors import ConfigurationError
 from plugboard.usecases.invoke_resolution import Resolved
 from plugboard.usecases.refresh import RefreshRejected, RefreshTarget
+from plugboard.usecases.runtime import Runtime
 
 if TYPE_CHECKING:
     from plugboard.usecases.invoke_entries import Resolutions as Invoker
@@ -31,6 +36,7 @@ class ConnectionTokens:
         self._invoker = invoker
         self._resolved = resolved
         self._token = AccessToken(credential.access_token, resolved.token_expires_at)
+        self._deadline = _fresh_deadline(invoker.runtime, resolved.token_expires_at)
         service = resolved.service
         assert service.oauth2 is not None
         token_url = substitute(
@@ -49,6 +55,8 @@ class ConnectionTokens:
         return self._token
 
     def needs_refresh(self, token: AccessToken) -> bool:
+        if token is self._token and self._deadline is not None:
+            return monotonic() >= self._deadline  # (inf: no known expiry)
         if token.expires_at is None:  # used until the provider rejects it (no clock read)
             return False
         settings = self._invoker.runtime.settings
@@ -67,6 +75,21 @@ class ConnectionTokens:
             return await self._invoker.refresher.arefresh(self._target, token, reason)
         except RefreshRejected as exc:
             raise self._resolved.required(_reason(exc)) from None
+
+
+def _fresh_deadline(runtime: Runtime, expires_at: datetime | None) -> float | None:
+    """When (on the monotonic clock) the resolved token becomes stale -- ``expires_at`` less the
+    refresh skew, as :func:`~plugboard.domain.authorizations.is_stale` says -- so each invoke
+    compares two floats instead of reading the wall clock. Infinity without a known expiry;
+    None when the runtime's clock is not the system's (a test's clock that moves when told):
+    that one is asked each time."""
+    if expires_at is None:
+        return math.inf
+    clock = runtime.clock
+    if type(clock) is not SystemClock:
+        return None
+    stale_at = expires_at - timedelta(seconds=runtime.settings.refresh_skew_seconds)
+    return monotonic() + (stale_at - clock.now()).total_seconds()
 
 
 def _reason(exc: RefreshRejected) -> str:
