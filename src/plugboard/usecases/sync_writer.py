@@ -46,7 +46,7 @@ from plugboard.domain.datasources import (
 )
 from plugboard.domain.service.modules import ServiceModule
 from plugboard.errors import StoreUnavailable
-from plugboard.store.datasource_records import RawPagesRefused
+from plugboard.store.datasource_records import RawPagesRefused, RecordRepository
 from plugboard.store.unit import Unit
 from plugboard.usecases.runtime import Runtime
 
@@ -184,20 +184,32 @@ class PageWriter:
             if self._conn is not None:
                 self._conn.close()
 
-    @contextmanager
-    def _unit(self) -> Iterator[Unit]:
-        """A transaction, as :meth:`Runtime.unit` opens one, on the connection this thread
-        holds for the whole sync: a checkout per batch would cost Python work and, on
-        PostgreSQL, a round trip for the pool's ping."""
-        runtime = self._runtime
+    def _connection(self) -> Connection:
+        """The connection this thread holds for the whole sync: a checkout per batch would
+        cost Python work and, on PostgreSQL, a round trip for the pool's ping. On PostgreSQL it
+        is in autocommit: a batch of records reduced by the database is one statement, its own
+        transaction (RecordRepository.upsert_raw_pages)."""
         if self._conn is None:
             try:
-                self._conn = runtime.database.engine.connect()
+                conn = self._runtime.database.engine.connect()
             except OperationalError as exc:
                 raise StoreUnavailable(f"cannot reach the database: {exc.orig}") from None
-        conn = self._conn
-        if conn.dialect.name == "sqlite":
-            conn.info["sqlite_begin"] = "IMMEDIATE"  # the write lock from the start
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+            self._conn = conn
+        return self._conn
+
+    @contextmanager
+    def _unit(self) -> Iterator[Unit]:
+        """A transaction: on SQLite on the held connection (as :meth:`Runtime.unit` opens one),
+        on PostgreSQL a unit of the runtime's (the held connection is in autocommit)."""
+        runtime = self._runtime
+        conn = self._connection()
+        if conn.dialect.name != "sqlite":
+            with runtime.unit() as unit:
+                yield unit
+            return
+        conn.info["sqlite_begin"] = "IMMEDIATE"  # the write lock from the start
         with conn.begin():
             unit = Unit(conn, runtime.sealer, runtime.clock)
             yield unit
@@ -251,24 +263,37 @@ class PageWriter:
         """Write ``batch`` and the sync's progress in one transaction, the records reduced by
         the database to ``shape`` (None: reduced in Python); the progress after each page."""
         sync = self._sync
-        counts = []
-        with self._unit() as unit:
-            now = unit.now()
-            unit.datasource_records.commit_unflushed()  # the completing commit flushes
-            pages, seen, changed = self.pages, self.seen, self.changed
-            repo = unit.datasource_records
-            if shape is not None:
-                raw = [(page.text or "", page.ids) for page in batch]
-                written = repo.upsert_raw_pages(sync.datasource_id, sync.id, shape, raw, now)
+        now = self._runtime.clock.now()
+        pages, seen = batch[-1].number, self.seen + sum(len(page.ids) for page in batch)
+        if shape is not None:
+            raw = [(page.text or "", page.ids) for page in batch]
+            progress = (pages, seen, self.changed)
+            conn = self._connection()
+            if conn.dialect.name == "postgresql":  # one statement, in autocommit
+                repo = RecordRepository(conn)
+                written = repo.upsert_raw_pages(
+                    sync.datasource_id, sync.id, shape, raw, now, progress=progress
+                )
             else:
+                with self._unit() as unit:
+                    written = unit.datasource_records.upsert_raw_pages(
+                        sync.datasource_id, sync.id, shape, raw, now, progress=progress
+                    )
+        else:
+            with self._unit() as unit:
+                unit.datasource_records.commit_unflushed()  # the completing commit flushes
                 reduced = [page.records for page in batch]
-                written = repo.upsert_pages(sync.datasource_id, sync.id, reduced, now)
-            for page, count in zip(batch, written, strict=True):
-                pages, seen, changed = page.number, seen + len(page.ids), changed + count
-                counts.append((pages, seen, changed))
-            unit.datasources.record_progress(sync.id, pages, seen, changed)
-            if time.monotonic() - self._renewed >= RENEW_EVERY:
+                written = unit.datasource_records.upsert_pages(
+                    sync.datasource_id, sync.id, reduced, now
+                )
+                unit.datasources.record_progress(sync.id, pages, seen, self.changed + sum(written))
+        if time.monotonic() - self._renewed >= RENEW_EVERY:
+            with self._runtime.unit() as unit:
                 unit.datasources.renew_slot(sync.id, now + self._lease)
-                self._renewed = time.monotonic()
+            self._renewed = time.monotonic()
+        counts, seen, changed = [], self.seen, self.changed
+        for page, count in zip(batch, written, strict=True):
+            seen, changed = seen + len(page.ids), changed + count
+            counts.append((page.number, seen, changed))
         self.pages, self.seen, self.changed = pages, seen, changed  # once committed
         return counts

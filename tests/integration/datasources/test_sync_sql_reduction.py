@@ -15,6 +15,7 @@ from plugboard.domain.datasources import kept_records, record_ids, record_shape
 from plugboard.domain.service.modules import ServiceModule
 from plugboard.errors import ValidationError
 from plugboard.store.datasource_records import RawPagesRefused, canonical_json
+from plugboard.usecases import sync_writer
 from plugboard.usecases.sync_writer import Page, PageWriter
 from tests.integration.datasources.conftest import DsWorld
 
@@ -213,3 +214,29 @@ def test_a_batch_with_an_id_twice_or_a_page_sql_refuses_is_written_from_python(
         nan = '{"data": {"items": [{"key": "n", "amount": NaN}]}}'
         writer, source = _writer_run(ds, "nan", [Page(MODULE, json.loads(nan), 1, nan.encode())])
         assert writer.changed == 1 and ds.count(source) == 1
+
+
+def test_after_a_batch_the_database_refused_the_next_ones_are_written_by_it_again(
+    ds: DsWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # NaN outside the records: Python reads the page, neither database does; the writer writes
+    # that batch from Python and goes on with the next batches on the same connection.
+    monkeypatch.setattr(sync_writer, "BATCH_RECORDS", 1)  # a batch per page
+    texts = [
+        '{"data": {"items": [{"key": "a", "amount": 1.50}]}, "score": NaN}',
+        '{"data": {"items": [{"key": "b", "amount": 2.50}]}}',
+        '{"data": {"items": [{"key": "c", "amount": 3.50}]}}',
+    ]
+    pages = [Page(MODULE, json.loads(t), n, t.encode()) for n, t in enumerate(texts, 1)]
+    writer, source = _writer_run(ds, "refused", pages)
+    assert (writer.pages, writer.seen, writer.changed) == (3, 3, 3)
+    with ds.runtime.unit(write=False) as unit:
+        spelled: dict[str, str] = dict(
+            unit.conn.exec_driver_sql(
+                "SELECT record_id, CAST(data AS TEXT) FROM datasource_records"
+            ).all()
+        )
+        sync = unit.datasources.active_sync(source)  # queued: the writer alone ran
+    assert '"amount":1.5,' in spelled["a"]  # written from Python
+    assert '"amount":2.50' in spelled["b"] and '"amount":3.50' in spelled["c"]  # by SQL
+    assert sync is not None and (sync.pages, sync.records_seen, sync.records_changed) == (3, 3, 3)
