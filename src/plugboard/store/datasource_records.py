@@ -185,17 +185,31 @@ def _raw_upsert_pg(shape: RecordShape) -> str:
         f"json_to_recordset({found}) AS x({columns})"
     )
     text = _object(_tree(shape.fields), leaf, True)
-    # An unchanged record is skipped before the INSERT: one index lookup of its stored
-    # text (LATERAL ... LIMIT 1, whatever the planner thinks of a table never analyzed)
-    # instead of a speculative insertion, a conflict and a row lock -- a third of the
-    # server's time for a batch of unchanged records.
+    # An unchanged record is skipped before the INSERT: one index lookup of its stored text
+    # (LATERAL ... LIMIT 1, whatever the planner thinks of a table never analyzed) instead of
+    # a speculative insertion, a conflict and a row lock -- a third of the server's time for a
+    # batch of unchanged records. Unchanged: the kept values, read from the stored text
+    # (json_to_record) and from the record, each as spelled, null for a missing or null one,
+    # are the same (as SQLite compares them, below).
+    stored_top = sorted({steps[0] for steps in shape.fields})
+    stored_columns = ", ".join(f'"{step}" json' for step in stored_top)
+
+    def values(table: str) -> str:
+        return (
+            "CAST(json_build_array("
+            + ", ".join(
+                f'{table}."{f[0]}"' + "".join(f" -> '{s}'" for s in f[1:]) for f in shape.fields
+            )
+            + ") AS TEXT)"
+        )
+
     rows = (
         "SELECT %s, s.rid, CAST(s.data AS JSON), %s, %s, %s FROM (SELECT CASE t.rid WHEN "
-        "'-0' THEN '0' ELSE t.rid END AS rid, t.data FROM (SELECT "
-        f"{record_id} AS rid, {text} AS data FROM {source}) AS t) AS s LEFT JOIN LATERAL "
-        "(SELECT d.data FROM datasource_records AS d WHERE d.datasource_id = %s AND "
-        "d.record_id = s.rid LIMIT 1) AS old ON true "
-        "WHERE old.data IS NULL OR CAST(old.data AS TEXT) <> s.data"
+        "'-0' THEN '0' ELSE t.rid END AS rid, t.data, t.kept FROM (SELECT "
+        f"{record_id} AS rid, {text} AS data, {values('x')} AS kept FROM {source}) AS t) AS s "
+        f"LEFT JOIN LATERAL (SELECT {values('o')} AS kept FROM datasource_records AS d, "
+        f"json_to_record(d.data) AS o({stored_columns}) WHERE d.datasource_id = %s AND "
+        "d.record_id = s.rid LIMIT 1) AS old ON true WHERE old.kept IS NULL OR old.kept <> s.kept"
     )
     return _UPSERT.format(rows=rows) + _CHANGED_PG + " RETURNING record_id"
 
@@ -221,8 +235,8 @@ def _raw_upsert_sqlite(shape: RecordShape) -> str:
     def path(steps: tuple[str, ...]) -> str:
         return "$" + "".join(f'."{s}"' for s in steps)
 
-    def leaf_sqlite(steps: tuple[str, ...]) -> str:
-        return f"nullif(r.value -> '{path(steps)}', 'null')"
+    def leaf(steps: tuple[str, ...]) -> str:
+        return f"nullif(t.rec -> '{path(steps)}', 'null')"
 
     ident = path(shape.id_steps)
     record_id = (
@@ -230,12 +244,19 @@ def _raw_upsert_sqlite(shape: RecordShape) -> str:
         f"WHEN 'integer' THEN r.value -> '{ident}' END"
     )
     source = f"json_each(?) AS p, json_each(p.value, '{path(shape.records or ())}') AS r"
-    text = _object(_tree(shape.fields), leaf_sqlite, True)
-    # A JSON integer's text is str(int(text)), but for -0 (kept_records: str(0)). "WHERE true":
-    # SQLite would read ON CONFLICT as the join's constraint.
+    text = _object(_tree(shape.fields), leaf, True)
+    # Unchanged records are skipped before their text is made (five fields: five JSON calls
+    # of SQLite's, each parsing the record): the kept values, read from the stored text and
+    # from the record in one call each (json_extract of several paths: a JSON array, null for
+    # a missing or null value, each value as spelled), are the same exactly when the texts
+    # would be. At least two paths, for an array.
+    kept = ", ".join(f"'{path(f)}'" for f in (shape.fields * 2)[: max(2, len(shape.fields))])
+    # A JSON integer's text is str(int(text)), but for -0 (kept_records: str(0)).
     rows = (
-        "SELECT ?, CASE rid WHEN '-0' THEN '0' ELSE rid END, data, ?, ?, ? FROM (SELECT "
-        f"{record_id} AS rid, {text} AS data FROM {source}) WHERE true"
+        f"SELECT ?, t.rid, {text}, ?, ?, ? FROM (SELECT CASE rid WHEN '-0' THEN '0' ELSE rid END "
+        f"AS rid, rec FROM (SELECT {record_id} AS rid, r.value AS rec FROM {source})) AS t "
+        "LEFT JOIN datasource_records AS old ON old.datasource_id = ? AND old.record_id = t.rid "
+        f"WHERE old.data IS NULL OR json_extract(old.data, {kept}) <> json_extract(t.rec, {kept})"
     )
     return _UPSERT.format(rows=rows) + _CHANGED_SQLITE + " RETURNING record_id"
 
@@ -275,8 +296,7 @@ class RecordRepository:
         postgres = self._conn.dialect.name == "postgresql"
         stamp = self._stamp(now)
         params: tuple[Any, ...] = (datasource_id, sync_id, stamp, stamp, f"[{','.join(texts)}]")
-        if postgres:
-            params += (datasource_id,)
+        params += (datasource_id,)
         if not texts:
             if progress is not None:
                 self._progress(sync_id, *progress)
