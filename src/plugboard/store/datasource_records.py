@@ -1,30 +1,31 @@
 """The records Plugboard keeps for a datasource (SPEC §8), upserted by their id at the service.
 
-Only new and changed records are written; an unchanged one is not touched. A record is
-unchanged when its stored text is the text the sync makes of it now; the database compares them
-in the ``ON CONFLICT DO UPDATE ... WHERE`` of one upsert per batch of pages, which finds each
-record by its primary key through the conflict check whatever the planner thinks of a table
-never analyzed, and returns the ids it wrote (for the counts).
-
-A batch is written one of two ways, with the same rows as the outcome:
+Only new and changed records are written; an unchanged one is not touched. One upsert per batch
+of pages, which returns the ids it wrote (for the counts). A batch is written one of two ways,
+with the same rows as the outcome:
 
 * :meth:`RecordRepository.upsert_raw_pages`, for a module whose paths SQL can follow
   (:func:`plugboard.domain.datasources.record_shape`): the pages' answers, as the service sent
   them, go to the database as ONE parameter, and SQL splits them (SQLite ``json_each``,
-  PostgreSQL ``json_array_elements``), reads each record's id and kept fields and writes the
-  record's text -- the fields in canonical (sorted) order, missing and null ones left out, each
-  value as the service spelled it. No record is built, encoded or compared in Python, and on
-  SQLite the work runs in C without the GIL, beside the thread fetching the next pages.
+  PostgreSQL ``json_array_elements`` and ``json_to_recordset``), reads each record's id and
+  kept values, skips the record when they are the stored ones (each value as spelled: the
+  stored object's spaces and key order do not matter), and otherwise writes its text -- the
+  fields in canonical (sorted) order, missing and null ones left out, each value as the
+  service spelled it. No record is built, encoded or compared in Python; on SQLite the work
+  runs in C without the GIL, beside the thread fetching the next pages, and on PostgreSQL the
+  batch and the sync's progress are one statement.
 * :meth:`RecordRepository.upsert_pages`, for records reduced in Python
   (:func:`~plugboard.domain.datasources.kept_records`): each record's canonical JSON is made
-  once; on SQLite the stored texts are read by primary key and compared in Python, then the
-  new and changed ones go in one ``executemany``; on PostgreSQL one statement as above.
+  once and compared with the stored text (on SQLite read by primary key and compared in Python,
+  then the new and changed ones go in one ``executemany``; on PostgreSQL in the ``ON CONFLICT DO
+  UPDATE ... WHERE`` of one statement).
 
 The two spell some values differently (``1.50`` as sent, or ``1.5``; ``\\u00e9`` or ``é``; a
 nested object's keys as sent, or sorted); read back, the values and their types are the same. A
-record stored in the other spelling counts as changed once, then is stored in the new one.
-Statements go to the driver as they are (``exec_driver_sql``: no per-row compilation or type
-processing).
+record stored by the other way may count as changed once, then is stored in the new spelling.
+The database finds each stored record by its primary key (the conflict check, or a LATERAL
+lookup with LIMIT 1), whatever the planner thinks of a table never analyzed. Statements go to
+the driver as they are (``exec_driver_sql``: no per-row compilation or type processing).
 
 Since the key is (datasource, record id), a sync that fails half-way and runs again converges
 on one row per record; when a sync completes, the records it did not see (gone at the service)
