@@ -34,6 +34,7 @@ from plugboard.store.login_throttle import LoginThrottleRepository
 from plugboard.store.notifications import NotificationRepository
 from plugboard.store.oauth_flows import FlowRepository
 from plugboard.store.refresh_journal import RefreshJournal
+from plugboard.store.resolution import ResolutionReader
 from plugboard.store.service_clients import ServiceClientRepository
 from plugboard.store.sessions import SessionRepository
 from plugboard.store.token_upkeep import TokenUpkeepRepository
@@ -69,6 +70,7 @@ class Unit:
         self.job_runs = JobRunRepository(conn)
         self.token_upkeep = TokenUpkeepRepository(conn)
         self.webhooks = WebhookRepository(conn, sealer)
+        self.resolution = ResolutionReader(conn, sealer)
         self._after_commit: list[Callable[[], None]] = []
 
     def after_commit(self, action: Callable[[], None]) -> None:

@@ -4,9 +4,11 @@ that serves the environment, or AuthorizationRequired saying who must act.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from plugboard.catalog import loader as catalog
 from plugboard.domain.authorizations import (
     check_environment,
     default_environment,
@@ -22,7 +24,14 @@ from plugboard.domain.credentials import (
     check_sendable,
     credential_from_data,
 )
-from plugboard.domain.models import ConnectionLevel, Environment, Role, Workspace
+from plugboard.domain.models import (
+    ALL_ENVIRONMENTS,
+    ConnectionLevel,
+    Environment,
+    Role,
+    Workspace,
+    WorkspaceKind,
+)
 from plugboard.domain.naming import check_email
 from plugboard.domain.permissions import Action, allowed, invoke_action, require
 from plugboard.domain.principal import Principal
@@ -33,15 +42,15 @@ from plugboard.errors import (
     PermissionDenied,
     ValidationError,
 )
+from plugboard.store.resolution import ResolutionRead
 from plugboard.store.unit import Unit
-from plugboard.usecases.connections import may_see
-from plugboard.usecases.identity import member_to_act_as, workspace_for
+from plugboard.usecases.connections import may_see, visible_levels
+from plugboard.usecases.identity import DEFAULT_WORKSPACE, member_to_act_as
 from plugboard.usecases.invoke_apps import (
     app_calling_user,
     require_app_connection,
     stage_definition,
 )
-from plugboard.usecases.services import resolve_service
 
 __all__ = ["Resolved", "resolve"]
 
@@ -86,6 +95,19 @@ def _calling_user(
 def _oauth_client(
     unit: Unit, workspace_id: str, service: ServiceDefinition
 ) -> tuple[str | None, str | None]:
+    """(client id, client secret) of the service in the workspace: its own, else the
+    workspace's registration (token upkeep reads it this way too)."""
+
+    def registered() -> tuple[str, str | None] | None:
+        found = unit.service_clients.find(workspace_id, service.link_name)
+        return None if found is None else (found.client_id, found.client_secret)
+
+    return _client_of(service, registered)
+
+
+def _client_of(
+    service: ServiceDefinition, registered: Callable[[], tuple[str, str | None] | None]
+) -> tuple[str | None, str | None]:
     if service.oauth2 is not None:
         client_id, secret = service.oauth2.client_id, service.oauth2.client_secret
     elif service.oauth1 is not None:
@@ -96,10 +118,50 @@ def _oauth_client(
         return client_id, secret.get_secret_value()
     # Built-in services carry no client, and an installed custom service no secret (packages
     # never do): the workspace registers its own (`plugboard services set-client`).
-    registered = unit.service_clients.find(workspace_id, service.link_name)
-    if registered is None:
+    found = registered()
+    if found is None:
         return client_id, None
-    return registered.client_id, registered.client_secret
+    return found
+
+
+# Where an authorization may be stored for an invoke that names no environment: the default
+# environment of either kind of workspace (the workspace is read by the same query).
+_DEFAULT_ENVIRONMENTS = tuple(dict.fromkeys(default_environment(k).value for k in WorkspaceKind))
+
+
+def _read(
+    unit: Unit, actor: Principal, link_name: str, environment: str | None, workspace: str | None
+) -> tuple[Workspace, Connection, ResolutionRead]:
+    """The store read of a resolution (one query), refused as
+    :func:`~plugboard.usecases.identity.workspace_for` and ``connections.get`` refuse: a
+    user acts only in their own workspace (another name is not found), an operator in any."""
+    environments = (environment,) if environment is not None else _DEFAULT_ENVIRONMENTS
+    keys = (*environments, ALL_ENVIRONMENTS)
+    if actor.is_operator:
+        name = workspace or DEFAULT_WORKSPACE
+        read = unit.resolution.read(
+            workspace_name=name,
+            link_name=link_name,
+            environments=keys,
+            owner_user_id=actor.user_id,
+        )
+        if read.workspace is None:
+            raise NotFound("workspace", name)
+    else:
+        assert actor.workspace_id is not None
+        read = unit.resolution.read(
+            workspace_id=actor.workspace_id,
+            link_name=link_name,
+            environments=keys,
+            owner_user_id=actor.user_id,
+        )
+        if read.workspace is None:
+            raise NotFound("workspace", actor.workspace_id)
+        if workspace is not None and workspace != read.workspace.name:
+            raise NotFound("workspace", workspace)
+    if read.connection is None:
+        raise NotFound("connection", link_name)
+    return read.workspace, read.connection, read
 
 
 def resolve(
@@ -111,14 +173,18 @@ def resolve(
     as_user: str | None = None,
     workspace: str | None = None,
 ) -> Resolved:
-    """SPEC §7 step 1. Raises NotFound, PermissionDenied or AuthorizationRequired."""
-    ws = workspace_for(unit, actor, workspace)
-    connection = unit.connections.get(ws.id, link_name)
+    """SPEC §7 step 1. Raises NotFound, PermissionDenied or AuthorizationRequired.
+
+    The workspace, connection, candidate authorizations with their accounts, custom service
+    and client registration come from one query (:mod:`plugboard.store.resolution`); an app
+    token's access to a system connection, a ``user`` role's access to an app's connection, a
+    stage snapshot and ``as_user`` add the reads they need."""
+    ws, connection, read = _read(unit, actor, link_name, environment, workspace)
     if actor.is_app:
         require_app_connection(unit, actor, connection)
     elif connection.level is not ConnectionLevel.USER and not allowed(actor, Action.INVOKE_SHARED):
         raise NotFound("connection", link_name)  # hidden from the role, as on GET
-    elif not may_see(unit, actor, connection):
+    elif not _may_see(unit, actor, connection):
         raise NotFound("connection", link_name)  # of an app the user is not granted
     env = (
         check_environment(ws.kind, environment)
@@ -140,24 +206,25 @@ def resolve(
         for_user=user_id is not None,
     )
     env_key = environment_key(connection.per_environment, env)
-    if connection.level is ConnectionLevel.USER:
-        found = unit.accounts.authorized_account(
-            connection.id, env_key, user_id, primary=user_id is None
-        )
-    else:
-        found = unit.accounts.authorized_account(connection.id, env_key, None)
+    if connection.level is not ConnectionLevel.USER:
+        found = read.authorized_account(env_key, None)
+    elif user_id is None:
+        found = read.authorized_account(env_key, None, primary=True)
+    elif user_id == read.owner_user_id:
+        found = read.authorized_account(env_key, user_id)
+    else:  # for another user (as_user): their authorizations were not part of the read
+        found = unit.accounts.authorized_account(connection.id, env_key, user_id)
     if found is None or found.account is None or not usable(found.authorization.status):
         status = found.authorization.status if found else None
         detail = found.authorization.status_detail if found else None
         raise AuthorizationRequired(
             connection.link_name, env.value, who, unusable_reason(status, detail)
         )
-    try:
-        service = resolve_service(unit, ws.id, connection.service_link_name).definition
-    except NotFound:
+    service = _service(read, connection)
+    if service is None:
         raise AuthorizationRequired(
             connection.link_name, env.value, who, "its service no longer exists"
-        ) from None
+        )
     credential = credential_from_data(found.account.credential)
     if auth_type_of(credential) is not service.auth_type:
         raise AuthorizationRequired(
@@ -175,7 +242,7 @@ def resolve(
             who,
             f"the stored credential cannot be sent ({exc.field}: {exc.rule}): authorize again",
         ) from None
-    client_id, client_secret = _oauth_client(unit, ws.id, service)
+    client_id, client_secret = _client_of(service, read.service_client)
     return Resolved(
         workspace=ws,
         connection=connection,
@@ -189,3 +256,21 @@ def resolve(
         oauth_client_id=client_id,
         oauth_client_secret=client_secret,
     )
+
+
+def _may_see(unit: Unit, actor: Principal, connection: Connection) -> bool:
+    """:func:`~plugboard.usecases.connections.may_see` without its read of the apps granted to
+    a ``user`` when the connection is enabled for no app (they cannot change the answer)."""
+    if connection.app_id is None and not actor.is_app:
+        levels = visible_levels(actor)
+        return levels is None or connection.level in levels
+    return may_see(unit, actor, connection)
+
+
+def _service(read: ResolutionRead, connection: Connection) -> ServiceDefinition | None:
+    """The connection's service as :func:`~plugboard.usecases.services.resolve_service` finds
+    it: the workspace's custom service of that link name, else the built-in one."""
+    custom = read.custom_service()
+    if custom is not None:
+        return custom.definition
+    return catalog.builtin_services().get(connection.service_link_name)
