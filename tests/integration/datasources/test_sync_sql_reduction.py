@@ -240,3 +240,35 @@ def test_after_a_batch_the_database_refused_the_next_ones_are_written_by_it_agai
     assert '"amount":1.5,' in spelled["a"]  # written from Python
     assert '"amount":2.50' in spelled["b"] and '"amount":3.50' in spelled["c"]  # by SQL
     assert sync is not None and (sync.pages, sync.records_seen, sync.records_changed) == (3, 3, 3)
+
+
+def test_a_nested_id_and_records_at_the_root_are_kept_the_same_both_ways(ds: DsWorld) -> None:
+    module = ServiceModule.model_validate(
+        {
+            "name": "rooted",
+            "display_name": "Rooted",
+            "path": "/r",
+            "id_field": "meta.uid",
+            "fields": ["name", "meta.uid"],
+            "pagination": {"style": "page", "page_param": "p", "page_size": 2},
+        }
+    )
+    shape = record_shape(module)
+    assert shape is not None and shape.records is None
+    text = '[{"meta": {"uid": 7, "x": 1}, "name": "a"}, {"meta": {"uid": "u-2"}}]'
+    body = json.loads(text)
+    raw_source, py_source = ds.datasource("raw").datasource.id, ds.datasource("py").datasource.id
+    with ds.runtime.unit() as unit:
+        repo, now = unit.datasource_records, unit.now()
+        ids = record_ids(module, body, 1)
+        assert repo.upsert_raw_pages(raw_source, "s", shape, [(text, ids)], now) == [2]
+        assert repo.upsert_pages(py_source, "s", [kept_records(module, body, 1)], now) == [2]
+        assert repo.upsert_raw_pages(raw_source, "t", shape, [(text, ids)], now) == [0]
+    assert (
+        _stored(ds, raw_source)
+        == _stored(ds, py_source)
+        == {
+            "7": '{"meta":{"uid":7},"name":"a"}',
+            "u-2": '{"meta":{"uid":"u-2"}}',
+        }
+    )
