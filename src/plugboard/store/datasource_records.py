@@ -208,10 +208,11 @@ def _raw_upsert_pg(shape: RecordShape) -> str:
         "SELECT %s, s.rid, CAST(s.data AS JSON), %s, %s, %s FROM (SELECT CASE t.rid WHEN "
         "'-0' THEN '0' ELSE t.rid END AS rid, t.data, t.kept FROM (SELECT "
         f"{record_id} AS rid, {text} AS data, {values('x')} AS kept FROM {source}) AS t) AS s "
-        f"LEFT JOIN LATERAL (SELECT {values('o')} AS kept FROM datasource_records AS d, "
-        f"json_to_record(d.data) AS o({stored_columns}) WHERE d.datasource_id = %s AND "
-        "d.record_id = s.rid LIMIT 1) AS old ON true WHERE old.kept IS NULL OR old.kept <> s.kept"
-    )
+        "LEFT JOIN LATERAL (SELECT d.data FROM datasource_records AS d WHERE d.datasource_id = %s "
+        "AND d.record_id = s.rid LIMIT 1) AS old ON true WHERE old.data IS NULL OR (CAST(old.data "
+        f"AS TEXT) <> s.data AND (SELECT {values('o')} FROM json_to_record(old.data) AS "
+        f"o({stored_columns})) <> s.kept)"
+    )  # the same text first: the values are read from the stored text only when it is not
     return _UPSERT.format(rows=rows) + _CHANGED_PG + " RETURNING record_id"
 
 
