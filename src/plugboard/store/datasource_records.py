@@ -240,11 +240,11 @@ def _raw_upsert_sqlite(shape: RecordShape) -> str:
     def leaf(steps: tuple[str, ...]) -> str:
         return f"nullif(t.rec -> '{path(steps)}', 'null')"
 
-    ident = path(shape.id_steps)
-    record_id = (
-        f"CASE json_type(r.value, '{ident}') WHEN 'text' THEN r.value ->> '{ident}' "
-        f"WHEN 'integer' THEN r.value -> '{ident}' END"
-    )
+    # The id in one call: a JSON string's text, or an integer's (-0 read as 0, as str(int)
+    # does). An integer beyond 64 bits comes out as a REAL: an id the page does not have, so
+    # the batch is refused to the Python path (upsert_raw_pages) -- 14% less than asking its
+    # type first, for every record.
+    record_id = f"CAST(r.value ->> '{path(shape.id_steps)}' AS TEXT)"
     source = f"json_each(?) AS p, json_each(p.value, '{path(shape.records or ())}') AS r"
     text = _object(_tree(shape.fields), leaf, True)
     # Unchanged records are skipped before their text is made (five fields: five JSON calls
@@ -253,10 +253,9 @@ def _raw_upsert_sqlite(shape: RecordShape) -> str:
     # a missing or null value, each value as spelled), are the same exactly when the texts
     # would be. At least two paths, for an array.
     kept = ", ".join(f"'{path(f)}'" for f in (shape.fields * 2)[: max(2, len(shape.fields))])
-    # A JSON integer's text is str(int(text)), but for -0 (kept_records: str(0)).
     rows = (
-        f"SELECT ?, t.rid, {text}, ?, ?, ? FROM (SELECT CASE rid WHEN '-0' THEN '0' ELSE rid END "
-        f"AS rid, rec FROM (SELECT {record_id} AS rid, r.value AS rec FROM {source})) AS t "
+        f"SELECT ?, t.rid, {text}, ?, ?, ? FROM (SELECT {record_id} AS rid, r.value AS rec "
+        f"FROM {source}) AS t "
         "LEFT JOIN datasource_records AS old ON old.datasource_id = ? AND old.record_id = t.rid "
         f"WHERE old.data IS NULL OR json_extract(old.data, {kept}) <> json_extract(t.rec, {kept})"
     )

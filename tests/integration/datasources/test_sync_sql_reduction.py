@@ -39,7 +39,7 @@ PAGE_1 = r"""{"next": "c1", "data": {"items": [
   {"key": "a", "name": "caf\u00e9 \/ \"q\" \\ tab\t", "amount": 1.50, "flags": [true, null, 0],
    "meta": {"tier": 2, "owner": "ann", "other": 1}, "deep": {"a": {"b": {"z": null, "y": 1e2}}},
    "empty": "", "nested": {"b": 1, "a": {"x": null}}, "ignored": 5},
-  {"amount": 1e+20, "key": 12345678901234567890, "name": null, "meta": {"tier": null},
+  {"amount": 1e+20, "key": 1234567890123456789, "name": null, "meta": {"tier": null},
    "deep": {"a": "not an object"}, "nested": []},
   {"key": -0, "name": "zero", "meta": null, "deep": {"a": {"b": false}}},
   {"key": "ünï ✓ 𝄞", "amount": -0.0, "flags": {}, "meta": {"owner": ""}, "nested": null},
@@ -81,14 +81,14 @@ def test_the_database_and_python_keep_the_same_records(ds: DsWorld) -> None:
     assert by_sql == by_python == [5, 2]
     stored = _stored(ds, raw_source)
     assert stored == _stored(ds, py_source)
-    assert set(stored) == {"a", "12345678901234567890", "0", "ünï ✓ 𝄞", "7", "b", "c"}
+    assert set(stored) == {"a", "1234567890123456789", "0", "ünï ✓ 𝄞", "7", "b", "c"}
     assert json.loads(stored["a"]) == {
         "key": "a", "name": 'café / "q" \\ tab\t', "amount": 1.5, "flags": [True, None, 0],
         "meta": {"owner": "ann", "tier": 2}, "deep": {"a": {"b": {"z": None, "y": 100.0}}},
         "empty": "", "nested": {"b": 1, "a": {"x": None}},
     }  # fmt: skip
-    assert json.loads(stored["12345678901234567890"]) == {
-        "key": 12345678901234567890, "amount": 1e20, "nested": []}  # fmt: skip
+    assert json.loads(stored["1234567890123456789"]) == {
+        "key": 1234567890123456789, "amount": 1e20, "nested": []}  # fmt: skip
     assert json.loads(stored["0"]) == {"key": 0, "name": "zero", "deep": {"a": {"b": False}}}
 
 
@@ -210,6 +210,13 @@ def test_a_batch_with_an_id_twice_or_a_page_sql_refuses_is_written_from_python(
     writer, source = _writer_run(ds, "doubled", [Page(MODULE, json.loads(doubled), 1,
                                                       doubled.encode())])  # fmt: skip
     assert writer.changed == 1 and _stored(ds, source) == {"y": '{"key":"y","name":"n"}'}
+    # An integer id beyond 64 bits: SQLite reads it as a REAL, an id the page does not have.
+    big = '{"data": {"items": [{"key": 123456789012345678901, "name": "big"}]}}'
+    writer, source = _writer_run(ds, "big", [Page(MODULE, json.loads(big), 1, big.encode())])
+    assert writer.changed == 1
+    assert _stored(ds, source) == {
+        "123456789012345678901": '{"key":123456789012345678901,"name":"big"}'
+    }
     if ds.runtime.database.engine.dialect.name == "sqlite":  # PostgreSQL's json refuses NaN
         nan = '{"data": {"items": [{"key": "n", "amount": NaN}]}}'
         writer, source = _writer_run(ds, "nan", [Page(MODULE, json.loads(nan), 1, nan.encode())])
