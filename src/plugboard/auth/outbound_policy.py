@@ -276,7 +276,8 @@ class OutboundPolicy:
     def _target(self, url: str | httpx2.URL) -> tuple[str, int]:
         """(host, port) of an http(s) URL, or OutboundBlocked."""
         if isinstance(url, httpx2.URL):
-            scheme, host, port = url.scheme, url.host, url.port
+            # The host as it goes on the wire (IDNA 2008): the name connected to is this one.
+            scheme, host, port = url.scheme, url.raw_host.decode("ascii"), url.port
         else:
             from urllib.parse import urlsplit
 
@@ -295,6 +296,13 @@ class OutboundPolicy:
             )
         if not host:
             raise OutboundBlocked("outbound request refused: the URL has no host")
+        if not host.isascii():  # an international name, checked in its form on the wire
+            try:
+                host = httpx2.URL(scheme="http", host=host).raw_host.decode("ascii")
+            except httpx2.InvalidURL:
+                raise OutboundBlocked(
+                    "outbound request refused: the host name is invalid"
+                ) from None
         default_port = 443 if scheme == "https" else 80
         return host, port or default_port
 

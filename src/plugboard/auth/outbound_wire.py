@@ -45,7 +45,7 @@ import httpx2
 from plugboard.auth.outbound_policy import OutboundPolicy
 from plugboard.auth.outbound_wire_connection import Connection, OriginKey
 
-__all__ = ["AsyncWireTransport", "check_head", "check_name"]
+__all__ = ["AsyncWireTransport", "check_framing", "check_head", "check_name", "head_of"]
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -101,6 +101,29 @@ def check_head(head: bytes, line_ends: int, method: bytes, target: bytes) -> byt
     return head
 
 
+def check_framing(headers: httpx2.Headers, content: bytes | None) -> None:
+    """Refuse (LocalProtocolError) a request whose framing headers do not describe its body
+    exactly -- a body in memory with exactly its own Content-Length (or none when empty) and no
+    Transfer-Encoding; a streamed body with one Content-Length or ``Transfer-Encoding: chunked``,
+    not both. Anything else would let the body be read as a second request (smuggling)."""
+    lengths = headers.get_list("content-length")
+    codings = headers.get_list("transfer-encoding")
+    if content is not None:
+        declared = [value.strip() for value in lengths]
+        if codings or len(lengths) > 1 or (declared or ["0"])[0] != str(len(content)):
+            raise httpx2.LocalProtocolError(
+                "the request's Content-Length or Transfer-Encoding does not match its body"
+            )
+        return
+    if codings:
+        if lengths or [c.strip().lower() for c in codings] != ["chunked"]:
+            raise httpx2.LocalProtocolError(
+                "a streamed request body is sent chunked or with one Content-Length"
+            )
+    elif len(lengths) != 1 or not lengths[0].strip().isdigit():
+        raise httpx2.LocalProtocolError("a streamed request body needs a Content-Length")
+
+
 def head_of(request: httpx2.Request) -> bytes:
     """The request line and headers (see :func:`check_head`)."""
     method = request.method.encode("ascii")
@@ -136,7 +159,8 @@ class AsyncWireTransport(httpx2.AsyncBaseTransport):
         context.set_alpn_protocols(["http/1.1"])
         self._ssl = context
         self._max = limits.max_connections or 1_000_000
-        self._max_idle = limits.max_keepalive_connections or self._max
+        kept = limits.max_keepalive_connections
+        self._max_idle = self._max if kept is None else kept
         expiry = limits.keepalive_expiry
         self._expiry = float("inf") if expiry is None else expiry
         self._idle: dict[OriginKey, list[Connection]] = {}
@@ -149,11 +173,15 @@ class AsyncWireTransport(httpx2.AsyncBaseTransport):
         scheme = url.scheme
         if scheme not in _DEFAULT_PORTS:
             raise httpx2.UnsupportedProtocol(f"unsupported scheme {scheme!r}", request=request)
-        key = (scheme, url.host, url.port or _DEFAULT_PORTS[scheme])
+        # The host as it goes on the wire (IDNA 2008, as in Host): resolved, checked, connected
+        # and named in SNI in that form -- Python's own encoding of a Unicode name (IDNA 2003)
+        # can name another domain (straße.de is xn--strae-oqa.de, not strasse.de).
+        key = (scheme, url.raw_host.decode("ascii"), url.port or _DEFAULT_PORTS[scheme])
         try:
             content: bytes | None = request.content
         except httpx2.RequestNotRead:
             content = None
+        check_framing(request.headers, content)
         return await self.send_head(key, head_of(request), content, _timeouts(request), request)
 
     async def send_head(
@@ -217,8 +245,8 @@ class AsyncWireTransport(httpx2.AsyncBaseTransport):
     ) -> None:
         transport = conn.transport
         assert transport is not None
-        chunked = request.headers.get("transfer-encoding", "").lower() == "chunked"
-        length = request.headers.get("content-length")
+        chunked = "transfer-encoding" in request.headers  # check_framing: chunked, or a length
+        length = None if chunked else int(request.headers["content-length"])
         sent = 0
         stream = request.stream
         assert isinstance(stream, httpx2.AsyncByteStream)
@@ -227,6 +255,12 @@ class AsyncWireTransport(httpx2.AsyncBaseTransport):
                 return  # the server ended it early; its answer (or the close) is what counts
             if not chunk:
                 continue
+            if length is not None and sent + len(chunk) > length:
+                # Refused before a byte past the declared length is written: those bytes would
+                # be read by the server as the next request on the connection.
+                raise httpx2.LocalProtocolError(
+                    f"the request body is longer than its Content-Length ({length})"
+                )
             sent += len(chunk)
             if chunked:
                 transport.writelines((b"%x\r\n" % len(chunk), chunk, b"\r\n"))
@@ -235,7 +269,7 @@ class AsyncWireTransport(httpx2.AsyncBaseTransport):
             await conn.drain(timeout)
         if chunked:
             transport.write(b"0\r\n\r\n")
-        elif length is not None and sent != int(length):
+        elif length is not None and sent != length:
             raise httpx2.LocalProtocolError(
                 f"the request body was {sent} bytes, its Content-Length says {length}"
             )
@@ -304,12 +338,21 @@ class AsyncWireTransport(httpx2.AsyncBaseTransport):
         return True
 
     async def _wait_for_room(self, loop: asyncio.AbstractEventLoop, timeout: float | None) -> None:
-        room = loop.create_future()
+        room: asyncio.Future[None] = loop.create_future()
         self._pool_waiters.append(room)
         try:
-            await asyncio.wait_for(room, timeout)
-        except TimeoutError:
-            raise httpx2.PoolTimeout("timed out waiting for a connection from the pool") from None
+            async with asyncio.timeout(timeout):
+                await room
+        except BaseException as exc:
+            if room.done() and not room.cancelled():
+                # Woken, but leaving (cancelled, or timed out in the same turn): the room it
+                # was given goes to the next waiter, or that one would wait for nothing.
+                self._wake_pool()
+            if isinstance(exc, TimeoutError):
+                raise httpx2.PoolTimeout(
+                    "timed out waiting for a connection from the pool"
+                ) from None
+            raise
         finally:
             if room in self._pool_waiters:
                 self._pool_waiters.remove(room)

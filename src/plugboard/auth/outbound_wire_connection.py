@@ -20,6 +20,8 @@ __all__ = ["Connection", "OriginKey"]
 
 # Reading pauses while this much of an answer waits for the caller, and resumes below a quarter.
 _HIGH_WATER = 256 * 1024
+# An answer's status line and headers may take at most this much (h11's limit, as httpx2's).
+MAX_HEAD_BYTES = 100 * 1024
 
 OriginKey = tuple[str, str, int]  # (scheme, host, port): the pool's key, never an address
 
@@ -51,6 +53,8 @@ class Connection(asyncio.Protocol):
     def _begin(self, *, head_only: bool) -> None:
         self.status = 0
         self.reason = b""
+        self.head_bytes = 0  # bytes received while the head is incomplete (a head never ending)
+        self.head_size = 0  # the head's status line and headers, as parsed
         self.headers: list[tuple[bytes, bytes]] = []
         self.head = self.complete = self.keep_alive = self.received = False
         self.until_eof = False
@@ -83,20 +87,34 @@ class Connection(asyncio.Protocol):
         if parser is None:  # bytes while idle: nothing was asked, the connection is not sane
             self.close()
             return
+        if self.complete:  # bytes after the whole answer: not a connection to reuse
+            self.keep_alive = False
+            self.close()
+            return
         self.received = True
+        if not self.head:
+            self.head_bytes += len(data)
         try:
             parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            self.error = httpx2.RemoteProtocolError("the server switched protocols (upgrade)")
-            self.close()
+            self._fail("the server switched protocols (upgrade): not supported")
         except httptools.HttpParserError as exc:
-            self.error = httpx2.RemoteProtocolError(f"invalid HTTP answer: {exc}")
-            self.close()
+            self._fail(f"invalid HTTP answer: {exc}")
+        if not self.head and self.head_bytes > MAX_HEAD_BYTES and self.error is None:
+            self._fail(f"the answer's head is over {MAX_HEAD_BYTES} bytes")
         if self.buffered > _HIGH_WATER and not self._reading_paused and not self.closed:
             assert self.transport is not None
             self.transport.pause_reading()
             self._reading_paused = True
         self._wake()
+
+    def _fail(self, why: str) -> None:
+        """The connection is closed; the answer fails unless it was already whole (what
+        follows a whole answer only makes the connection unfit for reuse)."""
+        self.keep_alive = False
+        if not self.complete:
+            self.error = httpx2.RemoteProtocolError(why)
+        self.close()
 
     def eof_received(self) -> bool | None:
         return None  # close our side too
@@ -121,18 +139,40 @@ class Connection(asyncio.Protocol):
 
     # -- llhttp's callbacks ------------------------------------------------------------------
 
+    # llhttp goes on parsing what follows a whole answer (as the next one): once the answer is
+    # complete, the callbacks ignore it (data_received then closes the connection).
+
     def on_status(self, status: bytes) -> None:
-        self.reason = status
+        if not self.complete:
+            self.reason += status  # called once per piece when the line arrives in pieces
+            self.head_size += len(status)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
+        if not self.complete:
+            self.headers.append((name, value))
+            self.head_size += len(name) + len(value) + 4
 
     def on_headers_complete(self) -> None:
         assert self._parser is not None
+        if self.complete:
+            self.keep_alive = False
+            return
         status = self._parser.get_status_code()
         if 100 <= status < 200 and status != 101:  # 100 Continue, 103 Early Hints: not the answer
             self._informational = True
             self.headers = []
+            self.reason = b""
+            self.head_size = 0
+            return
+        if self.head_size > MAX_HEAD_BYTES:
+            self.error = httpx2.RemoteProtocolError(
+                f"the answer's head is over {MAX_HEAD_BYTES} bytes"
+            )
+            self.keep_alive = False
+            return
+        if status == 101:  # an upgrade: the connection would no longer speak HTTP
+            self.error = httpx2.RemoteProtocolError("the server switched protocols: not supported")
+            self.keep_alive = False
             return
         self.status = status
         self.head = True
@@ -146,13 +186,16 @@ class Connection(asyncio.Protocol):
             self.until_eof = not framed
 
     def on_body(self, body: bytes) -> None:
-        if not self.head_only:
+        if not self.head_only and not self.complete:
             self.chunks.append(body)
             self.buffered += len(body)
 
     def on_message_complete(self) -> None:
         if self._informational:
             self._informational = False
+            return
+        if self.complete:
+            self.keep_alive = False
             return
         self.complete = True
 

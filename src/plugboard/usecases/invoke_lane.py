@@ -9,7 +9,9 @@ It sends exactly what the client would: ``Host`` first; the client's default hea
 (``Accept``, ``Accept-Encoding``, ``Connection``, ``User-Agent``) unless the caller sent one of
 those names; the caller's headers in their order, except those the credential sets; the
 credential's headers; ``Content-Length`` for a body (``0`` for an empty POST, PUT or PATCH).
-The target is parsed by httpx2 (its percent-encoding, its IDNA), once per target URL. The
+The caller's ``Host``, ``Content-Length`` and ``Transfer-Encoding`` are never sent: the lane
+writes its own from the target and the body. The target is parsed by httpx2 (its
+percent-encoding, its IDNA), once per target URL. The
 outbound guard checks every request (remembered answers cost nothing) and the connection's
 address, as on the client's path; errors are httpx2's, so retries and the audit are the same.
 """
@@ -29,6 +31,9 @@ __all__ = ["LaneTarget", "Lanes", "lane_credential"]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _EMPTY_BODY_LENGTH = frozenset({"POST", "PUT", "PATCH"})
 _MAX_TARGETS = 1024
+# Set by the lane itself from the target and the body, whatever the caller sent: a caller's
+# length or coding that did not match the body would let it be read as a second request.
+_OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding"})
 
 
 def lane_credential(auth: httpx2.Auth, content: object) -> list[tuple[str, str]] | None:
@@ -65,7 +70,8 @@ class Lanes:
         if found is None:
             url = httpx2.URL(target)
             port = url.port or _DEFAULT_PORTS[url.scheme]
-            found = LaneTarget((url.scheme, url.host, port), url, url.raw_path, url.netloc)
+            host = url.raw_host.decode("ascii")  # as on the wire (see AsyncWireTransport)
+            found = LaneTarget((url.scheme, host, port), url, url.raw_path, url.netloc)
             if len(self._targets) >= _MAX_TARGETS:
                 self._targets.clear()
                 self._requests.clear()
@@ -91,7 +97,7 @@ class Lanes:
         """The request head, refused (LocalProtocolError) when a part could end a line. The
         caller's header names were checked as tokens already (``check_headers``)."""
         pairs = list(headers.items()) if isinstance(headers, Mapping) else headers or []
-        replaced = {name.lower() for name, _ in credential}
+        replaced = _OWN_HEADERS | {name.lower() for name, _ in credential}
         taken = replaced | {name.lower() for name, _ in pairs}
         parts = [method.encode("ascii"), b" ", lane.path, b" HTTP/1.1\r\nHost: ", lane.host]
         for lower, raw_name, raw_value in self._defaults:
@@ -103,8 +109,8 @@ class Lanes:
         for name, value in credential:
             parts += (b"\r\n", check_name(name.encode("latin-1")), b": ",
                       value.encode("latin-1"))  # fmt: skip
-        if content or (content is not None and method in _EMPTY_BODY_LENGTH):
-            parts += (b"\r\nContent-Length", b": ", str(len(content)).encode("ascii"), b"")
+        if content or method in _EMPTY_BODY_LENGTH:
+            parts += (b"\r\nContent-Length", b": ", str(len(content or b"")).encode("ascii"), b"")
         # One line end after the request line and after each header (four parts each), and
         # the empty line that ends the head.
         line_ends = 1 + (len(parts) - 5) // 4 + 2

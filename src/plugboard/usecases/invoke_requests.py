@@ -197,6 +197,14 @@ def check_headers(headers: Mapping[str, str] | list[tuple[str, str]] | None) -> 
             raise ValidationError(field, "ascii", f"{field}: the value must be ASCII")
 
 
+# Headers the client sets from the URL and the body: a caller's own would say something else
+# (a Content-Length that is not the body's lets the body be read as a second request).
+_FRAMING_HEADERS = frozenset(
+    {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer",
+     "upgrade", "proxy-connection"}
+)  # fmt: skip
+
+
 def request_options(
     headers: Mapping[str, str] | None,
     params: Mapping[str, Any] | None,
@@ -205,6 +213,12 @@ def request_options(
     timeout: float,
 ) -> dict[str, Any]:
     check_headers(headers)
+    for i, name in enumerate(headers or {}):
+        if name.lower() in _FRAMING_HEADERS:
+            raise ValidationError(
+                f"headers[{i}]", "framing_header",
+                f"headers[{i}]: {name} is set by Plugboard from the URL and the body",
+            )  # fmt: skip
     options: dict[str, Any] = {"headers": headers, "params": params, "timeout": timeout}
     if data is not None and json is not None:
         raise ValidationError("data", "give either data or json, not both")

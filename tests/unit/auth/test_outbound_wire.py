@@ -16,11 +16,13 @@ import pytest
 from plugboard.auth.outbound_policy import OutboundPolicy
 from plugboard.auth.outbound_transport import async_guarded_client, wire_transport
 from plugboard.auth.outbound_wire import AsyncWireTransport
+from plugboard.auth.outbound_wire_connection import MAX_HEAD_BYTES
 
 pytestmark = pytest.mark.anyio
 
 OK = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
-Script = Callable[[bytes, int], Awaitable[bytes | None]]  # (request head, n) -> answer or close
+# (request head, n) -> the answer (or its pieces, written apart), or None: close
+Script = Callable[[bytes, int], Awaitable[bytes | list[bytes] | None]]
 
 
 @dataclass
@@ -63,9 +65,12 @@ async def scripted(script: Script) -> AsyncIterator[Server]:
                 answer = await script(head, len(seen.heads))
                 if answer is None:
                     break
-                writer.write(answer)
-                await writer.drain()
-                if b"connection: close" in answer.lower():
+                pieces = [answer] if isinstance(answer, bytes) else answer
+                for piece in pieces:
+                    writer.write(piece)
+                    await writer.drain()
+                    await asyncio.sleep(0.01 if len(pieces) > 1 else 0)
+                if b"connection: close" in b"".join(pieces).lower():
                     break
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
@@ -236,3 +241,116 @@ async def test_a_refused_connection_is_a_connect_error() -> None:
     async with _client() as client:
         with pytest.raises(httpx2.ConnectError):
             await client.get(url)
+
+
+# -- framing: nothing a request carries can be read as a second request ------------------------
+
+
+@pytest.mark.parametrize(
+    "framing", [{"Content-Length": "0"}, {"Transfer-Encoding": "chunked"}, {"Content-Length": "99"}]
+)
+async def test_framing_headers_that_do_not_describe_the_body_are_refused_before_sending(
+    framing: dict[str, str],
+) -> None:
+    smuggled = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+    async with scripted(await _always(OK)) as server, _client() as client:
+        with pytest.raises(httpx2.LocalProtocolError):
+            await client.post(server.url, headers=framing, content=smuggled)
+    assert server.heads == []
+
+
+async def test_a_streamed_body_longer_than_its_length_is_refused_before_the_excess_goes() -> None:
+    async def parts() -> AsyncIterator[bytes]:
+        yield b"hello"
+        yield b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+
+    async with scripted(await _always(OK)) as server, _client() as client:
+        with pytest.raises(httpx2.LocalProtocolError):
+            await client.post(server.url, headers={"Content-Length": "5"}, content=parts())
+        await asyncio.sleep(0.1)
+    assert [h.split(b" ", 2)[1] for h in server.heads] == [b"/"]  # never /smuggled
+
+
+async def test_bytes_after_a_whole_answer_stay_out_of_it_and_end_the_connection() -> None:
+    extra = OK + b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nEXTRA"
+    async with scripted(await _always(extra)) as server, _client() as client:
+        assert (await client.get(server.url)).content == b"ok"
+        await asyncio.sleep(0.05)
+        assert (await client.get(server.url)).content == b"ok"
+    assert server.connections == 2
+
+
+# -- answers ------------------------------------------------------------------------------------
+
+
+async def test_an_answer_head_over_the_limit_is_an_error() -> None:
+    flood = b"HTTP/1.1 200 OK\r\n" + b"x-filler: " + b"a" * (MAX_HEAD_BYTES + 10) + b"\r\n\r\n"
+    async with scripted(await _always(flood)) as server, _client() as client:
+        with pytest.raises(httpx2.RemoteProtocolError):
+            await client.get(server.url)
+
+
+async def test_a_reason_phrase_that_arrives_in_pieces_is_whole() -> None:
+    pieces = [b"HTTP/1.1 404 Not Fo", b"und\r\ncontent-", b"length: 2\r\n\r\nno"]
+
+    async def script(head: bytes, n: int) -> list[bytes]:
+        return pieces
+
+    async with scripted(script) as server, _client() as client:
+        answer = await client.get(server.url)
+    assert (answer.status_code, answer.reason_phrase, answer.text) == (404, "Not Found", "no")
+
+
+async def test_a_switch_of_protocols_is_an_error_when_sent() -> None:
+    upgrade = (
+        b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n"
+    )
+    async with scripted(await _always(upgrade)) as server, _client() as client:
+        with pytest.raises(httpx2.RemoteProtocolError):
+            await client.send(client.build_request("GET", server.url), stream=True)
+
+
+# -- the host as it goes on the wire ------------------------------------------------------------
+
+
+async def test_an_international_name_is_resolved_and_connected_as_it_is_written_on_the_wire() -> (
+    None
+):
+    asked: list[str] = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return ["127.0.0.1"]
+
+    policy = OutboundPolicy(["127.0.0.0/8"], resolver=resolver)
+    async with scripted(await _always(OK)) as server:
+        port = server.url.rsplit(":", 1)[1]
+        async with async_guarded_client(policy, timeout=5) as client:
+            assert (await client.get(f"http://straße.test:{port}/")).text == "ok"
+    assert set(asked) == {"xn--strae-oqa.test"}  # IDNA 2008; IDNA 2003 would say strasse.test
+    assert f"\r\nHost: xn--strae-oqa.test:{port}\r\n".encode() in server.heads[0]
+
+
+# -- the pool -----------------------------------------------------------------------------------
+
+
+async def test_a_waiter_cancelled_as_it_is_woken_passes_the_connection_on() -> None:
+    limits = httpx2.Limits(max_connections=1, max_keepalive_connections=1)
+    async with scripted(await _always(OK)) as server, _client(limits=limits) as client:
+        holder = await client.send(client.build_request("GET", server.url), stream=True)
+        second = asyncio.ensure_future(client.get(server.url))
+        third = asyncio.ensure_future(client.get(server.url))
+        await asyncio.sleep(0.05)
+        await holder.aread()  # the connection goes back: the second waiter is woken ...
+        second.cancel()  # ... and goes away in the same turn
+        answer = await asyncio.wait_for(third, 2)
+        assert answer.text == "ok" and second.cancelled()
+
+
+async def test_no_connection_is_kept_alive_when_the_limit_of_kept_ones_is_zero() -> None:
+    limits = httpx2.Limits(max_keepalive_connections=0)
+    async with scripted(await _always(OK)) as server, _client(limits=limits) as client:
+        for _ in range(3):
+            assert (await client.get(server.url)).text == "ok"
+            await asyncio.sleep(0.01)
+    assert server.connections == 3
