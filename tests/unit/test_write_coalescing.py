@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from plugboard.server.write_coalescing import CoalescingTransport
+from plugboard.server.write_coalescing import GATHER_LIMIT, CoalescingTransport
 
 pytestmark = pytest.mark.anyio
 
@@ -90,4 +90,25 @@ async def test_other_calls_reach_the_transport() -> None:
     coalescing.pause_reading()
     assert not transport.is_reading()
     coalescing.close()
+    peer.close()
+
+
+async def test_a_large_write_goes_out_at_once() -> None:
+    coalescing, transport, peer, writes = await _pair()
+    big = b"x" * GATHER_LIMIT
+    coalescing.write(big)
+    assert writes == [big]  # not held back from the transport's flow control
+    coalescing.abort()
+    peer.close()
+
+
+async def test_small_writes_go_out_as_soon_as_they_add_up_to_the_limit() -> None:
+    coalescing, transport, peer, writes = await _pair()
+    piece = b"y" * (GATHER_LIMIT // 4)
+    for _ in range(3):
+        coalescing.write(piece)
+    assert writes == []
+    coalescing.write(piece)
+    assert writes == [piece * 4]
+    coalescing.abort()
     peer.close()
