@@ -82,7 +82,11 @@ class InvokeRequest(_Body):
     connection: str = Field(description="The connection's link name.")
     method: str = "GET"
     url: str = Field(description="Full URL, or a path relative to the service's base URL.")
-    headers: dict[str, str] = {}
+    headers: dict[str, str] = Field(
+        default={},
+        description="Request headers (ASCII values). Host, Content-Length, Transfer-Encoding "
+        "and hop-by-hop headers are refused: Plugboard sets them from the URL and the body.",
+    )
     params: dict[str, str] = {}
     json_body: Any = Field(default=None, alias="json", description="A JSON body.")
     form: dict[str, str] | None = Field(default=None, description="A form body.")
