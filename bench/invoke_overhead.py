@@ -15,6 +15,12 @@ Each is measured three times and judged on the median. Targets: p50 ratio <= 1.0
 bearer), <= 1.20 (SigV4); async >= 0.9x. The load average is printed beside the figures; when
 the machine is busy (load per core above 0.5 before or after) the figures are reported and not
 judged: the exit status is 0.
+
+``--instructions`` counts instead of timing, which load does not change: each sequential case
+(API key, bearer) and its bare baseline (the same headers) runs in its own process under
+``valgrind --tool=callgrind`` with instrumentation switched on (``callgrind_control``) only
+around 1,000 calls made after the set-up and 50 of warm-up; the instructions per call and their
+ratios are printed (not judged). Two runs of one case agree within about 0.1%.
 """
 
 from __future__ import annotations
@@ -251,7 +257,100 @@ def main() -> int:
     return 1 if missed else 0
 
 
-if __name__ == "__main__":
+# --- instruction counts (--instructions) ------------------------------------------------------
+
+COUNTED = {  # case -> (connection, None) for an invoke, (None, headers) for bare httpx2
+    "bare (api key headers)": (None, {"X-Api-Key": "bench-key-1"}),
+    "api key": ("key", None),
+    "bare (bearer headers)": (None, {"Authorization": "Bearer bench-token-1"}),
+    "oauth2 bearer": ("oauth", None),
+}
+CALLS = 1000
+
+
+def _calls(origin: str, case: str, n: int) -> None:
+    """The process valgrind counts: the set-up and 50 calls of warm-up uncounted, then ``n``
+    counted calls. The resolution stays cached throughout (the settings refuse a TTL above
+    60 s: this copy is not validated), so no store read falls inside the count."""
+    import os
+    import subprocess
+
+    runtime, _keyring, home = sqlite_runtime(allow_http_hosts="127.0.0.1")
+    forever = runtime.settings.model_copy(update={"invoke_cache_seconds": 1e9})
+    object.__setattr__(runtime, "settings", forever)
+    url = origin + "/v1/items"
+    link, headers = COUNTED[case]
+    switch = ["callgrind_control", "--instr=on", str(os.getpid())]
+    try:
+        _setup(runtime, origin)
+        with LocalClient(runtime) as pb, httpx2.Client() as bare:
+            if link is not None:
+                call: Callable[[], object] = lambda: pb.invoke_url(url, connection=link)  # noqa: E731
+            else:
+                call = lambda: bare.get(url, headers=headers)  # noqa: E731
+            for _ in range(50):
+                call()
+            subprocess.run(switch, check=True, capture_output=True)
+            for _ in range(n):
+                call()
+            switch[1] = "--instr=off"
+            subprocess.run(switch, check=True, capture_output=True)
+    finally:
+        runtime.close()
+        home.cleanup()
+
+
+def _instructions(origin: str, case: str, n: int) -> int:
+    import os
+    import re
+    import subprocess
+
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    with tempfile.TemporaryDirectory() as out:
+        done = subprocess.run(
+            [
+                "valgrind", "--tool=callgrind", "--instr-atstart=no",
+                f"--callgrind-out-file={out}/callgrind.out",
+                sys.executable, __file__, "--calls", origin, case, str(n),
+            ],
+            env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    assert found is not None, done.stderr[-2000:]
+    return int(found[1])
+
+
+def instructions_main() -> int:
+    """Instructions per call of each case (see the module docstring)."""
+    print(f"before: {load_average()}")
+    upstream_dir = tempfile.TemporaryDirectory()
+    proc, origin, kind = start_fast_upstream(Path(upstream_dir.name))
+    per_call: dict[str, float] = {}
+    try:
+        print(f"callgrind, {CALLS} counted calls per case; upstream: {kind}")
+        for case in COUNTED:
+            per_call[case] = _instructions(origin, case, CALLS) / CALLS
+            print(f"  {case:24} {per_call[case]:10.0f} instructions per call")
+    finally:
+        stop_process(proc)
+        upstream_dir.cleanup()
+    key = per_call["api key"] / per_call["bare (api key headers)"]
+    bearer = per_call["oauth2 bearer"] / per_call["bare (bearer headers)"]
+    print(f"  api key / bare        {key:.3f}")
+    print(f"  oauth2 bearer / bare  {bearer:.3f}")
+    print(f"  bearer - api key      {per_call['oauth2 bearer'] - per_call['api key']:+.0f}")
+    print(f"after: {load_average()}")
+    return 0
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--calls"]:
+    _calls(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+elif __name__ == "__main__" and sys.argv[1:2] == ["--instructions"]:
+    started = datetime.now(UTC)
+    code = instructions_main()
+    print(f"({(datetime.now(UTC) - started).total_seconds():.0f} s)")
+    sys.exit(code)
+elif __name__ == "__main__":
     started = datetime.now(UTC)
     code = main()
     print(f"({(datetime.now(UTC) - started).total_seconds():.0f} s)")
