@@ -19,6 +19,7 @@ from plugboard.store.audit import AuditRepository
 from plugboard.store.authorizations import AuthorizationRepository
 from plugboard.store.connections import ConnectionRepository
 from plugboard.store.custom_services import CustomServiceRepository
+from plugboard.store.datasource_pages import PageDigestRepository
 from plugboard.store.datasource_records import RecordRepository
 from plugboard.store.datasources import DatasourceRepository
 from plugboard.store.events import EventRepository
@@ -65,6 +66,7 @@ class Unit:
         self.app_tokens = AppTokenRepository(conn)
         self.datasources = DatasourceRepository(conn)
         self.datasource_records = RecordRepository(conn)
+        self.datasource_pages = PageDigestRepository(conn)
         self.events = EventRepository(conn)
         self.notifications = NotificationRepository(conn)
         self.job_runs = JobRunRepository(conn)

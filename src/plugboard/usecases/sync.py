@@ -148,6 +148,10 @@ def _claim(unit: Unit, sync_id: str) -> Sync | None:
         return None  # running elsewhere
     if unit.datasources.claim_slot(sync_id, now, SLOT_LEASE) is None:
         return None
+    if sync.status is SyncStatus.ONGOING:
+        # Taken over from a run that stopped: what it wrote may differ from what the last
+        # completed sync's pages say, so none of those pages may be skipped.
+        unit.datasource_pages.forget(sync.datasource_id)
     unit.datasources.start_sync(sync_id, now)
     return unit.datasources.sync(sync_id)
 
@@ -219,6 +223,7 @@ def _pull(runtime: Runtime, invoker: Invoker, sync: Sync, progress: Progress | N
     with runtime.unit() as unit:
         now = unit.now()
         removed = unit.datasource_records.remove_unseen(datasource.id, writer.seen_ids)
+        unit.datasource_pages.replace(datasource.id, writer.trusted_digests())
         unit.datasources.update_sync(
             sync.id, status=SyncStatus.COMPLETED.value, finished_at=now, records_removed=removed
         )
@@ -250,6 +255,8 @@ def _fail(runtime: Runtime, sync: Sync, error: str) -> Sync:
             sync.id, status=SyncStatus.FAILED.value, finished_at=unit.now(), error=error[:1000]
         )
         unit.datasources.release_slot(sync.id)
+        # What this sync wrote may differ from what the last completed sync's pages say.
+        unit.datasource_pages.forget(sync.datasource_id)
         datasource = unit.datasources.by_id(sync.datasource_id)
         found = view(unit, unit.apps.by_id(datasource.app_id), datasource)
         current = unit.datasources.sync(sync.id)

@@ -22,6 +22,7 @@ found twice, and pages the database reads otherwise than Python are reduced here
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import queue
 import threading
 import time
@@ -76,6 +77,16 @@ class Page(Sequence[KeptRecord]):
     @cached_property
     def records(self) -> list[KeptRecord]:
         return kept_records(self.module, self.body, self.number)
+
+    @cached_property
+    def digest(self) -> str | None:
+        """The answer's bytes and the module's reduction (records path, id, fields) in one
+        digest, or None when the bytes are not at hand."""
+        if self.raw is None:
+            return None
+        module = self.module
+        shape = repr((module.records, module.id_field, module.fields)).encode()
+        return hashlib.blake2b(shape + b"\0" + self.raw, digest_size=32).hexdigest()
 
     @cached_property
     def ids(self) -> list[str]:
@@ -141,6 +152,12 @@ class PageWriter:
         self._conn: Connection | None = None  # the writer thread's, for the whole sync
         self.pages = self.seen = self.changed = 0
         self.seen_ids: set[str] = set()  # every record id written or found unchanged
+        self._known: set[str] | None = None  # the last completed sync's page digests
+        self._page_ids: dict[str, list[str]] = {}  # this sync's pages: digest -> record ids
+        self._seen_twice: set[str] = set()  # ids found on more than one page of this sync
+        self.pages_skipped = 0
+        self._stored_at = 0.0  # when the progress was last stored
+        self._unstored = False  # progress made since, not stored yet
         self._thread = threading.Thread(target=self._run, name="plugboard-sync-writer")
         self._thread.start()
 
@@ -160,6 +177,10 @@ class PageWriter:
         self._hand_over()
         self._batches.put(None)
         self._thread.join()
+        if self._unstored:  # the progress of the last pages, which wrote nothing
+            with self._runtime.unit() as unit:
+                unit.datasources.record_progress(self._sync.id, self.pages, self.seen, self.changed)
+            self._unstored = False
         self._raise()
 
     def _hand_over(self) -> None:
@@ -230,20 +251,58 @@ class PageWriter:
         if refused is not None:
             raise refused
 
-    def _commit(self, batch: Sequence[Page]) -> None:
-        ids: set[str] = set()
+    def trusted_digests(self) -> set[str]:
+        """The digests of this sync's pages whose records are stored as the page says once it
+        completes: pages none of whose ids another page of the sync also had (that page's
+        version of the record may be the one stored)."""
+        twice = self._seen_twice
+        return {d for d, ids in self._page_ids.items() if twice.isdisjoint(ids)}
+
+    def _skipped(self, batch: Sequence[Page]) -> set[int]:
+        """The pages of ``batch`` not to write: received exactly as by the last completed sync
+        (whose records of them are stored as they say -- see :meth:`trusted_digests`), with no
+        id an earlier page of this sync had (that page may have written another version)."""
+        if self._known is None:
+            with self._runtime.unit(write=False) as unit:
+                self._known = unit.datasource_pages.known(self._sync.datasource_id)
+        skipped: set[int] = set()
+        earlier = self.seen_ids
+        in_batch: set[str] = set()
         for page in batch:
+            ids = page.ids
+            unique = set(ids)
+            twice = unique & earlier | unique & in_batch
+            if len(unique) != len(ids):
+                twice |= {i for i in unique if ids.count(i) > 1}
+            self._seen_twice |= twice
+            in_batch |= unique
+            digest = page.digest
+            if digest is not None:
+                self._page_ids[digest] = ids
+                if digest in self._known and not twice:
+                    skipped.add(page.number)
+        return skipped
+
+    def _commit(self, batch: Sequence[Page]) -> None:
+        skipped = self._skipped(batch)
+        written = [page for page in batch if page.number not in skipped]
+        ids: set[str] = set()
+        for page in written:
             ids.update(page.ids)
         shape = record_shape(batch[0].module)
         raw = (
             shape is not None
-            and all(page.text is not None for page in batch)
-            and len(ids) == sum(len(page.ids) for page in batch)  # no id twice
+            and all(page.text is not None for page in written)
+            and len(ids) == sum(len(page.ids) for page in written)  # no id twice
         )
         try:
-            counts = self._transaction(batch, shape if raw else None)
+            counts = self._transaction(batch, shape if raw else None, skipped)
         except RawPagesRefused:
-            counts = self._transaction(batch, None)  # written from records reduced here
+            counts = self._transaction(batch, None, skipped)  # records reduced here
+        for page in batch:
+            if page.number in skipped:
+                ids.update(page.ids)
+        self.pages_skipped += len(skipped)
         self.seen_ids |= ids
         if self._progress is not None:
             for pages, seen, changed in counts:
@@ -258,15 +317,24 @@ class PageWriter:
                 )
 
     def _transaction(
-        self, batch: Sequence[Page], shape: RecordShape | None
+        self, batch: Sequence[Page], shape: RecordShape | None, skipped: set[int]
     ) -> list[tuple[int, int, int]]:
-        """Write ``batch`` and the sync's progress in one transaction, the records reduced by
-        the database to ``shape`` (None: reduced in Python); the progress after each page."""
+        """Write ``batch`` (but the pages numbered in ``skipped``: seen, not written) and the
+        sync's progress in one transaction, the records reduced by the database to ``shape``
+        (None: reduced in Python); the progress after each page."""
         sync = self._sync
         now = self._runtime.clock.now()
         pages, seen = batch[-1].number, self.seen + sum(len(page.ids) for page in batch)
-        if shape is not None:
-            raw = [(page.text or "", page.ids) for page in batch]
+        # Nothing to write: the progress is stored at most every BATCH_SECONDS (and by close),
+        # as a slow service's pages are.
+        stored = len(skipped) < len(batch) or time.monotonic() - self._stored_at >= BATCH_SECONDS
+        if not stored:
+            written = [0] * len(batch)
+        elif shape is not None:
+            raw = [
+                ("", []) if page.number in skipped else (page.text or "", page.ids)
+                for page in batch
+            ]
             progress = (pages, seen, self.changed)
             conn = self._connection()
             if conn.dialect.name == "postgresql":  # one statement, in autocommit
@@ -282,11 +350,15 @@ class PageWriter:
         else:
             with self._unit() as unit:
                 unit.datasource_records.commit_unflushed()  # the completing commit flushes
-                reduced = [page.records for page in batch]
+                reduced = [[] if page.number in skipped else page.records for page in batch]
                 written = unit.datasource_records.upsert_pages(
                     sync.datasource_id, sync.id, reduced, now
                 )
                 unit.datasources.record_progress(sync.id, pages, seen, self.changed + sum(written))
+        if stored:
+            self._stored_at, self._unstored = time.monotonic(), False
+        else:
+            self._unstored = True
         if time.monotonic() - self._renewed >= RENEW_EVERY:
             with self._runtime.unit() as unit:
                 unit.datasources.renew_slot(sync.id, now + self._lease)

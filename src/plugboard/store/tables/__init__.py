@@ -40,6 +40,7 @@ from plugboard.store.tables.connections import (
     service_clients,
 )
 from plugboard.store.tables.datasources import (
+    datasource_pages,
     datasource_records,
     datasource_syncs,
     datasources,
@@ -79,6 +80,7 @@ __all__ = [
     "components",
     "connections",
     "custom_services",
+    "datasource_pages",
     "datasource_records",
     "datasource_syncs",
     "datasources",

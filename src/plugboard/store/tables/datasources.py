@@ -117,3 +117,18 @@ datasource_records = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# The digests of the pages the last completed sync of a datasource received and whose records
+# are stored as those pages say (usecases/sync_writer.py): a sync receiving such a page again
+# skips writing it.
+datasource_pages = Table(
+    "datasource_pages",
+    metadata,
+    Column(
+        "datasource_id",
+        ID,
+        ForeignKey("datasources.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("digest", String(64), primary_key=True),
+)

@@ -1,0 +1,35 @@
+"""The digests of the pages whose records a datasource's last completed sync left stored as
+those pages say (see usecases/sync_writer.py for when a page counts)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import Connection as DbConnection
+from sqlalchemy import delete, insert, select
+
+from plugboard.store.tables import datasource_pages as pages
+
+__all__ = ["PageDigestRepository"]
+
+
+class PageDigestRepository:
+    def __init__(self, conn: DbConnection) -> None:
+        self._conn = conn
+
+    def known(self, datasource_id: str) -> set[str]:
+        rows = self._conn.execute(
+            select(pages.c.digest).where(pages.c.datasource_id == datasource_id)
+        )
+        return {digest for (digest,) in rows}
+
+    def replace(self, datasource_id: str, digests: Collection[str]) -> None:
+        """The datasource's digests become exactly ``digests``."""
+        self.forget(datasource_id)
+        if digests:
+            self._conn.execute(
+                insert(pages), [{"datasource_id": datasource_id, "digest": d} for d in digests]
+            )
+
+    def forget(self, datasource_id: str) -> None:
+        self._conn.execute(delete(pages).where(pages.c.datasource_id == datasource_id))
