@@ -124,3 +124,18 @@ def test_a_page_as_before_after_one_that_wrote_its_record_is_written_again(
     # of every page leaves page 2's version.
     _write(ds, source, [_page(1, ("a", 2)), _page(2, ("a", 1), last=True)], clock)
     assert _versions(ds, source) == {"a": 1}
+
+
+def test_a_sync_taken_over_from_a_stopped_run_writes_every_page_again(
+    ds: DsWorld, clock: ManualClock
+) -> None:
+    source = ds.datasource().datasource.id
+    assert ds.run(ds.request(ds.dev, source).sync.id).status is SyncStatus.COMPLETED
+    clock.advance(86400)
+    stopped = ds.request(ds.dev, source).sync.id
+    with ds.runtime.unit() as unit:  # a run started it, wrote who knows what, and died
+        unit.datasources.start_sync(stopped, unit.now())
+    writes = _record_writes(ds)
+    done = ds.run(stopped)
+    assert done.status is SyncStatus.COMPLETED and done.records_seen == 5000
+    assert writes != []
