@@ -18,10 +18,13 @@ the next sync converges on -- never duplicates. It never writes to the service.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx2
 
@@ -199,20 +202,28 @@ def _pull(runtime: Runtime, invoker: Invoker, sync: Sync, progress: Progress | N
         None, None, ws.id, ws.kind, None, via="sync", app_id=app.id, app_link_name=app.link_name
     )
     module, config = found.module, datasource.config or {}
-    request: PageRequest | None = first_page(module, config)
     writer = PageWriter(runtime, sync, SLOT_LEASE, progress)
+
+    async def fetch() -> None:
+        request: PageRequest | None = first_page(module, config)
+        try:
+            while request is not None:
+                response = await invoker.ainvoke(
+                    actor, request.url, "GET", connection=found.connection.link_name,
+                    params=request.params or None, environment=datasource.environment.value,
+                    as_user=as_user, workspace=ws.name,
+                )  # fmt: skip
+                body = _json(response, request.number)
+                page = Page(module, body, request.number, response.content)
+                link = response.headers.get("link")
+                following = next_page(module, request, page.body, link, page)
+                writer.put(page)  # reduced and written while the next page is fetched
+                request = following
+        finally:
+            await invoker.aclose()  # this loop's client
+
     try:
-        while request is not None:
-            response = invoker.invoke(
-                actor, request.url, "GET", connection=found.connection.link_name,
-                params=request.params or None, environment=datasource.environment.value,
-                as_user=as_user, workspace=ws.name,
-            )  # fmt: skip
-            body = _json(response, request.number)
-            page = Page(module, body, request.number, response.content)
-            following = next_page(module, request, page.body, response.headers.get("link"), page)
-            writer.put(page)  # reduced and written while the next page is fetched
-            request = following
+        _run_in_loop_of_its_own(fetch)
     except BaseException:
         # The pages before the failure are written first. A page the writer refused (its
         # records, reduced there, or its write) came before this failure: its error is the one.
@@ -238,6 +249,20 @@ def _pull(runtime: Runtime, invoker: Invoker, sync: Sync, progress: Progress | N
     if progress is not None:
         progress(done)
     return done
+
+
+def _run_in_loop_of_its_own(fetch: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run the page fetching on an event loop of its own: async invoke sends over the wire
+    transport (usecases/invoke.py), which costs a page fetch a fraction of the CPU of the
+    blocking client's h11 -- CPU the sync's writer thread and the database need. A caller on
+    a thread that runs a loop already (which a blocking call should not be) gets a thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(fetch())
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="plugboard-sync-fetch") as pool:
+        pool.submit(asyncio.run, fetch()).result()
 
 
 def _json(response: httpx2.Response, page: int) -> object:
