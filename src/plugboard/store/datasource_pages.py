@@ -23,12 +23,26 @@ class PageDigestRepository:
         )
         return {digest for (digest,) in rows}
 
-    def replace(self, datasource_id: str, digests: Collection[str]) -> None:
-        """The datasource's digests become exactly ``digests``."""
-        self.forget(datasource_id)
-        if digests:
+    def replace(
+        self, datasource_id: str, digests: Collection[str], known: Collection[str] | None = None
+    ) -> None:
+        """The datasource's digests become exactly ``digests``; ``known`` (what :meth:`known`
+        returned since, when the caller holds the datasource's only writer) spares the
+        statements of what stays."""
+        if known is None:
+            self.forget(datasource_id)
+            known = ()
+        gone = [d for d in known if d not in digests]
+        new = [d for d in digests if d not in known]
+        if gone:
             self._conn.execute(
-                insert(pages), [{"datasource_id": datasource_id, "digest": d} for d in digests]
+                delete(pages).where(
+                    pages.c.datasource_id == datasource_id, pages.c.digest.in_(gone)
+                )
+            )
+        if new:
+            self._conn.execute(
+                insert(pages), [{"datasource_id": datasource_id, "digest": d} for d in new]
             )
 
     def forget(self, datasource_id: str) -> None:

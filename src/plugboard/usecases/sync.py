@@ -234,7 +234,7 @@ def _pull(runtime: Runtime, invoker: Invoker, sync: Sync, progress: Progress | N
     with runtime.unit() as unit:
         now = unit.now()
         removed = unit.datasource_records.remove_unseen(datasource.id, writer.seen_ids)
-        unit.datasource_pages.replace(datasource.id, writer.trusted_digests())
+        unit.datasource_pages.replace(datasource.id, writer.trusted_digests(), writer.known_digests)
         unit.datasources.update_sync(
             sync.id, status=SyncStatus.COMPLETED.value, finished_at=now, records_removed=removed
         )

@@ -156,7 +156,7 @@ class PageWriter:
         self._page_ids: dict[str, list[str]] = {}  # this sync's pages: digest -> record ids
         self._seen_twice: set[str] = set()  # ids found on more than one page of this sync
         self.pages_skipped = 0
-        self._stored_at = 0.0  # when the progress was last stored
+        self._stored_at = time.monotonic()  # when the progress was last stored (or began)
         self._unstored = False  # progress made since, not stored yet
         self._thread = threading.Thread(target=self._run, name="plugboard-sync-writer")
         self._thread.start()
@@ -250,6 +250,12 @@ class PageWriter:
             self._commit(batch)
         if refused is not None:
             raise refused
+
+    @property
+    def known_digests(self) -> set[str] | None:
+        """The digests of the last completed sync's pages, as read when the first batch came
+        (None: not read)."""
+        return self._known
 
     def trusted_digests(self) -> set[str]:
         """The digests of this sync's pages whose records are stored as the page says once it
