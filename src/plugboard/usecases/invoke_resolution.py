@@ -127,6 +127,7 @@ def _client_of(
 # Where an authorization may be stored for an invoke that names no environment: the default
 # environment of either kind of workspace (the workspace is read by the same query).
 _DEFAULT_ENVIRONMENTS = tuple(dict.fromkeys(default_environment(k).value for k in WorkspaceKind))
+_ENVIRONMENT_NAMES = frozenset(e.value for e in Environment)
 
 
 def _read(
@@ -135,7 +136,9 @@ def _read(
     """The store read of a resolution (one query), refused as
     :func:`~plugboard.usecases.identity.workspace_for` and ``connections.get`` refuse: a
     user acts only in their own workspace (another name is not found), an operator in any."""
-    environments = (environment,) if environment is not None else _DEFAULT_ENVIRONMENTS
+    # Only a real environment's name goes to the database (PostgreSQL refuses a NUL in a text
+    # parameter: a 500); another name is refused by check_environment, at its usual point.
+    environments = (environment,) if environment in _ENVIRONMENT_NAMES else _DEFAULT_ENVIRONMENTS
     keys = (*environments, ALL_ENVIRONMENTS)
     if actor.is_operator:
         name = workspace or DEFAULT_WORKSPACE
