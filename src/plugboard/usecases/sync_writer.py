@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -53,6 +55,8 @@ from plugboard.usecases.runtime import Runtime
 
 __all__ = ["Page", "PageWriter"]
 
+# A JSON escape of a character a field path may spell (letters, digits, "_", "-").
+_ESCAPED_NAME_CHARACTER = re.compile(r"\\u00(?:3[0-9]|[46][1-9a-f]|[57][0-9a]|2d|5f)", re.I)
 RENEW_EVERY = 30.0  # seconds; the lease (SLOT_LEASE) is minutes long
 BATCH_RECORDS = 500
 BATCH_SECONDS = 0.25  # a slow service's pages still show as progress at once
@@ -106,7 +110,19 @@ class Page(Sequence[KeptRecord]):
             text = self.raw.decode()
         except UnicodeDecodeError:
             return None
-        return None if text.startswith("\ufeff") else text
+        if text.startswith("\ufeff") or _ESCAPED_NAME_CHARACTER.search(text):
+            # SQLite follows a path to a key only as spelled: "n\u0061me" is not "name" to it.
+            return None
+        if text.count(self._id_key) != len(self.ids):
+            # The id's key once per record, or Python must read it: an object with the key
+            # twice is its first value to SQLite and its last to Python (and a nested object
+            # with a key of that name only costs this page the Python path).
+            return None
+        return text
+
+    @cached_property
+    def _id_key(self) -> str:
+        return json.dumps(self.module.id_field.rsplit(".", 1)[-1])
 
     def check(self) -> None:
         """Refuse the page as :attr:`records` would (ValidationError), reducing it only when

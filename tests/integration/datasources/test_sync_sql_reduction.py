@@ -279,3 +279,40 @@ def test_a_nested_id_and_records_at_the_root_are_kept_the_same_both_ways(ds: DsW
             "u-2": '{"meta":{"uid":"u-2"}}',
         }
     )
+
+
+def _both_ways(ds: DsWorld, texts: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The records stored from ``texts`` as sent (the database may reduce them) and parsed
+    (Python reduces them), each written over a first page with records a and c."""
+    stored = []
+    for name, raw in (("raw", True), ("py", False)):
+        first = '{"data": {"items": [{"key": "a", "name": "1"}, {"key": "c", "name": "old"}]}}'
+        source = ds.datasource(name).datasource.id
+        sync = ds.request(ds.dev, source).sync
+        for batch in ([first], texts):
+            writer = PageWriter(ds.runtime, sync, timedelta(minutes=5), None)
+            for n, text in enumerate(batch, 1):
+                writer.put(Page(MODULE, json.loads(text), n, text.encode() if raw else None))
+            writer.close()
+            with ds.runtime.unit() as unit:  # as a completed sync removes the unseen
+                unit.datasource_records.remove_unseen(source, writer.seen_ids)
+        stored.append(_stored(ds, source))
+    return stored[0], stored[1]
+
+
+def test_keys_spelled_with_escapes_are_read_as_python_reads_them(ds: DsWorld) -> None:
+    escaped = (
+        r'{"data": {"items": [{"key": "a", "n\u0061me": "x", "meta": {"own\u0065r": "ann"}}]}}'
+    )
+    by_sql, by_python = _both_ways(ds, [escaped])
+    assert by_sql == by_python
+    assert json.loads(by_sql["a"]) == {"key": "a", "name": "x", "meta": {"owner": "ann"}}
+
+
+def test_an_object_with_its_id_key_twice_is_read_as_python_reads_it(ds: DsWorld) -> None:
+    twice = (
+        '{"data": {"items": [{"key": "a", "name": "2"}, {"key": "a", "key": "b", "name": "3"}]}}'
+    )
+    by_sql, by_python = _both_ways(ds, [twice])
+    assert by_sql == by_python
+    assert set(by_sql) == {"a", "b"}  # c is gone from the service: removed
