@@ -23,6 +23,7 @@ from plugboard.domain.ids import new_id
 from plugboard.domain.models import ConnectionLevel, Role
 from plugboard.domain.principal import OPERATOR
 from plugboard.server.pagination import encode_cursor
+from plugboard.settings import Settings
 from plugboard.store.authorizations import AuthorizationKey, listing_key
 from plugboard.store.database import Database
 from plugboard.store.tables import authorizations
@@ -374,11 +375,14 @@ def test_connections_list_json_embedded_pages_through_the_store(
     env |= {"PLUGBOARD_HOME": str(tmp_path / "home"), "PLUGBOARD_DATABASE_URL": database.url}
     assert plugboard_in_process(["init"], env, "").returncode == 0
     links = [f"c{i:03d}" for i in range(53)]  # two store pages of 50
-    for link in reversed(links):
-        created = plugboard_in_process(
-            ["connections", "create", "--service", "stripe", "--link-name", link], env, ""
-        )
-        assert created.returncode == 0, created.stderr
+    # The scene is set through the store (the command under test is the listing).
+    runtime = Runtime.open(Settings(home=tmp_path / "home", database_url=database.url))
+    try:
+        with runtime.unit() as unit:
+            for link in reversed(links):
+                create_connection(unit, OPERATOR, service="stripe", link_name=link)
+    finally:
+        runtime.close()
     listed = plugboard_in_process(["connections", "list", "--json"], env, "")
     assert listed.returncode == 0, listed.stderr
     items = json.loads(listed.stdout)
