@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection as DbConnection
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, exists, func, literal, select, union_all, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from plugboard.domain.datasources import MAX_RUNNING_SYNCS, Datasource, Sync, SyncStatus
@@ -21,6 +23,7 @@ from plugboard.domain.ids import new_id, new_sortable_id
 from plugboard.domain.models import Environment
 from plugboard.errors import AlreadyExists, NotFound
 from plugboard.store.tables import datasource_syncs, datasources, sync_slots
+from plugboard.store.types import UTCDateTime
 
 NO_USER = "-"  # the quota key of a sync that runs without a user
 
@@ -111,10 +114,15 @@ class DatasourceRepository:
         return [_datasource(r) for r in rows]
 
     def update(self, datasource_id: str, **values: Any) -> Datasource:
-        self._conn.execute(
-            update(datasources).where(datasources.c.id == datasource_id).values(**values)
-        )
-        return self.by_id(datasource_id)
+        row = self._conn.execute(
+            update(datasources)
+            .where(datasources.c.id == datasource_id)
+            .values(**values)
+            .returning(*datasources.c)
+        ).first()
+        if row is None:
+            raise NotFound("datasource", datasource_id)
+        return _datasource(row)
 
     def delete(self, datasource_id: str) -> None:
         self._conn.execute(delete(datasources).where(datasources.c.id == datasource_id))
@@ -225,10 +233,16 @@ class DatasourceRepository:
         )
         return list(rows.scalars())
 
-    def update_sync(self, sync_id: str, **values: Any) -> None:
-        self._conn.execute(
-            update(datasource_syncs).where(datasource_syncs.c.id == sync_id).values(**values)
-        )
+    def update_sync(self, sync_id: str, **values: Any) -> Sync:
+        row = self._conn.execute(
+            update(datasource_syncs)
+            .where(datasource_syncs.c.id == sync_id)
+            .values(**values)
+            .returning(*datasource_syncs.c)
+        ).first()
+        if row is None:
+            raise NotFound("sync", sync_id)
+        return _sync(row)
 
     def record_progress(self, sync_id: str, pages: int, seen: int, changed: int) -> None:
         """A running sync's counts, written with each batch of pages: one statement sent to
@@ -240,9 +254,10 @@ class DatasourceRepository:
             (pages, seen, changed, sync_id),
         )
 
-    def start_sync(self, sync_id: str, now: datetime) -> bool:
-        """queued (or ongoing, taken over from a run that died) → ongoing, one more attempt."""
-        result = self._conn.execute(
+    def start_sync(self, sync_id: str, now: datetime) -> Sync | None:
+        """queued (or ongoing, taken over from a run that died) → ongoing, one more attempt:
+        the sync as started, or None when it was neither."""
+        row = self._conn.execute(
             update(datasource_syncs)
             .where(
                 datasource_syncs.c.id == sync_id,
@@ -259,8 +274,9 @@ class DatasourceRepository:
                 records_removed=0,
                 error=None,
             )  # fmt: skip
-        )
-        return result.rowcount == 1
+            .returning(*datasource_syncs.c)
+        ).first()
+        return _sync(row) if row is not None else None
 
     # -- slots ----------------------------------------------------------------------------------
 
@@ -275,29 +291,37 @@ class DatasourceRepository:
         return found is not None
 
     def claim_slot(self, sync_id: str, now: datetime, lease: timedelta) -> int | None:
-        """One of the ten slots for ``sync_id``, or None when all ten are held. Two processes
-        taking the same number: the primary key lets one through, the other tries the next."""
-        if self.holds_slot(sync_id):
-            self.renew_slot(sync_id, now + lease)
-            return int(
-                self._conn.execute(
-                    select(sync_slots.c.slot).where(sync_slots.c.sync_id == sync_id)
-                ).scalar_one()
+        """The lowest free one of the ten slots for ``sync_id``, or None when all ten are held
+        or the sync holds one already (another process runs it). One statement: two processes
+        taking the same number meet at the primary key, and the one let through holds it, the
+        other tries again (bounded: each try loses only to a slot taken meanwhile)."""
+        numbers = union_all(
+            *(select(literal(n).label("n")) for n in range(1, MAX_RUNNING_SYNCS + 1))
+        ).subquery("numbers")
+        free = (
+            select(numbers.c.n, literal(sync_id), literal(now + lease, UTCDateTime))
+            .where(
+                numbers.c.n.not_in(select(sync_slots.c.slot)),
+                ~exists().where(sync_slots.c.sync_id == sync_id),
             )
-        taken = set(self._conn.execute(select(sync_slots.c.slot)).scalars())
-        for slot in range(1, MAX_RUNNING_SYNCS + 1):
-            if slot in taken:
-                continue
-            try:
-                with self._conn.begin_nested():
-                    self._conn.execute(
-                        sync_slots.insert().values(
-                            slot=slot, sync_id=sync_id, lease_until=now + lease
-                        )
-                    )
-            except IntegrityError:
-                continue  # another process took it meanwhile
-            return slot
+            .order_by(numbers.c.n)
+            .limit(1)
+        )
+        insert = pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
+        claim = (
+            insert(sync_slots)
+            .from_select(["slot", "sync_id", "lease_until"], free)
+            .on_conflict_do_nothing()
+            .returning(sync_slots.c.slot)
+        )
+        held_by_sync = func.coalesce(func.max(case((sync_slots.c.sync_id == sync_id, 1))), 0)
+        for _ in range(MAX_RUNNING_SYNCS):
+            slot = self._conn.execute(claim).scalar()
+            if slot is not None:
+                return int(slot)
+            held, mine = self._conn.execute(select(func.count(), held_by_sync)).one()
+            if mine or held >= MAX_RUNNING_SYNCS:
+                return None
         return None
 
     def renew_slot(self, sync_id: str, until: datetime) -> None:

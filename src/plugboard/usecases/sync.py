@@ -147,16 +147,39 @@ def _claim(unit: Unit, sync_id: str) -> Sync | None:
         return None
     now = unit.now()
     unit.datasources.free_lapsed_slots(now)
-    if sync.status is SyncStatus.ONGOING and unit.datasources.holds_slot(sync_id):
-        return None  # running elsewhere
     if unit.datasources.claim_slot(sync_id, now, SLOT_LEASE) is None:
-        return None
+        return None  # no slot free, or running elsewhere (its slot is held)
     if sync.status is SyncStatus.ONGOING:
         # Taken over from a run that stopped: what it wrote may differ from what the last
         # completed sync's pages say, so none of those pages may be skipped.
         unit.datasource_pages.forget(sync.datasource_id)
-    unit.datasources.start_sync(sync_id, now)
-    return unit.datasources.sync(sync_id)
+    started = unit.datasources.start_sync(sync_id, now)
+    if started is None:  # finished meanwhile (read before another process's commit)
+        unit.datasources.release_slot(sync_id)
+    return started
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What a claimed sync pulls: read in the transaction that claims it."""
+
+    sync: Sync
+    found: DatasourceView
+    actor: Principal
+    workspace: str
+    as_user: str | None
+
+
+def _run_of(unit: Unit, sync: Sync) -> _Run:
+    datasource = unit.datasources.by_id(sync.datasource_id)
+    found = view(unit, unit.apps.by_id(datasource.app_id), datasource)
+    ws = unit.workspaces.by_id(found.app.workspace_id)
+    as_user = unit.users.by_id(sync.requested_by).email if sync.requested_by else None
+    app = found.app
+    actor = Principal(
+        None, None, ws.id, ws.kind, None, via="sync", app_id=app.id, app_link_name=app.link_name
+    )
+    return _Run(sync, found, actor, ws.name, as_user)
 
 
 def run_sync(
@@ -171,10 +194,18 @@ def run_sync(
     Waits up to ``slot_wait`` seconds for one of the ten slots; returns the sync as it is when
     it is not run here (still queued, or finished or running elsewhere)."""
     deadline = time.monotonic() + slot_wait
+    run: _Run | PlugboardError | None = None
     while True:
+        # The claim and what the run needs, in one transaction: on PostgreSQL each
+        # transaction costs round trips that a sync of a few pages notices.
         with runtime.unit() as unit:
             claimed = _claim(unit, sync_id)
             current = claimed or unit.datasources.sync(sync_id)
+            if claimed is not None:
+                try:
+                    run = _run_of(unit, claimed)
+                except PlugboardError as exc:  # claimed still: it fails below
+                    run = exc
         if claimed is not None or not current.status.active or time.monotonic() >= deadline:
             break
         if current.status is SyncStatus.ONGOING:
@@ -182,8 +213,11 @@ def run_sync(
         time.sleep(0.05)
     if claimed is None:
         return current
+    if isinstance(run, PlugboardError):
+        return _fail(runtime, claimed, run.message)
+    assert run is not None
     try:
-        return _pull(runtime, invoker, claimed, progress)
+        return _pull(runtime, invoker, run, progress)
     except PlugboardError as exc:
         return _fail(runtime, claimed, exc.message)
     except Exception as exc:
@@ -191,16 +225,9 @@ def run_sync(
         raise
 
 
-def _pull(runtime: Runtime, invoker: Invoker, sync: Sync, progress: Progress | None) -> Sync:
-    with runtime.unit(write=False) as unit:
-        datasource = unit.datasources.by_id(sync.datasource_id)
-        found = view(unit, unit.apps.by_id(datasource.app_id), datasource)
-        ws = unit.workspaces.by_id(found.app.workspace_id)
-        as_user = unit.users.by_id(sync.requested_by).email if sync.requested_by else None
-    app = found.app
-    actor = Principal(
-        None, None, ws.id, ws.kind, None, via="sync", app_id=app.id, app_link_name=app.link_name
-    )
+def _pull(runtime: Runtime, invoker: Invoker, run: _Run, progress: Progress | None) -> Sync:
+    sync, found = run.sync, run.found
+    datasource = found.datasource
     module, config = found.module, datasource.config or {}
     writer = PageWriter(runtime, sync, SLOT_LEASE, progress)
 
@@ -209,9 +236,9 @@ def _pull(runtime: Runtime, invoker: Invoker, sync: Sync, progress: Progress | N
         try:
             while request is not None:
                 response = await invoker.ainvoke(
-                    actor, request.url, "GET", connection=found.connection.link_name,
+                    run.actor, request.url, "GET", connection=found.connection.link_name,
                     params=request.params or None, environment=datasource.environment.value,
-                    as_user=as_user, workspace=ws.name,
+                    as_user=run.as_user, workspace=run.workspace,
                 )  # fmt: skip
                 body = _json(response, request.number)
                 page = Page(module, body, request.number, response.content)
@@ -229,15 +256,16 @@ def _pull(runtime: Runtime, invoker: Invoker, sync: Sync, progress: Progress | N
         # records, reduced there, or its write) came before this failure: its error is the one.
         writer.close()
         raise
-    writer.close()
+    writer.close(store_progress=False)  # the completion stores the final counts
     pages, seen, changed = writer.pages, writer.seen, writer.changed
     with runtime.unit() as unit:
         now = unit.now()
         removed = unit.datasource_records.remove_unseen(datasource.id, writer.seen_ids)
         unit.datasource_pages.replace(datasource.id, writer.trusted_digests(), writer.known_digests)
-        unit.datasources.update_sync(
-            sync.id, status=SyncStatus.COMPLETED.value, finished_at=now, records_removed=removed
-        )
+        done = unit.datasources.update_sync(
+            sync.id, status=SyncStatus.COMPLETED.value, finished_at=now, pages=pages,
+            records_seen=seen, records_changed=changed, records_removed=removed,
+        )  # fmt: skip
         unit.datasources.update(datasource.id, last_completed_at=now)
         unit.datasources.release_slot(sync.id)
         detail = {
@@ -245,7 +273,6 @@ def _pull(runtime: Runtime, invoker: Invoker, sync: Sync, progress: Progress | N
             "records_seen": seen, "records_changed": changed, "records_removed": removed,
         }  # fmt: skip
         _finished(unit, found, EventType.SYNC_COMPLETED, "ok", detail)
-        done = unit.datasources.sync(sync.id)
     if progress is not None:
         progress(done)
     return done
@@ -276,7 +303,7 @@ def _json(response: httpx2.Response, page: int) -> object:
 
 def _fail(runtime: Runtime, sync: Sync, error: str) -> Sync:
     with runtime.unit() as unit:
-        unit.datasources.update_sync(
+        current = unit.datasources.update_sync(
             sync.id, status=SyncStatus.FAILED.value, finished_at=unit.now(), error=error[:1000]
         )
         unit.datasources.release_slot(sync.id)
@@ -284,7 +311,6 @@ def _fail(runtime: Runtime, sync: Sync, error: str) -> Sync:
         unit.datasource_pages.forget(sync.datasource_id)
         datasource = unit.datasources.by_id(sync.datasource_id)
         found = view(unit, unit.apps.by_id(datasource.app_id), datasource)
-        current = unit.datasources.sync(sync.id)
         detail = {"datasource": datasource.name, "sync": sync.id, "pages": current.pages,
                   "error": error[:300]}  # fmt: skip
         _finished(unit, found, EventType.SYNC_FAILED, "failed", detail)

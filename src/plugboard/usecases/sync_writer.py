@@ -187,13 +187,14 @@ class PageWriter:
         if self._size >= BATCH_RECORDS or time.monotonic() - self._since >= BATCH_SECONDS:
             self._hand_over()
 
-    def close(self) -> None:
+    def close(self, *, store_progress: bool = True) -> None:
         """Wait until every page handed over is written; raise the writer's error, if any (the
-        failure of the earliest page that failed)."""
+        failure of the earliest page that failed). ``store_progress=False``: the caller stores
+        the final counts itself (with the sync's completion)."""
         self._hand_over()
         self._batches.put(None)
         self._thread.join()
-        if self._unstored:  # the progress of the last pages, which wrote nothing
+        if self._unstored and store_progress:  # the last pages' progress (they wrote nothing)
             with self._runtime.unit() as unit:
                 unit.datasources.record_progress(self._sync.id, self.pages, self.seen, self.changed)
             self._unstored = False

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,10 +15,11 @@ from sqlalchemy import select
 
 from plugboard.domain.datasources import SyncStatus
 from plugboard.errors import Conflict, RateLimited, ValidationError
-from plugboard.store.tables import audit_events, datasource_syncs, datasources
+from plugboard.store.tables import audit_events, datasource_syncs, datasources, sync_slots
 from plugboard.usecases import datasources as ds_usecases
 from plugboard.usecases.services import create_custom_service
 from tests.integration.datasources.conftest import DsWorld, records_service
+from tests.support import snapshot
 
 
 def test_eleven_syncs_started_at_once_run_at_most_ten_at_a_time(ds: DsWorld) -> None:
@@ -65,6 +67,26 @@ def test_two_users_syncing_one_datasource_run_it_once(ds: DsWorld) -> None:
     with ds.runtime.unit(write=False) as unit:
         assert len(unit.conn.execute(select(datasource_syncs)).all()) == 1
     assert ds.provider.state.hits["/api/apikey/records"] == 50
+
+
+def test_a_sync_claimed_by_another_process_after_it_was_read_as_queued_is_not_run_again(
+    ds: DsWorld,
+) -> None:
+    # What a second process sees when it read the sync as queued just before the first one
+    # committed its claim: the sync still queued to it, its slot held. It must not run it too.
+    source = ds.datasource()
+    asked = ds.request(ds.dev, source.datasource.id)
+    with ds.runtime.unit() as unit:
+        unit.conn.execute(
+            sync_slots.insert().values(
+                slot=1, sync_id=asked.sync.id, lease_until=unit.now() + timedelta(minutes=5)
+            )
+        )
+    before = snapshot(ds.runtime.database)
+    result = ds.run(asked.sync.id)
+    assert result.status is SyncStatus.QUEUED and result.attempts == 0
+    assert ds.provider.state.hits.get("/api/apikey/records", 0) == 0
+    assert snapshot(ds.runtime.database) == before
 
 
 def test_one_sync_per_user_per_datasource_per_24_hours_on_the_injected_clock(
