@@ -402,20 +402,25 @@ class RecordRepository:
         if self._conn.dialect.name == "postgresql":
             self._conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
-    def remove_unseen(self, datasource_id: str, seen: Collection[str]) -> int:
+    def remove_unseen(
+        self, datasource_id: str, seen: Collection[str], *, stored: int | None = None
+    ) -> int:
         """Remove the records whose ids are not in ``seen`` (every id a completed sync wrote
         or found unchanged); returns how many. Since each of those is stored, as many stored
-        as seen means none to remove; otherwise the others are deleted by primary key."""
+        (``stored``: counted by the caller in this transaction) as seen means none to remove;
+        otherwise the others are deleted by primary key."""
         m = "?" if self._conn.dialect.paramstyle == "qmark" else "%s"
         where = f"WHERE datasource_id = {m}"
-        if self._conn.exec_driver_sql(
-            f"SELECT count(*) FROM datasource_records {where}", (datasource_id,)
-        ).scalar_one() == len(seen):
+        if stored is None:
+            stored = self._conn.exec_driver_sql(
+                f"SELECT count(*) FROM datasource_records {where}", (datasource_id,)
+            ).scalar_one()
+        if stored == len(seen):
             return 0
-        stored = self._conn.exec_driver_sql(
+        rows = self._conn.exec_driver_sql(
             f"SELECT record_id FROM datasource_records {where}", (datasource_id,)
         )
-        gone = [(datasource_id, rid) for (rid,) in stored if rid not in seen]
+        gone = [(datasource_id, rid) for (rid,) in rows if rid not in seen]
         if gone:
             self._conn.exec_driver_sql(
                 f"DELETE FROM datasource_records {where} AND record_id = {m}", gone

@@ -259,15 +259,15 @@ def _pull(runtime: Runtime, invoker: Invoker, run: _Run, progress: Progress | No
     writer.close(store_progress=False)  # the completion stores the final counts
     pages, seen, changed = writer.pages, writer.seen, writer.changed
     with runtime.unit() as unit:
-        now = unit.now()
-        removed = unit.datasource_records.remove_unseen(datasource.id, writer.seen_ids)
+        done, stored = unit.datasources.complete_sync(
+            sync.id, datasource.id, unit.now(), (pages, seen, changed)
+        )
+        removed = unit.datasource_records.remove_unseen(
+            datasource.id, writer.seen_ids, stored=stored
+        )
+        if removed:
+            done = unit.datasources.update_sync(sync.id, records_removed=removed)
         unit.datasource_pages.replace(datasource.id, writer.trusted_digests(), writer.known_digests)
-        done = unit.datasources.update_sync(
-            sync.id, status=SyncStatus.COMPLETED.value, finished_at=now, pages=pages,
-            records_seen=seen, records_changed=changed, records_removed=removed,
-        )  # fmt: skip
-        unit.datasources.update(datasource.id, last_completed_at=now)
-        unit.datasources.release_slot(sync.id)
         detail = {
             "datasource": datasource.name, "sync": sync.id, "pages": pages,
             "records_seen": seen, "records_changed": changed, "records_removed": removed,

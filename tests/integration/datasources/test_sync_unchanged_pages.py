@@ -5,6 +5,7 @@ sync, and when an id is on two pages. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -29,13 +30,15 @@ MODULE = ServiceModule.model_validate(
 )
 
 
+_WRITES_RECORDS = re.compile(r"\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+datasource_records\b", re.I)
+
+
 def _record_writes(ds: DsWorld) -> list[str]:
     """Every INSERT, UPDATE or DELETE of datasource_records, as the database is asked it."""
     seen: list[str] = []
 
     def before(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        head = statement.lstrip().upper()
-        if "DATASOURCE_RECORDS" in head and head.startswith(("INSERT", "UPDATE", "DELETE", "WITH")):
+        if _WRITES_RECORDS.search(statement):  # a WITH statement's part too
             seen.append(statement)
 
     event.listen(ds.runtime.database.engine, "before_cursor_execute", before)
