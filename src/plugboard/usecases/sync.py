@@ -146,9 +146,12 @@ def _claim(unit: Unit, sync_id: str) -> Sync | None:
     if not sync.status.active:
         return None
     now = unit.now()
-    unit.datasources.free_lapsed_slots(now)
     if unit.datasources.claim_slot(sync_id, now, SLOT_LEASE) is None:
-        return None  # no slot free, or running elsewhere (its slot is held)
+        # No slot free, or this sync holds one: taken back first from runs that stopped
+        # renewing theirs (this sync's own, when its process died).
+        unit.datasources.free_lapsed_slots(now)
+        if unit.datasources.claim_slot(sync_id, now, SLOT_LEASE) is None:
+            return None  # every slot is held, or the sync runs elsewhere
     if sync.status is SyncStatus.ONGOING:
         # Taken over from a run that stopped: what it wrote may differ from what the last
         # completed sync's pages say, so none of those pages may be skipped.

@@ -18,6 +18,7 @@ from plugboard.errors import Conflict, RateLimited, ValidationError
 from plugboard.store.tables import audit_events, datasource_syncs, datasources, sync_slots
 from plugboard.usecases import datasources as ds_usecases
 from plugboard.usecases.services import create_custom_service
+from plugboard.usecases.sync import SLOT_LEASE
 from tests.integration.datasources.conftest import DsWorld, records_service
 from tests.support import snapshot
 
@@ -87,6 +88,25 @@ def test_a_sync_claimed_by_another_process_after_it_was_read_as_queued_is_not_ru
     assert result.status is SyncStatus.QUEUED and result.attempts == 0
     assert ds.provider.state.hits.get("/api/apikey/records", 0) == 0
     assert snapshot(ds.runtime.database) == before
+
+
+def test_a_sync_whose_process_died_is_taken_over_once_its_slot_lapses(ds: DsWorld) -> None:
+    ds.provider.state.records_total = 100
+    source = ds.datasource()
+    asked = ds.request(ds.dev, source.datasource.id)
+    with ds.runtime.unit() as unit:  # a run that claimed the sync, then its process died
+        assert unit.datasources.claim_slot(asked.sync.id, unit.now(), SLOT_LEASE) == 1
+        assert unit.datasources.start_sync(asked.sync.id, unit.now()) is not None
+    before = snapshot(ds.runtime.database)
+    still = ds.run(asked.sync.id)  # its lease runs: it is running elsewhere
+    assert still.status is SyncStatus.ONGOING and still.attempts == 1
+    assert snapshot(ds.runtime.database) == before
+    ds.runtime.clock.advance(SLOT_LEASE.total_seconds() + 1)  # type: ignore[attr-defined]
+    done = ds.run(asked.sync.id)
+    assert done.status is SyncStatus.COMPLETED and done.attempts == 2
+    assert done.records_seen == 100 and ds.count(source.datasource.id) == 100
+    with ds.runtime.unit(write=False) as unit:
+        assert unit.datasources.running() == 0
 
 
 def test_one_sync_per_user_per_datasource_per_24_hours_on_the_injected_clock(
