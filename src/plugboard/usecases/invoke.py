@@ -43,10 +43,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx2
 
@@ -63,6 +63,7 @@ from plugboard.usecases.invoke_audit import InvokeCall, aaudited, audited
 from plugboard.usecases.invoke_cache import Entry, ResolutionCache
 from plugboard.usecases.invoke_entries import Resolutions
 from plugboard.usecases.invoke_lane import Lanes, lane_credential
+from plugboard.usecases.invoke_loop import LoopThread
 from plugboard.usecases.invoke_requests import (
     REPLAY_LIMIT,
     build_request,
@@ -88,6 +89,7 @@ __all__ = [
 
 
 log = logging.getLogger("plugboard.invoke")
+T = TypeVar("T")
 _POOL = httpx2.Limits(max_connections=100, max_keepalive_connections=100)
 
 # --- the engine ------------------------------------------------------------------------------
@@ -134,6 +136,7 @@ class Invoker(Resolutions):
         self._client = self.outbound.client(timeout=self._timeout)
         self._async_clients: dict[asyncio.AbstractEventLoop, httpx2.AsyncClient] = {}
         self._lanes: dict[httpx2.AsyncClient, Lanes] = {}  # per async client on the wire
+        self._loop_thread = LoopThread("plugboard-invoke-loop")
         self.refresher = RefreshCoordinator(
             runtime, self.outbound, on_refreshed=self.forget_account
         )
@@ -149,6 +152,7 @@ class Invoker(Resolutions):
         if self._closed:
             return
         self._closed = True
+        self._loop_thread.close(self.aclose)
         self._client.close()
         self.refresher.close()
         for loop, client in list(self._async_clients.items()):
@@ -156,6 +160,11 @@ class Invoker(Resolutions):
                 loop.run_until_complete(client.aclose())
         self._async_clients.clear()
         self._lanes.clear()
+
+    def run_async(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run ``coroutine`` (which invokes with :meth:`ainvoke`) for a blocking caller, on
+        this invoker's own loop: its connections stay alive from one call to the next."""
+        return self._loop_thread.run(coroutine)
 
     async def aclose(self) -> None:
         loop = asyncio.get_running_loop()

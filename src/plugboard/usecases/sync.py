@@ -18,13 +18,10 @@ the next sync converges on -- never duplicates. It never writes to the service.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx2
 
@@ -236,24 +233,21 @@ def _pull(runtime: Runtime, invoker: Invoker, run: _Run, progress: Progress | No
 
     async def fetch() -> None:
         request: PageRequest | None = first_page(module, config)
-        try:
-            while request is not None:
-                response = await invoker.ainvoke(
-                    run.actor, request.url, "GET", connection=found.connection.link_name,
-                    params=request.params or None, environment=datasource.environment.value,
-                    as_user=run.as_user, workspace=run.workspace,
-                )  # fmt: skip
-                body = _json(response, request.number)
-                page = Page(module, body, request.number, response.content)
-                link = response.headers.get("link")
-                following = next_page(module, request, page.body, link, page)
-                writer.put(page)  # reduced and written while the next page is fetched
-                request = following
-        finally:
-            await invoker.aclose()  # this loop's client
+        while request is not None:
+            response = await invoker.ainvoke(
+                run.actor, request.url, "GET", connection=found.connection.link_name,
+                params=request.params or None, environment=datasource.environment.value,
+                as_user=run.as_user, workspace=run.workspace,
+            )  # fmt: skip
+            body = _json(response, request.number)
+            page = Page(module, body, request.number, response.content)
+            link = response.headers.get("link")
+            following = next_page(module, request, page.body, link, page)
+            await writer.aput(page)  # reduced and written while the next page is fetched
+            request = following
 
     try:
-        _run_in_loop_of_its_own(fetch)
+        invoker.run_async(fetch())
     except BaseException:
         # The pages before the failure are written first. A page the writer refused (its
         # records, reduced there, or its write) came before this failure: its error is the one.
@@ -279,20 +273,6 @@ def _pull(runtime: Runtime, invoker: Invoker, run: _Run, progress: Progress | No
     if progress is not None:
         progress(done)
     return done
-
-
-def _run_in_loop_of_its_own(fetch: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run the page fetching on an event loop of its own: async invoke sends over the wire
-    transport (usecases/invoke.py), which costs a page fetch a fraction of the CPU of the
-    blocking client's h11 -- CPU the sync's writer thread and the database need. A caller on
-    a thread that runs a loop already (which a blocking call should not be) gets a thread."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        asyncio.run(fetch())
-        return
-    with ThreadPoolExecutor(1, thread_name_prefix="plugboard-sync-fetch") as pool:
-        pool.submit(asyncio.run, fetch()).result()
 
 
 def _json(response: httpx2.Response, page: int) -> object:

@@ -21,6 +21,7 @@ found twice, and pages the database reads otherwise than Python are reduced here
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import json
@@ -187,6 +188,21 @@ class PageWriter:
         if self._size >= BATCH_RECORDS or time.monotonic() - self._since >= BATCH_SECONDS:
             self._hand_over()
 
+    async def aput(self, page: Page) -> None:
+        """:meth:`put` on an event loop shared with other syncs: a batch that must wait for
+        room in the queue waits in a worker thread, not on the loop."""
+        self._raise()
+        size = len(page)
+        self._batch.append(page)
+        self._size += size
+        if self._size >= BATCH_RECORDS or time.monotonic() - self._since >= BATCH_SECONDS:
+            batch, self._batch, self._size = self._batch, [], 0
+            try:
+                self._batches.put_nowait(batch)
+            except queue.Full:
+                await asyncio.to_thread(self._batches.put, batch)
+            self._since = time.monotonic()
+
     def close(self, *, store_progress: bool = True) -> None:
         """Wait until every page handed over is written; raise the writer's error, if any (the
         failure of the earliest page that failed). ``store_progress=False``: the caller stores
@@ -257,9 +273,11 @@ class PageWriter:
         """Write the pages of ``batch`` up to the first one whose records are refused, then
         raise that refusal."""
         refused: Exception | None = None
+        known = self._known_digests()
         for i, page in enumerate(batch):
             try:
-                page.check()  # here, outside the transaction
+                if page.digest not in known:  # one a completed sync took: the same answer
+                    page.check()  # here, outside the transaction
             except Exception as exc:
                 batch, refused = batch[:i], exc
                 break
@@ -274,6 +292,12 @@ class PageWriter:
         (None: not read)."""
         return self._known
 
+    def _known_digests(self) -> set[str]:
+        if self._known is None:
+            with self._runtime.unit(write=False) as unit:
+                self._known = unit.datasource_pages.known(self._sync.datasource_id)
+        return self._known
+
     def trusted_digests(self) -> set[str]:
         """The digests of this sync's pages whose records are stored as the page says once it
         completes: pages none of whose ids another page of the sync also had (that page's
@@ -285,9 +309,7 @@ class PageWriter:
         """The pages of ``batch`` not to write: received exactly as by the last completed sync
         (whose records of them are stored as they say -- see :meth:`trusted_digests`), with no
         id an earlier page of this sync had (that page may have written another version)."""
-        if self._known is None:
-            with self._runtime.unit(write=False) as unit:
-                self._known = unit.datasource_pages.known(self._sync.datasource_id)
+        known = self._known_digests()
         skipped: set[int] = set()
         earlier = self.seen_ids
         in_batch: set[str] = set()
@@ -302,7 +324,7 @@ class PageWriter:
             digest = page.digest
             if digest is not None:
                 self._page_ids[digest] = ids
-                if digest in self._known and not twice:
+                if digest in known and not twice:
                     skipped.add(page.number)
         return skipped
 
