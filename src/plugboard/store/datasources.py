@@ -9,21 +9,23 @@ write lock from their start).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection as DbConnection
-from sqlalchemy import case, delete, exists, func, literal, select, union_all, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import (
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
-from plugboard.domain.datasources import MAX_RUNNING_SYNCS, Datasource, Sync, SyncStatus
+from plugboard.domain.datasources import Datasource, Sync, SyncStatus
 from plugboard.domain.ids import new_id, new_sortable_id
 from plugboard.domain.models import Environment
 from plugboard.errors import AlreadyExists, NotFound
 from plugboard.store.tables import datasource_records, datasource_syncs, datasources, sync_slots
-from plugboard.store.types import UTCDateTime
 
 NO_USER = "-"  # the quota key of a sync that runs without a user
 
@@ -327,60 +329,3 @@ class DatasourceRepository:
             .returning(*datasource_syncs.c)
         ).first()
         return _sync(row) if row is not None else None
-
-    # -- slots ----------------------------------------------------------------------------------
-
-    def free_lapsed_slots(self, now: datetime) -> None:
-        """Take back the slots of runs that stopped renewing them (their process died)."""
-        self._conn.execute(delete(sync_slots).where(sync_slots.c.lease_until < now))
-
-    def holds_slot(self, sync_id: str) -> bool:
-        found = self._conn.execute(
-            select(sync_slots.c.slot).where(sync_slots.c.sync_id == sync_id)
-        ).first()
-        return found is not None
-
-    def claim_slot(self, sync_id: str, now: datetime, lease: timedelta) -> int | None:
-        """The lowest free one of the ten slots for ``sync_id``, or None when all ten are held
-        or the sync holds one already (another process runs it). One statement: two processes
-        taking the same number meet at the primary key, and the one let through holds it, the
-        other tries again (bounded: each try loses only to a slot taken meanwhile)."""
-        numbers = union_all(
-            *(select(literal(n).label("n")) for n in range(1, MAX_RUNNING_SYNCS + 1))
-        ).subquery("numbers")
-        free = (
-            select(numbers.c.n, literal(sync_id), literal(now + lease, UTCDateTime))
-            .where(
-                numbers.c.n.not_in(select(sync_slots.c.slot)),
-                ~exists().where(sync_slots.c.sync_id == sync_id),
-            )
-            .order_by(numbers.c.n)
-            .limit(1)
-        )
-        insert = pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
-        claim = (
-            insert(sync_slots)
-            .from_select(["slot", "sync_id", "lease_until"], free)
-            .on_conflict_do_nothing()
-            .returning(sync_slots.c.slot)
-        )
-        held_by_sync = func.coalesce(func.max(case((sync_slots.c.sync_id == sync_id, 1))), 0)
-        for _ in range(MAX_RUNNING_SYNCS):
-            slot = self._conn.execute(claim).scalar()
-            if slot is not None:
-                return int(slot)
-            held, mine = self._conn.execute(select(func.count(), held_by_sync)).one()
-            if mine or held >= MAX_RUNNING_SYNCS:
-                return None
-        return None
-
-    def renew_slot(self, sync_id: str, until: datetime) -> None:
-        self._conn.execute(
-            update(sync_slots).where(sync_slots.c.sync_id == sync_id).values(lease_until=until)
-        )
-
-    def release_slot(self, sync_id: str) -> None:
-        self._conn.execute(delete(sync_slots).where(sync_slots.c.sync_id == sync_id))
-
-    def running(self) -> int:
-        return int(self._conn.execute(select(func.count()).select_from(sync_slots)).scalar_one())

@@ -143,11 +143,11 @@ def _claim(unit: Unit, sync_id: str) -> Sync | None:
     if not sync.status.active:
         return None
     now = unit.now()
-    if unit.datasources.claim_slot(sync_id, now, SLOT_LEASE) is None:
+    if unit.sync_slots.claim(sync_id, now, SLOT_LEASE) is None:
         # No slot free, or this sync holds one: taken back first from runs that stopped
         # renewing theirs (this sync's own, when its process died).
-        unit.datasources.free_lapsed_slots(now)
-        if unit.datasources.claim_slot(sync_id, now, SLOT_LEASE) is None:
+        unit.sync_slots.free_lapsed(now)
+        if unit.sync_slots.claim(sync_id, now, SLOT_LEASE) is None:
             return None  # every slot is held, or the sync runs elsewhere
     if sync.status is SyncStatus.ONGOING:
         # Taken over from a run that stopped: what it wrote may differ from what the last
@@ -155,7 +155,7 @@ def _claim(unit: Unit, sync_id: str) -> Sync | None:
         unit.datasource_pages.forget(sync.datasource_id)
     started = unit.datasources.start_sync(sync_id, now)
     if started is None:  # finished meanwhile (read before another process's commit)
-        unit.datasources.release_slot(sync_id)
+        unit.sync_slots.release(sync_id)
     return started
 
 
@@ -289,7 +289,7 @@ def _fail(runtime: Runtime, sync: Sync, error: str) -> Sync:
         current = unit.datasources.update_sync(
             sync.id, status=SyncStatus.FAILED.value, finished_at=unit.now(), error=error[:1000]
         )
-        unit.datasources.release_slot(sync.id)
+        unit.sync_slots.release(sync.id)
         # What this sync wrote may differ from what the last completed sync's pages say.
         unit.datasource_pages.forget(sync.datasource_id)
         datasource = unit.datasources.by_id(sync.datasource_id)

@@ -406,7 +406,7 @@ class PageWriter:
             self._unstored = True
         if time.monotonic() - self._renewed >= RENEW_EVERY:
             with self._runtime.unit() as unit:
-                unit.datasources.renew_slot(sync.id, now + self._lease)
+                unit.sync_slots.renew(sync.id, now + self._lease)
             self._renewed = time.monotonic()
         counts, seen, changed = [], self.seen, self.changed
         for page, count in zip(batch, written, strict=True):

@@ -35,7 +35,7 @@ def test_eleven_syncs_started_at_once_run_at_most_ten_at_a_time(ds: DsWorld) -> 
         nonlocal most
         while not done.is_set():
             with ds.runtime.unit(write=False) as unit:
-                most = max(most, unit.datasources.running())
+                most = max(most, unit.sync_slots.running())
             time.sleep(0.01)
 
     sampler = threading.Thread(target=sample)
@@ -95,7 +95,7 @@ def test_a_sync_whose_process_died_is_taken_over_once_its_slot_lapses(ds: DsWorl
     source = ds.datasource()
     asked = ds.request(ds.dev, source.datasource.id)
     with ds.runtime.unit() as unit:  # a run that claimed the sync, then its process died
-        assert unit.datasources.claim_slot(asked.sync.id, unit.now(), SLOT_LEASE) == 1
+        assert unit.sync_slots.claim(asked.sync.id, unit.now(), SLOT_LEASE) == 1
         assert unit.datasources.start_sync(asked.sync.id, unit.now()) is not None
     before = snapshot(ds.runtime.database)
     still = ds.run(asked.sync.id)  # its lease runs: it is running elsewhere
@@ -106,7 +106,7 @@ def test_a_sync_whose_process_died_is_taken_over_once_its_slot_lapses(ds: DsWorl
     assert done.status is SyncStatus.COMPLETED and done.attempts == 2
     assert done.records_seen == 100 and ds.count(source.datasource.id) == 100
     with ds.runtime.unit(write=False) as unit:
-        assert unit.datasources.running() == 0
+        assert unit.sync_slots.running() == 0
 
 
 def test_one_sync_per_user_per_datasource_per_24_hours_on_the_injected_clock(

@@ -60,7 +60,7 @@ def test_a_failure_on_page_30_leaves_it_failed_and_a_retry_converges(ds: DsWorld
     assert failed.pages == 29 and ds.count(source.datasource.id) == 2900
     with ds.runtime.unit(write=False) as unit:
         assert unit.datasources.by_id(source.datasource.id).last_completed_at is None
-        assert unit.datasources.running() == 0  # its slot is free again
+        assert unit.sync_slots.running() == 0  # its slot is free again
         entry = unit.conn.execute(
             select(audit_events).where(audit_events.c.action == "datasource.sync")
         ).one()
