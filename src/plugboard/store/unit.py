@@ -38,6 +38,7 @@ from plugboard.store.refresh_journal import RefreshJournal
 from plugboard.store.resolution import ResolutionReader
 from plugboard.store.service_clients import ServiceClientRepository
 from plugboard.store.sessions import SessionRepository
+from plugboard.store.sync_runs import SyncRunReader
 from plugboard.store.sync_slots import SyncSlotRepository
 from plugboard.store.token_upkeep import TokenUpkeepRepository
 from plugboard.store.webhooks import WebhookRepository
@@ -69,6 +70,7 @@ class Unit:
         self.datasource_records = RecordRepository(conn)
         self.datasource_pages = PageDigestRepository(conn)
         self.sync_slots = SyncSlotRepository(conn)
+        self.sync_runs = SyncRunReader(conn, sealer)
         self.events = EventRepository(conn)
         self.notifications = NotificationRepository(conn)
         self.job_runs = JobRunRepository(conn)

@@ -65,6 +65,12 @@ def require_manage(actor: Principal) -> None:
 def view(unit: Unit, app: App, datasource: Datasource) -> DatasourceView:
     connection = unit.connections.by_id(datasource.connection_id)
     service = resolve_service(unit, app.workspace_id, connection.service_link_name).definition
+    return view_of(datasource, app, connection, service)
+
+
+def view_of(
+    datasource: Datasource, app: App, connection: Connection, service: ServiceDefinition
+) -> DatasourceView:
     return DatasourceView(datasource, app, connection, service, service.module(datasource.module))
 
 

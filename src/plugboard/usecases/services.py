@@ -32,7 +32,12 @@ class ServiceEntry:
 
 def resolve_service(unit: Unit, workspace_id: str, link_name: str) -> ServiceEntry:
     """A custom service of the workspace, else a built-in one."""
-    custom = unit.custom_services.find(workspace_id, link_name)
+    return service_entry(unit.custom_services.find(workspace_id, link_name), link_name)
+
+
+def service_entry(custom: CustomService | None, link_name: str) -> ServiceEntry:
+    """``custom`` (the workspace's custom service of that link name, as read), else the
+    built-in service ``link_name``."""
     if custom is not None:
         return ServiceEntry(custom.definition, builtin=False, custom=custom)
     builtin = catalog.builtin_services().get(link_name)

@@ -44,11 +44,13 @@ from plugboard.usecases.datasources import (
     check_usable,
     datasource_by_id,
     view,
+    view_of,
 )
 from plugboard.usecases.events import record_event
 from plugboard.usecases.identity import find_member
 from plugboard.usecases.invoke import Invoker
 from plugboard.usecases.runtime import Runtime
+from plugboard.usecases.services import service_entry
 from plugboard.usecases.sync_writer import Page, PageWriter
 
 SLOT_LEASE = timedelta(minutes=5)  # a run that stops renewing (its process died) frees its slot
@@ -171,11 +173,14 @@ class _Run:
 
 
 def _run_of(unit: Unit, sync: Sync) -> _Run:
-    datasource = unit.datasources.by_id(sync.datasource_id)
-    found = view(unit, unit.apps.by_id(datasource.app_id), datasource)
-    ws = unit.workspaces.by_id(found.app.workspace_id)
-    as_user = unit.users.by_id(sync.requested_by).email if sync.requested_by else None
-    app = found.app
+    read = unit.sync_runs.read(sync.datasource_id, sync.requested_by)
+    if read is None:
+        raise NotFound("datasource", sync.datasource_id)
+    if sync.requested_by is not None and read.user_email is None:
+        raise NotFound("user", sync.requested_by)
+    service = service_entry(read.custom_service, read.connection.service_link_name).definition
+    found = view_of(read.datasource, read.app, read.connection, service)
+    ws, as_user, app = read.workspace, read.user_email, read.app
     actor = Principal(
         None, None, ws.id, ws.kind, None, via="sync", app_id=app.id, app_link_name=app.link_name
     )
