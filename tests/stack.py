@@ -25,6 +25,7 @@ from plugboard.usecases.connections import create_connection
 from plugboard.usecases.credentials import store_credential
 from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.services import create_custom_service
+from tests.seeded import seed_once
 
 ROLES = {
     "root": Role.SUPER_ADMIN,
@@ -40,14 +41,19 @@ Actor = Callable[..., Principal]
 @pytest.fixture
 def members(runtime: Runtime) -> Actor:
     """Workspaces `acme` (developer) and `globex` (client), each with a member of every role
-    (`root@acme.test`, `admin@globex.test`, …). Returns `as_(name, workspace="acme")`."""
-    with runtime.unit() as unit:
-        for ws, kind in (("acme", WorkspaceKind.DEVELOPER), ("globex", WorkspaceKind.CLIENT)):
-            identity.create_workspace(unit, OPERATOR, ws, kind)
-            for name, role in ROLES.items():
-                identity.add_user(
-                    unit, OPERATOR, email=f"{name}@{ws}.test", role=role, workspace=ws
-                )
+    (`root@acme.test`, `admin@globex.test`, …). Returns `as_(name, workspace="acme")`.
+    Made through the usecases once per worker and store, then replayed (tests/seeded.py)."""
+
+    def create() -> None:
+        with runtime.unit() as unit:
+            for ws, kind in (("acme", WorkspaceKind.DEVELOPER), ("globex", WorkspaceKind.CLIENT)):
+                identity.create_workspace(unit, OPERATOR, ws, kind)
+                for name, role in ROLES.items():
+                    identity.add_user(
+                        unit, OPERATOR, email=f"{name}@{ws}.test", role=role, workspace=ws
+                    )
+
+    seed_once(runtime, ("members",), create)
 
     def as_(name: str, workspace: str = "acme") -> Principal:
         with runtime.unit(write=False) as unit:
@@ -192,6 +198,11 @@ class World:
         return self.tokens[name]
 
     def seed(self) -> None:
+        """Through the usecases once per worker, store and starting state, then replayed
+        (tests/seeded.py)."""
+        seed_once(self.runtime, ("world", self.workspace, self.provider_url), self._seed)
+
+    def _seed(self) -> None:
         builder = self.actor(BUILDER[self.workspace])
         with self.runtime.unit() as unit:
             create_custom_service(
