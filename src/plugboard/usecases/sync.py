@@ -51,7 +51,8 @@ from plugboard.usecases.identity import find_member
 from plugboard.usecases.invoke import Invoker
 from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.services import service_entry
-from plugboard.usecases.sync_writer import Page, PageWriter
+from plugboard.usecases.sync_pages import Page
+from plugboard.usecases.sync_writer import PageWriter
 
 SLOT_LEASE = timedelta(minutes=5)  # a run that stops renewing (its process died) frees its slot
 SYNC_TASK = "run_syncs"

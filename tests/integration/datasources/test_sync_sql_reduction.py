@@ -16,7 +16,8 @@ from plugboard.domain.service.modules import ServiceModule
 from plugboard.errors import ValidationError
 from plugboard.store.datasource_records import RawPagesRefused, canonical_json
 from plugboard.usecases import sync_writer
-from plugboard.usecases.sync_writer import Page, PageWriter
+from plugboard.usecases.sync_pages import Page
+from plugboard.usecases.sync_writer import PageWriter
 from tests.integration.datasources.conftest import DsWorld
 
 MODULE = ServiceModule.model_validate(

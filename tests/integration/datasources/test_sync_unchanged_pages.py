@@ -15,7 +15,8 @@ from plugboard.domain.clock import ManualClock
 from plugboard.domain.datasources import SyncStatus
 from plugboard.domain.service.modules import ServiceModule
 from plugboard.store.tables import datasource_records
-from plugboard.usecases.sync_writer import Page, PageWriter
+from plugboard.usecases.sync_pages import Page
+from plugboard.usecases.sync_writer import PageWriter
 from tests.integration.datasources.conftest import DsWorld
 
 MODULE = ServiceModule.model_validate(
