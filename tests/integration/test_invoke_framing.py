@@ -44,3 +44,20 @@ def test_a_post_without_a_body_through_the_proxy_says_its_length_is_zero(
     )
     assert answer.status_code == 200, answer.text
     assert ("content-length", "0") in upstream.headers[0]
+
+
+def test_invoke_refuses_a_header_name_ending_in_a_newline_and_sends_nothing(
+    stack: Stack, upstream: Upstream
+) -> None:
+    # A pattern anchored with `$` matches before a final newline: the name must be a token to
+    # its last character.
+    link = key_connection(stack, hosts=[upstream.base_url])
+    answer = stack.api("dev").post(
+        "/invoke",
+        json={"connection": link, "url": f"{upstream.base_url}/first",
+              "headers": {"X-Fine": "1", "X-Injected\n": "1"}},
+    )  # fmt: skip
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()
+    assert (problem["field"], problem["rule"]) == ("headers[1]", "header_name")
+    assert upstream.headers == []

@@ -44,11 +44,12 @@ import httpx2
 
 from plugboard.auth.outbound_policy import OutboundPolicy
 from plugboard.auth.outbound_wire_connection import Connection, OriginKey
+from plugboard.domain.http_tokens import TOKEN
 
 __all__ = ["AsyncWireTransport", "check_framing", "check_head", "check_name", "head_of"]
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_TOKEN = re.compile(TOKEN.encode())
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 

@@ -16,6 +16,7 @@ from plugboard.auth.apikey import ApiKeyAuth, Placement
 from plugboard.auth.oauth2 import OAuth2Auth
 from plugboard.auth.retry import RetryPolicy
 from plugboard.auth.sigv4 import SigV4Auth
+from plugboard.domain.http_tokens import TOKEN
 from plugboard.domain.service import RetrySettings, ServiceDefinition
 from plugboard.domain.urls import MAX_URL_LENGTH, check_request_url, url_too_long
 from plugboard.errors import (
@@ -177,7 +178,7 @@ def timeout_extension(cache: dict[float, dict[str, Any]], seconds: float) -> dic
     return extension
 
 
-_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_HEADER_NAME = re.compile(TOKEN)
 _HEADER_VALUE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # a tab is allowed inside
 
 
@@ -187,7 +188,7 @@ def check_headers(headers: Mapping[str, str] | list[tuple[str, str]] | None) -> 
     pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers or [])
     for i, (name, value) in enumerate(pairs):
         field = f"headers[{i}]"
-        if not _HEADER_NAME.match(name):
+        if not _HEADER_NAME.fullmatch(name):
             raise ValidationError(field, "header_name", f"{field}: the name is not an HTTP token")
         if _HEADER_VALUE_CONTROL.search(value):
             raise ValidationError(
