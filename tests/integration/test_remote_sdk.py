@@ -189,6 +189,18 @@ def test_a_remote_validation_error_names_the_field(
     assert caught.value.field == "level"
 
 
+@KINDS
+def test_a_header_name_ending_in_a_newline_is_a_validation_error_naming_the_header(
+    stack: Stack, clients: dict[str, Client], kind: str
+) -> None:
+    key_connection(stack)
+    with pytest.raises(ValidationError) as caught:
+        clients[kind]("dev").invoke_url(
+            "/orders", connection="keys", headers={"X-Fine": "1", "X-Injected\n": "1"}
+        )
+    assert (caught.value.field, caught.value.rule) == ("headers[1]", "header_name")
+
+
 def test_an_unreachable_server_is_server_unreachable() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -27,6 +27,7 @@ import httpx2
 from plugboard.client.protocol import InvokeResponse
 from plugboard.client.remote_invoke import content_charset
 from plugboard.client.remote_problems import raise_for_problem
+from plugboard.domain.http_tokens import TOKEN
 
 __all__ = ["MAX_PROXY_URL", "proxied_response", "proxy_request"]
 
@@ -40,7 +41,7 @@ _NOT_FORWARDED = frozenset(
         "trailers", "transfer-encoding", "upgrade",
     }
 )  # fmt: skip
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_TOKEN = re.compile(TOKEN)
 _UNSENDABLE = re.compile(r"[^\x20-\x7e\t]")  # controls and non-ASCII (a tab is allowed)
 _RESTORED = {"x-plugboard-set-cookie": "set-cookie", "x-plugboard-date": "date"}
 
@@ -53,7 +54,7 @@ def _headers(headers: Mapping[str, str] | None) -> dict[str, str] | None:
     sent = dict(headers or {})
     for name, value in sent.items():
         lower = name.lower()
-        if not _TOKEN.match(name) or not _sendable(value) or "\t" in name:
+        if not _TOKEN.fullmatch(name) or not _sendable(value):
             return None
         if lower in _NOT_FORWARDED or lower.startswith("x-plugboard-"):
             return None

@@ -137,7 +137,7 @@ def _refuse(key: str, rule: str, why: str) -> ValidationError:
 
 def _host_value(key: str, value: str, whole_host: bool) -> str:
     labels = value.split(".") if whole_host else [value]
-    if not value or not all(_DNS_LABEL.match(label) for label in labels):
+    if not value or not all(_DNS_LABEL.fullmatch(label) for label in labels):
         what = "dot-separated DNS labels" if whole_host else "a single DNS label"
         raise _refuse(key, "dns_label", f"must be {what} (letters, digits, hyphens)")
     return value

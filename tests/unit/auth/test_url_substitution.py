@@ -8,7 +8,19 @@ from plugboard.domain.urls import placeholders, substitute
 from plugboard.errors import ValidationError
 
 SHOPIFY = "https://{shop}.myshopify.com/admin/{path}"
-HOSTILE = ["evil.com/", "a@b", "../", "x#y", "%2e%2e", "a.evil.com", "a:1", "..", "", "évil"]
+HOSTILE = [
+    "evil.com/",
+    "a@b",
+    "../",
+    "x#y",
+    "%2e%2e",
+    "a.evil.com",
+    "a:1",
+    "..",
+    "",
+    "évil",
+    "acme\n",
+]
 
 
 def test_placeholders_lists_every_key() -> None:
@@ -62,7 +74,9 @@ def test_whole_host_placeholder_takes_dotted_labels() -> None:
     assert urlsplit(url).hostname == "acme.my.salesforce.com"
 
 
-@pytest.mark.parametrize("value", ["evil.com/", "a@b", "a:1", "..", "a..b", "", "-a.com"])
+@pytest.mark.parametrize(
+    "value", ["evil.com/", "a@b", "a:1", "..", "a..b", "", "-a.com", "acme.com\n"]
+)
 def test_whole_host_placeholder_refuses_non_hostnames(value: str) -> None:
     with pytest.raises(ValidationError):
         substitute("https://{domain}/x", {"domain": value})
