@@ -51,6 +51,7 @@ RENEW_EVERY = 30.0  # seconds; the lease (SLOT_LEASE) is minutes long
 BATCH_RECORDS = 500
 BATCH_SECONDS = 0.25  # a slow service's pages still show as progress at once
 QUEUED = 2
+FULL_QUEUE_POLL = 0.002  # seconds between tries to hand a batch to a busy writer
 
 
 class PageWriter:
@@ -96,17 +97,20 @@ class PageWriter:
 
     async def aput(self, page: Page) -> None:
         """:meth:`put` on an event loop shared with other syncs: a batch that must wait for
-        room in the queue waits in a worker thread, not on the loop."""
+        room in the queue waits without blocking the loop."""
         self._raise()
         size = len(page)
         self._batch.append(page)
         self._size += size
         if self._size >= BATCH_RECORDS or time.monotonic() - self._since >= BATCH_SECONDS:
             batch, self._batch, self._size = self._batch, [], 0
-            try:
-                self._batches.put_nowait(batch)
-            except queue.Full:
-                await asyncio.to_thread(self._batches.put, batch)
+            while True:  # cancellable: a put left waiting in a thread could outlive close()
+                try:
+                    self._batches.put_nowait(batch)
+                    break
+                except queue.Full:
+                    self._raise()  # a writer that failed takes no more batches
+                    await asyncio.sleep(FULL_QUEUE_POLL)
             self._since = time.monotonic()
 
     def close(self, *, store_progress: bool = True) -> None:
