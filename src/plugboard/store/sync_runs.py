@@ -1,8 +1,9 @@
 """What a claimed sync's run needs, read in one joined SELECT in the transaction that claims it
 (usecases/sync.py): the datasource, its app, connection and workspace, the workspace's custom
-service of the connection's service link name (None: a built-in service's, or none) and the
-e-mail of the user the sync runs for. On PostgreSQL every statement is a round trip, and a sync
-of a few pages notices five of them before its first page."""
+service of the connection's service link name (None: a built-in service's, or none), the
+e-mail of the user the sync runs for and the digests of the pages the datasource's last
+completed sync received (store/datasource_pages.py). On PostgreSQL every statement is a round
+trip, and a sync of a few pages notices six of them before its first page."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection as DbConnection
-from sqlalchemy import Select, Table, and_, bindparam, select
+from sqlalchemy import Select, Table, and_, bindparam, func, select
 
 from plugboard.crypto.sealing import Sealer
 from plugboard.domain.apps import App
@@ -28,6 +29,7 @@ from plugboard.store.tables import (
     apps,
     connections,
     custom_services,
+    datasource_pages,
     datasources,
     users,
     workspaces,
@@ -54,8 +56,13 @@ def _statement() -> Select[Any]:
         .outerjoin(users, users.c.id == bindparam("user_id"))
     )
     columns = [col.label(prefix + col.name) for prefix, table in _PARTS for col in table.c]
+    digests = (
+        select(func.aggregate_strings(datasource_pages.c.digest, ","))  # hex: no comma
+        .where(datasource_pages.c.datasource_id == d.c.id)
+        .scalar_subquery()
+    )
     return (
-        select(*columns, users.c.email.label("u_email"))
+        select(*columns, users.c.email.label("u_email"), digests.label("page_digests"))
         .select_from(joined)
         .where(d.c.id == bindparam("datasource_id"))
     )
@@ -76,6 +83,7 @@ class SyncRunRead:
     workspace: Workspace
     custom_service: CustomService | None
     user_email: str | None  # None: no user asked, or no such user
+    page_digests: set[str]
 
 
 class SyncRunReader:
@@ -102,4 +110,5 @@ class SyncRunReader:
             workspace=_workspace(_part(m, "ws_", workspaces)),
             custom_service=custom,
             user_email=m["u_email"],
+            page_digests=set(m["page_digests"].split(",")) if m["page_digests"] else set(),
         )

@@ -171,6 +171,7 @@ class _Run:
     actor: Principal
     workspace: str
     as_user: str | None
+    page_digests: set[str]  # of the last completed sync's pages (none after a takeover)
 
 
 def _run_of(unit: Unit, sync: Sync) -> _Run:
@@ -185,7 +186,7 @@ def _run_of(unit: Unit, sync: Sync) -> _Run:
     actor = Principal(
         None, None, ws.id, ws.kind, None, via="sync", app_id=app.id, app_link_name=app.link_name
     )
-    return _Run(sync, found, actor, ws.name, as_user)
+    return _Run(sync, found, actor, ws.name, as_user, read.page_digests)
 
 
 def run_sync(
@@ -235,7 +236,7 @@ def _pull(runtime: Runtime, invoker: Invoker, run: _Run, progress: Progress | No
     sync, found = run.sync, run.found
     datasource = found.datasource
     module, config = found.module, datasource.config or {}
-    writer = PageWriter(runtime, sync, SLOT_LEASE, progress)
+    writer = PageWriter(runtime, sync, SLOT_LEASE, progress, run.page_digests)
 
     async def fetch() -> None:
         request: PageRequest | None = first_page(module, config)

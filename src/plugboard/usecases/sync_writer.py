@@ -63,7 +63,10 @@ class PageWriter:
         sync: Sync,
         lease: timedelta,
         progress: Callable[[Sync], None] | None,
+        known: set[str] | None = None,
     ) -> None:
+        """``known``: the digests of the last completed sync's pages, when the caller read them
+        (in the transaction that started the sync); else they are read with the first batch."""
         self._runtime = runtime
         self._sync = sync
         self._lease = lease
@@ -77,7 +80,7 @@ class PageWriter:
         self._conn: Connection | None = None  # the writer thread's, for the whole sync
         self.pages = self.seen = self.changed = 0
         self.seen_ids: set[str] = set()  # every record id written or found unchanged
-        self._known: set[str] | None = None  # the last completed sync's page digests
+        self._known = known  # the last completed sync's page digests
         self._page_ids: dict[str, list[str]] = {}  # this sync's pages: digest -> record ids
         self._seen_twice: set[str] = set()  # ids found on more than one page of this sync
         self._stored_at = time.monotonic()  # when the progress was last stored (or began)

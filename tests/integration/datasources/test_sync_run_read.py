@@ -35,3 +35,16 @@ def test_the_run_read_of_a_datasource_that_is_gone_is_none(ds: DsWorld) -> None:
         unit.datasources.delete(source.id)
     with ds.runtime.unit(write=False) as unit:
         assert unit.sync_runs.read(source.id, None) is None
+
+
+def test_the_run_read_holds_the_page_digests_of_the_last_completed_sync(ds: DsWorld) -> None:
+    ds.provider.state.records_total = 300
+    source = ds.datasource().datasource
+    with ds.runtime.unit(write=False) as unit:
+        before = unit.sync_runs.read(source.id, None)
+    assert before is not None and before.page_digests == set()
+    assert ds.run(ds.request(ds.dev, source.id).sync.id).pages == 3
+    with ds.runtime.unit(write=False) as unit:
+        read = unit.sync_runs.read(source.id, None)
+        known = unit.datasource_pages.known(source.id)
+    assert read is not None and len(known) == 3 and read.page_digests == known
