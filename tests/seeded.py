@@ -22,6 +22,7 @@ from sqlalchemy import Connection, exists, literal, select, union_all
 
 from plugboard.crypto.sealing import Sealer, seal_context
 from plugboard.domain.clock import ManualClock
+from plugboard.errors import DecryptionFailed
 from plugboard.store.tables import SEALED_COLUMNS, metadata
 from plugboard.usecases.invoke_invalidation import invalidate_resolutions
 from plugboard.usecases.runtime import Runtime
@@ -37,11 +38,12 @@ for _table, _column in SEALED_COLUMNS:
     _SEALED[_table.name] = (*_SEALED.get(_table.name, ()), _column)
 
 Rows = dict[str, list[dict[str, Any]]]
+RowKey = tuple[str, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
 class _Recorded:
-    before: frozenset[tuple[str, tuple[str, ...]]]  # the rows the step started from
+    before: frozenset[RowKey]  # the rows the step started from
     added: Rows  # table -> the rows the step added, parents' tables first
     sealer: Sealer  # what the added rows' sealed values were sealed with
 
@@ -58,12 +60,26 @@ def _rows(conn: Connection) -> Rows:
     }
 
 
-def _state(rows: Rows) -> frozenset[tuple[str, tuple[str, ...]]]:
-    return frozenset(
-        (name, tuple(f"{k}={v!r}" for k, v in sorted(row.items())))
+def _row_key(table: str, row: dict[str, Any], sealer: Sealer) -> RowKey:
+    """A row as comparable text; a sealed value by what it holds (each sealing differs)."""
+    sealed = _SEALED.get(table, ())
+    items = []
+    for column, value in sorted(row.items()):
+        if column in sealed and value is not None:
+            try:
+                value = ("opened", sealer.open(value, seal_context(table, column, row["id"])))
+            except DecryptionFailed:
+                value = ("sealed", value)
+        items.append(f"{column}={value!r}")
+    return table, tuple(items)
+
+
+def _keys(rows: Rows, sealer: Sealer) -> dict[RowKey, tuple[str, dict[str, Any]]]:
+    return {
+        _row_key(name, row, sealer): (name, row)
         for name, table_rows in rows.items()
         for row in table_rows
-    )
+    }
 
 
 def seed_once(runtime: Runtime, key: tuple[Any, ...], step: Callable[[], None]) -> None:
@@ -79,24 +95,21 @@ def seed_once(runtime: Runtime, key: tuple[Any, ...], step: Callable[[], None]) 
         runtime.settings.model_dump_json(exclude={"home"}),
     )
     with runtime.database.transaction(write=False) as conn:
-        before_rows = _rows(conn)
-    before = _state(before_rows)
+        before = _keys(_rows(conn), runtime.sealer)
     recorded = _RECORDED.get(full_key)
-    if recorded is not None and recorded.before == before:
+    if recorded is not None and recorded.before == frozenset(before):
         _insert(runtime, recorded)
         return
     step()
     with runtime.database.transaction(write=False) as conn:
-        after_rows = _rows(conn)
-    if not before <= _state(after_rows):
+        after = _keys(_rows(conn), runtime.sealer)
+    if not before.keys() <= after.keys():
         return  # the step changed or removed rows it found: not replayable by inserts
     added: Rows = {}
-    for name, table_rows in after_rows.items():
-        old = {_state({name: [row]}) for row in before_rows.get(name, [])}
-        new = [row for row in table_rows if _state({name: [row]}) not in old]
-        if new:
-            added[name] = new
-    _RECORDED[full_key] = _Recorded(before, added, runtime.sealer)
+    for row_key, (name, row) in after.items():
+        if row_key not in before:
+            added.setdefault(name, []).append(row)
+    _RECORDED[full_key] = _Recorded(frozenset(before), added, runtime.sealer)
 
 
 def _insert(runtime: Runtime, recorded: _Recorded) -> None:

@@ -25,6 +25,7 @@ from plugboard.domain.permissions import MATRIX, Action, may_act_for
 from plugboard.domain.principal import OPERATOR
 from plugboard.store.database import Database
 from plugboard.usecases import identity
+from tests.seeded import seed_once
 from tests.stack import API_ROLES, WORKSPACES, World
 from tests.support import snapshot
 
@@ -37,12 +38,16 @@ def _target(world: World, role: str) -> str:
 
 
 def _add_targets(world: World) -> None:
-    with world.runtime.unit() as unit:
-        for role in Role:
-            identity.add_user(
-                unit, OPERATOR, email=_target(world, role.value), role=role,
-                workspace=world.workspace,
-            )  # fmt: skip
+    def add() -> None:
+        with world.runtime.unit() as unit:
+            for role in Role:
+                identity.add_user(
+                    unit, OPERATOR, email=_target(world, role.value), role=role,
+                    workspace=world.workspace,
+                )  # fmt: skip
+
+    # Through the usecases once per worker, store and world; then replayed (tests/seeded.py).
+    seed_once(world.runtime, ("rank targets", world.workspace), add)
 
 
 def _caller_token(world: World, name: str, *, acts_for_users: bool) -> str:
