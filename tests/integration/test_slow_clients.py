@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from tests.cli_inprocess import plugboard_in_process
+
 PLUGBOARD = [sys.executable, "-m", "plugboard.cli"]
 HEADER_TIMEOUT = 2.0
 BODY_TIMEOUT = 2.0
@@ -66,7 +68,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "PLUGBOARD_MAX_REQUEST_HEADER_BYTES": str(MAX_HEADER_BYTES),
         "PYTHONUNBUFFERED": "1",
     }
-    subprocess.run([*PLUGBOARD, "init"], env=env, check=True, capture_output=True, timeout=60)
+    # The scene, in this process (tests/cli_inprocess.py); `serve`, the subject, is a process.
+    initialized = plugboard_in_process(["init"], env)
+    assert initialized.returncode == 0, initialized.stderr
     result = Served("127.0.0.1", _free_port())
     process = subprocess.Popen(
         [*PLUGBOARD, "serve", "--port", str(result.port)],
