@@ -48,6 +48,9 @@ def _event(row: Any) -> AuditEvent:
     )
 
 
+_INSERT = audit_events.insert()
+
+
 class AuditRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -75,19 +78,15 @@ class AuditRepository:
             detail=redact(detail or {}),
             created_at=now,
         )
+        # The table's INSERT with parameters: compiled once, not built per event.
         self._conn.execute(
-            audit_events.insert().values(
-                id=event.id,
-                workspace_id=workspace_id,
-                actor=actor,
-                action=action,
-                object_type=object_type,
-                object_id=object_id,
-                outcome=outcome,
-                detail=event.detail,
-                created_at=now,
-            )
-        )
+            _INSERT,
+            {
+                "id": event.id, "workspace_id": workspace_id, "actor": actor, "action": action,
+                "object_type": object_type, "object_id": object_id, "outcome": outcome,
+                "detail": event.detail, "created_at": now,
+            },
+        )  # fmt: skip
         return event
 
     def list(

@@ -10,15 +10,18 @@ write lock from their start).
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection as DbConnection
 from sqlalchemy import (
+    BindParameter,
+    bindparam,
     delete,
     func,
     select,
     update,
 )
+from sqlalchemy import Connection as DbConnection
 from sqlalchemy.exc import IntegrityError
 
 from plugboard.domain.datasources import Datasource, Sync, SyncStatus
@@ -26,6 +29,7 @@ from plugboard.domain.ids import new_id, new_sortable_id
 from plugboard.domain.models import Environment
 from plugboard.errors import AlreadyExists, NotFound
 from plugboard.store.tables import datasource_records, datasource_syncs, datasources, sync_slots
+from plugboard.store.types import UTCDateTime
 
 NO_USER = "-"  # the quota key of a sync that runs without a user
 
@@ -49,6 +53,67 @@ def _sync(row: Any) -> Sync:
         records_seen=row.records_seen, records_changed=row.records_changed,
         records_removed=row.records_removed, attempts=row.attempts, error=row.error,
     )  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _start() -> Any:
+    """:meth:`DatasourceRepository.start_sync`'s statement, built once (``p_sync_id``,
+    ``p_now``)."""
+    s = datasource_syncs
+    return (
+        update(s)
+        .where(
+            s.c.id == bindparam("p_sync_id"),
+            s.c.status.in_([SyncStatus.QUEUED.value, SyncStatus.ONGOING.value]),
+        )
+        .values(
+            status=SyncStatus.ONGOING.value,
+            started_at=bindparam("p_now", type_=UTCDateTime),
+            finished_at=None,
+            attempts=s.c.attempts + 1,
+            pages=0,
+            records_seen=0,
+            records_changed=0,
+            records_removed=0,
+            error=None,
+        )  # fmt: skip
+        .returning(*s.c)
+    )
+
+
+@lru_cache(maxsize=1)
+def _completion() -> tuple[Any, Any, Any, Any, Any]:
+    """:meth:`DatasourceRepository.complete_sync`'s statements, built once: the sync completed,
+    the datasource stamped, the slot released, the records counted -- and the four as one
+    statement for PostgreSQL (data-modifying CTEs; the records are not changed by it, so its
+    snapshot counts them as they are)."""
+    s, now = datasource_syncs, bindparam("p_now", type_=UTCDateTime)
+    done = (
+        update(s)
+        .where(s.c.id == bindparam("p_sync_id"))
+        .values(
+            status=SyncStatus.COMPLETED.value,
+            finished_at=now,
+            pages=bindparam("p_pages"),
+            records_seen=bindparam("p_seen"),
+            records_changed=bindparam("p_changed"),
+            records_removed=0,
+        )  # fmt: skip
+        .returning(*s.c)
+    )
+    ds_id: BindParameter[str] = bindparam("p_datasource_id")
+    stamp = update(datasources).where(datasources.c.id == ds_id).values(last_completed_at=now)
+    release = delete(sync_slots).where(sync_slots.c.sync_id == bindparam("p_sync_id"))
+    stored = (
+        select(func.count())
+        .select_from(datasource_records)
+        .where(datasource_records.c.datasource_id == ds_id)
+    )
+    completed = done.cte("completed")
+    together = select(completed, stored.scalar_subquery().label("stored")).add_cte(
+        stamp.cte("stamped"), release.cte("released")
+    )
+    return done, stamp, release, stored, together
 
 
 class DatasourceRepository:
@@ -254,47 +319,22 @@ class DatasourceRepository:
         sync, and how many records the datasource holds. One statement on PostgreSQL (each is
         a round trip there), four on SQLite."""
         pages, seen, changed = counts
-        done = (
-            update(datasource_syncs)
-            .where(datasource_syncs.c.id == sync_id)
-            .values(
-                status=SyncStatus.COMPLETED.value,
-                finished_at=now,
-                pages=pages,
-                records_seen=seen,
-                records_changed=changed,
-                records_removed=0,
-            )  # fmt: skip
-            .returning(*datasource_syncs.c)
-        )
-        stamp = (
-            update(datasources)
-            .where(datasources.c.id == datasource_id)
-            .values(last_completed_at=now)
-        )
-        release = delete(sync_slots).where(sync_slots.c.sync_id == sync_id)
-        stored = (
-            select(func.count())
-            .select_from(datasource_records)
-            .where(datasource_records.c.datasource_id == datasource_id)
-        )
+        params = {
+            "p_sync_id": sync_id, "p_datasource_id": datasource_id, "p_now": now,
+            "p_pages": pages, "p_seen": seen, "p_changed": changed,
+        }  # fmt: skip
+        done, stamp, release, stored, together = _completion()
         if self._conn.dialect.name == "postgresql":
-            # The records are not changed by this statement: its snapshot counts them as
-            # they are.
-            completed = done.cte("completed")
-            query = select(completed, stored.scalar_subquery().label("stored")).add_cte(
-                stamp.cte("stamped"), release.cte("released")
-            )
-            row = self._conn.execute(query).first()
+            row = self._conn.execute(together, params).first()
             if row is None:
                 raise NotFound("sync", sync_id)
             return _sync(row), int(row.stored)
-        row = self._conn.execute(done).first()
+        row = self._conn.execute(done, params).first()
         if row is None:
             raise NotFound("sync", sync_id)
-        self._conn.execute(stamp)
-        self._conn.execute(release)
-        return _sync(row), int(self._conn.execute(stored).scalar_one())
+        self._conn.execute(stamp, params)
+        self._conn.execute(release, params)
+        return _sync(row), int(self._conn.execute(stored, params).scalar_one())
 
     def record_progress(self, sync_id: str, pages: int, seen: int, changed: int) -> None:
         """A running sync's counts, written with each batch of pages: one statement sent to
@@ -309,23 +349,5 @@ class DatasourceRepository:
     def start_sync(self, sync_id: str, now: datetime) -> Sync | None:
         """queued (or ongoing, taken over from a run that died) → ongoing, one more attempt:
         the sync as started, or None when it was neither."""
-        row = self._conn.execute(
-            update(datasource_syncs)
-            .where(
-                datasource_syncs.c.id == sync_id,
-                datasource_syncs.c.status.in_([SyncStatus.QUEUED.value, SyncStatus.ONGOING.value]),
-            )
-            .values(
-                status=SyncStatus.ONGOING.value,
-                started_at=now,
-                finished_at=None,
-                attempts=datasource_syncs.c.attempts + 1,
-                pages=0,
-                records_seen=0,
-                records_changed=0,
-                records_removed=0,
-                error=None,
-            )  # fmt: skip
-            .returning(*datasource_syncs.c)
-        ).first()
+        row = self._conn.execute(_start(), {"p_sync_id": sync_id, "p_now": now}).first()
         return _sync(row) if row is not None else None

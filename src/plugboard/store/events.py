@@ -52,6 +52,9 @@ def _event(row: Any) -> StoredEvent:
     )
 
 
+_INSERT = insert(events)
+
+
 class EventRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -81,7 +84,7 @@ class EventRepository:
             "payload": dict(payload),
             "created_at": now,
         }
-        self._conn.execute(insert(events).values(row))
+        self._conn.execute(_INSERT, row)  # compiled once, not built per event
         return StoredEvent(**row)
 
     def get(self, event_id: str) -> StoredEvent | None:
