@@ -8,7 +8,6 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-import yaml
 
 from plugboard.domain.credentials import ApiKeyCredential, credential_to_data
 from plugboard.testing.provider_state import (
@@ -18,6 +17,8 @@ from plugboard.testing.provider_state import (
     DEMO_BASIC_PASSWORD,
     DEMO_BASIC_USER,
 )
+from plugboard.usecases.connections import create_connection
+from plugboard.usecases.services import create_custom_service
 from tests.stack import Stack
 from tests.support import snapshot
 
@@ -42,11 +43,12 @@ def _connection(stack: Stack, kind: str) -> str:
             aws_sigv4: {{aws_service: sqs, region: eu-west-1}}""",
     }
     service = f"name: Provider {kind}\nlink_name: p_{kind}\n" + textwrap.dedent(blocks[kind])
-    api = stack.api("dev")
-    created = api.post("/services", json=yaml.safe_load(service))
-    assert created.status_code == 201, created.text
-    made = api.post("/connections", json={"service": f"p_{kind}", "link_name": f"c_{kind}"})
-    assert made.status_code == 201, made.text
+    # The scene, through the usecases (the REST API under test is the credential entry).
+    dev = stack.members("dev")
+    hosts = stack.runtime.settings.allow_http_host_entries
+    with stack.runtime.unit() as unit:
+        create_custom_service(unit, dev, service, http_hosts=hosts)
+        create_connection(unit, dev, service=f"p_{kind}", link_name=f"c_{kind}")
     return f"c_{kind}"
 
 
