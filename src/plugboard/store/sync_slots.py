@@ -24,8 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from plugboard.domain.datasources import MAX_RUNNING_SYNCS
-from plugboard.store.tables import sync_slots
+from plugboard.domain.datasources import MAX_RUNNING_SYNCS, SyncStatus
+from plugboard.store.tables import datasource_syncs, sync_slots
 from plugboard.store.types import UTCDateTime
 
 __all__ = ["SyncSlotRepository"]
@@ -34,15 +34,20 @@ __all__ = ["SyncSlotRepository"]
 @lru_cache(maxsize=4)
 def _claim_statements(dialect: str) -> tuple[Any, Any]:
     """For :meth:`SyncSlotRepository.claim`, built once (parameters ``sync_id`` and
-    ``lease_until``): insert the lowest free slot unless the sync holds one; and the slots held,
-    with whether the sync holds one."""
+    ``lease_until``): insert the lowest free slot for the sync if it is queued or ongoing and
+    holds none; and the slots held, whether the sync holds one, whether it is active."""
     sync_id = bindparam("sync_id", type_=String)
     numbers = union_all(
         *(select(literal_column(str(n)).label("n")) for n in range(1, MAX_RUNNING_SYNCS + 1))
     ).subquery("numbers")
+    active = exists().where(
+        datasource_syncs.c.id == sync_id,
+        datasource_syncs.c.status.in_([SyncStatus.QUEUED.value, SyncStatus.ONGOING.value]),
+    )
     free = (
         select(numbers.c.n, sync_id, bindparam("lease_until", type_=UTCDateTime))
         .where(
+            active,
             numbers.c.n.not_in(select(sync_slots.c.slot)),
             ~exists().where(sync_slots.c.sync_id == sync_id),
         )
@@ -57,7 +62,7 @@ def _claim_statements(dialect: str) -> tuple[Any, Any]:
         .returning(sync_slots.c.slot)
     )
     mine = func.coalesce(func.max(case((sync_slots.c.sync_id == sync_id, 1))), 0)
-    return claim, select(func.count(), mine)
+    return claim, select(func.count(), mine, active.label("active"))
 
 
 class SyncSlotRepository:
@@ -65,8 +70,9 @@ class SyncSlotRepository:
         self._conn = conn
 
     def claim(self, sync_id: str, now: datetime, lease: timedelta) -> int | None:
-        """The lowest free one of the ten slots for ``sync_id``, or None when all ten are held
-        or the sync holds one already (another process runs it). One statement: two processes
+        """The lowest free one of the ten slots for ``sync_id``, or None when the sync is not
+        queued or ongoing, all ten are held or the sync holds one already (another process
+        runs it). One statement: two processes
         taking the same number meet at the primary key, and the one let through holds it, the
         other tries again (bounded: each try loses only to a slot taken meanwhile)."""
         claim, held = _claim_statements(self._conn.dialect.name)
@@ -75,8 +81,8 @@ class SyncSlotRepository:
             slot = self._conn.execute(claim, values).scalar()
             if slot is not None:
                 return int(slot)
-            taken, mine = self._conn.execute(held, values).one()
-            if mine or taken >= MAX_RUNNING_SYNCS:
+            taken, mine, active = self._conn.execute(held, values).one()
+            if mine or not active or taken >= MAX_RUNNING_SYNCS:
                 return None
         return None
 

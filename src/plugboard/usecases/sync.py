@@ -142,23 +142,21 @@ def sync_status(unit: Unit, actor: Principal, sync_id: str) -> tuple[DatasourceV
 def _claim(unit: Unit, sync_id: str) -> Sync | None:
     """Start the sync in a slot: None when it is not to be run here (finished, run by another
     process) or no slot is free."""
-    sync = unit.datasources.sync(sync_id)
-    if not sync.status.active:
-        return None
     now = unit.now()
     if unit.sync_slots.claim(sync_id, now, SLOT_LEASE) is None:
-        # No slot free, or this sync holds one: taken back first from runs that stopped
-        # renewing theirs (this sync's own, when its process died).
+        # Not queued or ongoing, no slot free, or this sync holds one: slots are taken back
+        # first from runs that stopped renewing theirs (this sync's own, when its process died).
         unit.sync_slots.free_lapsed(now)
         if unit.sync_slots.claim(sync_id, now, SLOT_LEASE) is None:
-            return None  # every slot is held, or the sync runs elsewhere
-    if sync.status is SyncStatus.ONGOING:
+            return None
+    started = unit.datasources.start_sync(sync_id, now)
+    if started is None:  # finished meanwhile (by a process that had it, its lease lapsed)
+        unit.sync_slots.release(sync_id)
+        return None
+    if started.attempts > 1:
         # Taken over from a run that stopped: what it wrote may differ from what the last
         # completed sync's pages say, so none of those pages may be skipped.
-        unit.datasource_pages.forget(sync.datasource_id)
-    started = unit.datasources.start_sync(sync_id, now)
-    if started is None:  # finished meanwhile (read before another process's commit)
-        unit.sync_slots.release(sync_id)
+        unit.datasource_pages.forget(started.datasource_id)
     return started
 
 

@@ -90,6 +90,17 @@ def test_a_sync_claimed_by_another_process_after_it_was_read_as_queued_is_not_ru
     assert snapshot(ds.runtime.database) == before
 
 
+def test_a_finished_sync_run_again_is_left_as_it_is(ds: DsWorld) -> None:
+    ds.provider.state.records_total = 100
+    source = ds.datasource()
+    done = ds.run(ds.request(ds.dev, source.datasource.id).sync.id)
+    hits = dict(ds.provider.state.hits)
+    before = snapshot(ds.runtime.database)
+    again = ds.run(done.id)
+    assert again == done and ds.provider.state.hits == hits
+    assert snapshot(ds.runtime.database) == before
+
+
 def test_a_sync_whose_process_died_is_taken_over_once_its_slot_lapses(ds: DsWorld) -> None:
     ds.provider.state.records_total = 100
     source = ds.datasource()
