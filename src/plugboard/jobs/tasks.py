@@ -1,7 +1,7 @@
 """The tasks both runners run, and what they run with.
 
-A task is a function of a :class:`JobContext` (the process's runtime and refresh coordinator)
-that calls usecases; it must be idempotent. Periodic tasks run once per
+A task is a function of a :class:`JobContext` (the process's runtime, refresh coordinator and
+invoker) that calls usecases; it must be idempotent. Periodic tasks run once per
 ``jobs_tick_seconds`` across all workers. Register more with :func:`register` (before a runner
 starts): the in-process runner and procrastinate read the same registry.
 """
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
 
+from plugboard.usecases.invoke import Invoker
 from plugboard.usecases.notification_mail import send_due_emails
 from plugboard.usecases.notifications import dispatch_events
 from plugboard.usecases.refresh import RefreshCoordinator
@@ -38,6 +39,14 @@ class JobContext:
         coordinator = RefreshCoordinator(self.runtime)
         self._closers.append(coordinator.close)
         return coordinator
+
+    @cached_property
+    def invoker(self) -> Invoker:
+        """The process's invoker, for tasks that call services (datasource syncs): its kept-alive
+        connections and cached resolutions last from one run of a task to the next."""
+        invoker = Invoker(self.runtime)
+        self._closers.append(invoker.close)
+        return invoker
 
     def close(self) -> None:
         for close in reversed(self._closers):
@@ -76,7 +85,7 @@ def _email(context: JobContext) -> object:
 
 
 def _syncs(context: JobContext) -> object:
-    return run_queued_syncs(context.runtime)
+    return run_queued_syncs(context.runtime, context.invoker)
 
 
 def _webhooks(context: JobContext) -> object:
