@@ -6,7 +6,8 @@ The test provider runs in a process of its own (``python -m plugboard.testing.se
 real provider is a remote server: its CPU does not compete with either side for this process's
 GIL, and both sides ask it for exactly the same pages. Rounds alternate bare loop and sync; the
 first sync inserts every record, the next ones find them unchanged (``--insert``: the records
-are deleted before each sync, outside its timing, so that every sync inserts all of them).
+and the digests of the pages are deleted before each sync, outside its timing, so that every
+sync inserts all of them).
 
 Prints, per side, the median records/s, this process's CPU time (the part the machine's load
 does not change) and the provider process's CPU for that side's pages (10 ms ticks), and the
@@ -40,7 +41,7 @@ from plugboard.domain.credentials import ApiKeyCredential
 from plugboard.domain.datasources import SyncStatus
 from plugboard.domain.models import WorkspaceKind
 from plugboard.domain.principal import OPERATOR
-from plugboard.store.tables import datasource_records
+from plugboard.store.tables import datasource_pages, datasource_records
 from plugboard.testing.provider_state import DEMO_API_KEY
 from plugboard.usecases import datasources, identity, sync
 from plugboard.usecases.apps import create_app
@@ -199,8 +200,9 @@ def main(argv: list[str] | None = None) -> int:
                 bare_cpu.append(time.process_time() - cpu)
                 bare_provider.append(cpu_of(pid) - far)
                 with runtime.unit() as unit:
-                    if args.insert:
+                    if args.insert:  # and the page digests, or the sync skips every page
                         unit.conn.execute(delete(datasource_records))
+                        unit.conn.execute(delete(datasource_pages))
                     asked = sync.request_sync(unit, OPERATOR, datasource_id)
                 start, cpu, far = time.perf_counter(), time.process_time(), cpu_of(pid)
                 done = sync.run_sync(runtime, invoker, asked.sync.id)
@@ -209,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
                 sync_provider.append(cpu_of(pid) - far)
                 assert done.status is SyncStatus.COMPLETED, done.error
                 assert done.records_seen == RECORDS
+                assert not args.insert or done.records_changed == RECORDS
                 sync_rates.append(RECORDS / elapsed)
                 changed.append(done.records_changed)
                 clock.advance(86400)  # the next round is another day (the 24-hour rule)
