@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -25,6 +26,7 @@ from plugboard.settings import Settings
 from plugboard.usecases.consent import ConsentFlows
 from plugboard.usecases.invoke import Invoker
 from plugboard.usecases.runtime import Runtime
+from plugboard.usecases.sessions import prepare_logins
 
 # Called with the built app and its runtime: how `serve --demo` mounts the bundled test provider
 # without the server importing it.
@@ -57,6 +59,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Beside the start, not before it: a login's answer takes the same time whether or
+        # not the e-mail is known only once this is done (usecases/sessions.py).
+        threading.Thread(target=prepare_logins, name="plugboard-logins", daemon=True).start()
         if runner is not None:
             runner.start()
         yield
