@@ -12,6 +12,7 @@ import pytest
 from plugboard.domain.credentials import ApiKeyCredential
 from plugboard.domain.datasources import Sync
 from plugboard.domain.principal import OPERATOR, Principal
+from plugboard.domain.service.modules import ServiceModule
 from plugboard.testing.provider_state import DEMO_API_KEY
 from plugboard.testing.server import ProviderServer
 from plugboard.usecases import datasources, sync
@@ -23,6 +24,18 @@ from plugboard.usecases.invoke import Invoker
 from plugboard.usecases.runtime import Runtime
 from plugboard.usecases.services import create_custom_service
 from tests.stack import Actor
+
+# A module of records {"id", "v"} for the writer's tests, which build its pages themselves.
+PEOPLE = ServiceModule.model_validate(
+    {
+        "name": "people",
+        "display_name": "People",
+        "path": "/records",
+        "records": "results",
+        "fields": ["id", "v"],
+        "pagination": {"style": "cursor", "cursor_param": "after", "next_cursor": "next"},
+    }
+)
 
 
 def records_service(provider_url: str, *, link: str = "recs", deprecated: str = "") -> str:

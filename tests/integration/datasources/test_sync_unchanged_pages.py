@@ -13,22 +13,12 @@ from sqlalchemy import event, select
 
 from plugboard.domain.clock import ManualClock
 from plugboard.domain.datasources import SyncStatus
-from plugboard.domain.service.modules import ServiceModule
 from plugboard.store.tables import datasource_records
 from plugboard.usecases.sync_pages import Page
 from plugboard.usecases.sync_writer import PageWriter
-from tests.integration.datasources.conftest import DsWorld
+from tests.integration.datasources.conftest import PEOPLE, DsWorld
 
-MODULE = ServiceModule.model_validate(
-    {
-        "name": "people",
-        "display_name": "People",
-        "path": "/records",
-        "records": "results",
-        "fields": ["id", "v"],
-        "pagination": {"style": "cursor", "cursor_param": "after", "next_cursor": "next"},
-    }
-)
+MODULE = PEOPLE
 
 
 _WRITES_RECORDS = re.compile(r"\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+datasource_records\b", re.I)

@@ -9,21 +9,11 @@ from datetime import timedelta
 
 from sqlalchemy import text
 
-from plugboard.domain.service.modules import ServiceModule
 from plugboard.usecases.sync_pages import Page
 from plugboard.usecases.sync_writer import BATCH_RECORDS, QUEUED, PageWriter
-from tests.integration.datasources.conftest import DsWorld
+from tests.integration.datasources.conftest import PEOPLE, DsWorld
 
-MODULE = ServiceModule.model_validate(
-    {
-        "name": "people",
-        "display_name": "People",
-        "path": "/records",
-        "records": "results",
-        "fields": ["id", "v"],
-        "pagination": {"style": "cursor", "cursor_param": "after", "next_cursor": "next"},
-    }
-)
+MODULE = PEOPLE
 
 
 def _page(number: int) -> Page:
