@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection as DbConnection
@@ -31,6 +30,7 @@ from plugboard.store.accounts import AccountRepository, AuthorizedAccount, autho
 from plugboard.store.connections import _connection
 from plugboard.store.custom_services import CustomServiceRepository
 from plugboard.store.identity import _workspace
+from plugboard.store.joined_rows import part, prefixed_columns
 from plugboard.store.sealed import open_json
 from plugboard.store.tables import (
     accounts,
@@ -79,20 +79,13 @@ def _statement(by_id: bool) -> Select[Any]:
             and_(sc.c.workspace_id == ws.c.id, sc.c.service_link_name == c.c.service_link_name),
         )
     )
-    columns = [col.label(prefix + col.name) for prefix, table in _PARTS for col in table.c]
+    columns = prefixed_columns(_PARTS)
     where = ws.c.id == bindparam("workspace") if by_id else ws.c.name == bindparam("workspace")
     return select(*columns).select_from(joined).where(where)
 
 
 _BY_ID = _statement(by_id=True)
 _BY_NAME = _statement(by_id=False)
-
-
-def _part(row: Any, prefix: str, table: Table) -> SimpleNamespace:
-    """One table's columns of a joined row, under their own names (what its repository's row
-    converter reads)."""
-    mapping = row._mapping
-    return SimpleNamespace(**{col.name: mapping[prefix + col.name] for col in table.c})
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +121,7 @@ class ResolutionRead:
                 values = {col.name: m["acc_" + col.name] for col in accounts.c}
                 account = AccountRepository(self._conn, self._sealer)._account(values)
             authorization = authorization_summary(
-                _part(row, "a_", authorizations), account.display_name if account else None
+                part(row, "a_", authorizations), account.display_name if account else None
             )
             return AuthorizedAccount(authorization, account)
         return None
@@ -139,7 +132,7 @@ class ResolutionRead:
         if row is None or row._mapping["cs_id"] is None:
             return None
         return CustomServiceRepository(self._conn, self._sealer)._service(
-            _part(row, "cs_", custom_services)
+            part(row, "cs_", custom_services)
         )
 
     def service_client(self) -> tuple[str, str | None] | None:
@@ -187,8 +180,8 @@ class ResolutionReader:
         if not rows:
             return ResolutionRead(None, None, owner_user_id, (), self._sealer, self._conn)
         first = rows[0]
-        workspace = _workspace(_part(first, "ws_", workspaces))
+        workspace = _workspace(part(first, "ws_", workspaces))
         if first._mapping["c_id"] is None:
             return ResolutionRead(workspace, None, owner_user_id, (), self._sealer, self._conn)
-        connection = _connection(_part(first, "c_", connections))
+        connection = _connection(part(first, "c_", connections))
         return ResolutionRead(workspace, connection, owner_user_id, rows, self._sealer, self._conn)

@@ -8,7 +8,6 @@ trip, and a sync of a few pages notices six of them before its first page."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection as DbConnection
@@ -25,6 +24,7 @@ from plugboard.store.connections import _connection
 from plugboard.store.custom_services import CustomServiceRepository
 from plugboard.store.datasources import _datasource
 from plugboard.store.identity import _workspace
+from plugboard.store.joined_rows import part, prefixed_columns
 from plugboard.store.tables import (
     apps,
     connections,
@@ -55,7 +55,7 @@ def _statement() -> Select[Any]:
         .outerjoin(cs, and_(cs.c.workspace_id == ws.c.id, cs.c.link_name == c.c.service_link_name))
         .outerjoin(users, users.c.id == bindparam("user_id"))
     )
-    columns = [col.label(prefix + col.name) for prefix, table in _PARTS for col in table.c]
+    columns = prefixed_columns(_PARTS)
     digests = (
         select(func.aggregate_strings(datasource_pages.c.digest, ","))  # hex: no comma
         .where(datasource_pages.c.datasource_id == d.c.id)
@@ -69,10 +69,6 @@ def _statement() -> Select[Any]:
 
 
 _STATEMENT = _statement()  # built once: a run neither rebuilds nor recompiles it
-
-
-def _part(mapping: Any, prefix: str, table: Table) -> SimpleNamespace:
-    return SimpleNamespace(**{col.name: mapping[prefix + col.name] for col in table.c})
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +98,12 @@ class SyncRunReader:
         custom = None
         if m["cs_id"] is not None:
             services = CustomServiceRepository(self._conn, self._sealer)
-            custom = services._service(_part(m, "cs_", custom_services))
+            custom = services._service(part(row, "cs_", custom_services))
         return SyncRunRead(
-            datasource=_datasource(_part(m, "d_", datasources)),
-            app=_app(_part(m, "app_", apps)),
-            connection=_connection(_part(m, "c_", connections)),
-            workspace=_workspace(_part(m, "ws_", workspaces)),
+            datasource=_datasource(part(row, "d_", datasources)),
+            app=_app(part(row, "app_", apps)),
+            connection=_connection(part(row, "c_", connections)),
+            workspace=_workspace(part(row, "ws_", workspaces)),
             custom_service=custom,
             user_email=m["u_email"],
             page_digests=set(m["page_digests"].split(",")) if m["page_digests"] else set(),

@@ -72,9 +72,9 @@ class SyncSlotRepository:
     def claim(self, sync_id: str, now: datetime, lease: timedelta) -> int | None:
         """The lowest free one of the ten slots for ``sync_id``, or None when the sync is not
         queued or ongoing, all ten are held or the sync holds one already (another process
-        runs it). One statement: two processes
-        taking the same number meet at the primary key, and the one let through holds it, the
-        other tries again (bounded: each try loses only to a slot taken meanwhile)."""
+        runs it). One statement: two processes taking the same number meet at the primary key,
+        and the one let through holds it, the other tries again (bounded: each try loses only
+        to a slot taken meanwhile)."""
         claim, held = _claim_statements(self._conn.dialect.name)
         values = {"sync_id": sync_id, "lease_until": now + lease}
         for _ in range(MAX_RUNNING_SYNCS):

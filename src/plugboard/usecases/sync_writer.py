@@ -91,30 +91,30 @@ class PageWriter:
     def put(self, page: Page) -> None:
         """Add a page to the batch, and hand the batch over when it is complete (waiting while
         ``QUEUED`` batches wait to be written)."""
-        self._raise()
-        size = len(page)  # may refuse the page: the batch before it is written by close()
-        self._batch.append(page)
-        self._size += size
-        if self._size >= BATCH_RECORDS or time.monotonic() - self._since >= BATCH_SECONDS:
+        if self._add(page):
             self._hand_over()
 
     async def aput(self, page: Page) -> None:
         """:meth:`put` on an event loop shared with other syncs: a batch that must wait for
         room in the queue waits without blocking the loop."""
+        if not self._add(page):
+            return
+        while True:  # cancellable: a put left waiting in a thread could outlive close()
+            try:
+                self._batches.put_nowait(self._batch)
+                break
+            except queue.Full:
+                self._raise()  # a writer that failed takes no more batches
+                await asyncio.sleep(FULL_QUEUE_POLL)
+        self._batch, self._size, self._since = [], 0, time.monotonic()
+
+    def _add(self, page: Page) -> bool:
+        """Add a page to the batch: whether the batch is complete."""
         self._raise()
-        size = len(page)
+        size = len(page)  # may refuse the page: the batch before it is written by close()
         self._batch.append(page)
         self._size += size
-        if self._size >= BATCH_RECORDS or time.monotonic() - self._since >= BATCH_SECONDS:
-            batch, self._batch, self._size = self._batch, [], 0
-            while True:  # cancellable: a put left waiting in a thread could outlive close()
-                try:
-                    self._batches.put_nowait(batch)
-                    break
-                except queue.Full:
-                    self._raise()  # a writer that failed takes no more batches
-                    await asyncio.sleep(FULL_QUEUE_POLL)
-            self._since = time.monotonic()
+        return self._size >= BATCH_RECORDS or time.monotonic() - self._since >= BATCH_SECONDS
 
     def close(self, *, store_progress: bool = True) -> None:
         """Wait until every page handed over is written; raise the writer's error, if any (the
